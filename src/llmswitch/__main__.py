@@ -1,0 +1,3 @@
+from llmswitch.cli import main
+
+main()

@@ -1,0 +1,395 @@
+"""The YAML configuration contract: load, interpolate `${ENV}`, validate.
+
+Every problem is reported with the file, the line and the dotted key it concerns, so that a
+user can fix a config without reading our source. Validation happens once at start-up (and in
+`llmswitch check-config`); the rest of the program relies on the typed structures below.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import yaml
+
+Dialect = Literal["openai", "anthropic", "gemini"]
+PROVIDER_DIALECTS: dict[str, Dialect] = {
+    "openai": "openai",
+    "demo": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gemini",
+}
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base for config sections: unknown keys are errors, not silently ignored."""
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = 4000
+    cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    max_concurrency: int = 512
+    timeout_s: float = 600.0
+    max_timeout_s: float = 900.0
+    connect_timeout_s: float = 10.0
+    first_byte_timeout_s: float | None = None  # None: the request's whole timeout
+    idle_timeout_s: float = 300.0  # longest silence between two chunks of a stream
+    keepalive_s: float = 15.0  # `: ping` comment on idle streams
+    max_body_mb: float = 32.0
+    workers: int = 1
+
+
+class AuthConfig(_Strict):
+    mode: Literal["open", "keys", "passthrough"] | None = None  # None: keys if master_key else open
+    master_key: str | None = None
+    key_prefix: str = "sk-llms-"
+    secret: str | None = None  # keys the key hashes and encrypts stored upstream keys
+
+    @property
+    def effective_mode(self) -> str:
+        if self.mode is not None:
+            return self.mode
+        return "keys" if self.master_key else "open"
+
+
+class ProviderConfig(_Strict):
+    type: Literal["openai", "anthropic", "gemini", "demo"]
+    base_url: str | None = None
+    api_keys: list[str] = msgspec.field(default_factory=list)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    anthropic_version: str = "2023-06-01"
+
+    @property
+    def dialect(self) -> Dialect:
+        return PROVIDER_DIALECTS[self.type]
+
+
+class DeploymentConfig(_Strict):
+    provider: str
+    model: str | None = None  # upstream model id; defaults to the public name
+    stream: Literal["native", "simulate"] = "native"
+    weight: float = 1.0
+    priority: int = 0
+    rpm: int | None = None
+    tpm: int | None = None
+    timeout_s: float | None = None
+    retry_unsafe: bool | None = None
+    max_tokens_default: int | None = None
+    drop_unsupported: bool = False
+
+
+class ModelConfig(_Strict):
+    """Long form of a model entry, for per-model routing settings."""
+
+    deployments: list[DeploymentConfig]
+    strategy: Literal["weighted", "least_busy", "latency", "headroom"] | None = None
+    retry_unsafe: bool | None = None
+
+
+class RoutingConfig(_Strict):
+    strategy: Literal["weighted", "least_busy", "latency", "headroom"] = "weighted"
+    retry_unsafe: bool = True
+    max_attempts: int = 5
+    circuit_failures: int = 5
+    circuit_window_s: float = 30.0
+    circuit_cooldown_s: float = 30.0
+    latency_exploration: float = 0.05
+
+
+class Price(_Strict):
+    """USD per million tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cached_input: float | None = None
+
+
+class LimitsConfig(_Strict):
+    backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
+
+
+@dataclass(frozen=True)
+class Model:
+    """A public model name and the deployments that serve it, as the router needs them."""
+
+    name: str
+    deployments: list[DeploymentConfig]
+    strategy: str | None
+    retry_unsafe: bool | None
+
+
+class Config(msgspec.Struct, kw_only=True):
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
+    models: dict[str, Model] = msgspec.field(default_factory=dict)
+    aliases: dict[str, str] = msgspec.field(default_factory=dict)
+    default_model: str | None = None
+    routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
+    fallbacks: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    context_window_fallbacks: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    prices: dict[str, Price] = msgspec.field(default_factory=dict)
+    database_url: str = "sqlite:///llmswitch.db"
+    redis_url: str | None = None
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    source: str = "<config>"
+
+    def resolve_model(self, name: str) -> Model | None:
+        """Public name, exact alias, glob alias, then the default model; None if nothing serves it."""
+        model = self.models.get(name)
+        if model is not None:
+            return model
+        target = self.aliases.get(name)
+        if target is None:
+            for pattern, candidate in self.aliases.items():
+                if _is_glob(pattern) and fnmatch.fnmatchcase(name, pattern):
+                    target = candidate
+                    break
+        if target is not None:
+            return self.models.get(target)
+        if self.default_model is not None:
+            return self.models.get(self.default_model)
+        return None
+
+    def public_names(self) -> list[str]:
+        """Model names clients may list: models and plain (non-glob) aliases."""
+        return list(self.models) + [a for a in self.aliases if not _is_glob(a)]
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key or '<root>'}: {self.message}"
+
+
+class ConfigError(Exception):
+    """One or more problems in a config file; str() lists them one per line."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+_SCALARS = yaml.constructor.SafeConstructor()
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+Path_ = tuple[str | int, ...]
+
+
+class _Loader:
+    """Turns YAML nodes into plain data, interpolating env vars and remembering each key's line."""
+
+    def __init__(self, file: str, env: dict[str, str]):
+        self.file = file
+        self.env = env
+        self.lines: dict[Path_, int] = {}
+        self.problems: list[ConfigProblem] = []
+
+    def load(self, text: str) -> Any:
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else None
+            raise ConfigError([ConfigProblem(self.file, line, "", f"invalid YAML: {exc}")]) from None
+        if node is None:
+            return {}
+        return self._value(node, ())
+
+    def _value(self, node: yaml.Node, path: Path_) -> Any:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = str(_SCALARS.construct_object(key_node))  # type: ignore[no-untyped-call]
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+                out[key] = self._value(value_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._value(item, path + (i,)) for i, item in enumerate(node.value)]
+        scalar = _SCALARS.construct_object(node)  # type: ignore[no-untyped-call]
+        if isinstance(scalar, str) and "${" in scalar:
+            return self._interpolate(scalar, node, path)
+        return scalar
+
+    def _interpolate(self, text: str, node: yaml.Node, path: Path_) -> Any:
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in self.env:
+                return self.env[name]
+            if default is not None:
+                return default
+            self.problems.append(
+                ConfigProblem(self.file, node.start_mark.line + 1, dotted(path),
+                              f"environment variable {name} is not set")
+            )
+            return ""
+
+        # Always a string: msgspec's lax mode turns "4000" into an int where an int is wanted,
+        # while an API key that happens to be all digits stays a string.
+        return _ENV_RE.sub(sub, text)
+
+    def line_of(self, path: Path_) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+
+def dotted(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_MSGSPEC_PATH = re.compile(r" - at `\$(.*)`$")
+_MSGSPEC_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+class _Validator:
+    def __init__(self, loader: _Loader):
+        self.loader = loader
+
+    def problem(self, path: Path_, message: str) -> None:
+        self.loader.problems.append(
+            ConfigProblem(self.loader.file, self.loader.line_of(path), dotted(path), message)
+        )
+
+    def convert(self, value: Any, typ: Any, path: Path_) -> Any:
+        try:
+            return msgspec.convert(value, typ, strict=False)
+        except msgspec.ValidationError as exc:
+            message = str(exc)
+            sub: list[str | int] = []
+            match = _MSGSPEC_PATH.search(message)
+            if match:
+                message = message[: match.start()]
+                for name, index in _MSGSPEC_PART.findall(match.group(1)):
+                    sub.append(int(index) if index else name)
+            unknown = re.match(r"Object contains unknown field `(.+)`", message)
+            if unknown:
+                sub.append(unknown.group(1))
+                message = "unknown key"
+            self.problem(path + tuple(sub), message.replace("`", ""))
+            return None
+
+    def mapping(self, raw: Any, path: Path_) -> dict[str, Any]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.problem(path, f"expected a mapping, got {type(raw).__name__}")
+            return {}
+        return raw
+
+
+_SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
+             "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits"}
+
+
+def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
+    """Parse and validate a config document; raise ConfigError listing every problem found."""
+    loader = _Loader(file, dict(os.environ) if env is None else env)
+    raw = loader.load(text)
+    v = _Validator(loader)
+    raw = v.mapping(raw, ())
+    for key in raw:
+        if key not in _SECTIONS:
+            v.problem((key,), "unknown key")
+
+    server = v.convert(raw.get("server") or {}, ServerConfig, ("server",))
+    auth = v.convert(raw.get("auth") or {}, AuthConfig, ("auth",))
+    routing = v.convert(raw.get("routing") or {}, RoutingConfig, ("routing",))
+    limits = v.convert(raw.get("limits") or {}, LimitsConfig, ("limits",))
+    providers: dict[str, ProviderConfig] = {}
+    for name, body in v.mapping(raw.get("providers"), ("providers",)).items():
+        provider = v.convert(body, ProviderConfig, ("providers", name))
+        if provider is not None:
+            providers[name] = provider
+            if provider.type != "demo" and not provider.base_url:
+                v.problem(("providers", name, "base_url"), "required for this provider type")
+
+    models: dict[str, Model] = {}
+    for name, body in v.mapping(raw.get("models"), ("models",)).items():
+        path = ("models", name)
+        entry = v.convert(body, list[DeploymentConfig] | ModelConfig, path)
+        if entry is None:
+            continue
+        deployments = entry if isinstance(entry, list) else entry.deployments
+        if not deployments:
+            v.problem(path, "needs at least one deployment")
+        prefix = path if isinstance(entry, list) else path + ("deployments",)
+        for i, dep in enumerate(deployments):
+            if dep.provider not in providers:
+                v.problem(prefix + (i, "provider"), f"unknown provider {dep.provider!r}")
+            if dep.model is None:
+                dep.model = name
+        models[name] = Model(
+            name=name,
+            deployments=deployments,
+            strategy=None if isinstance(entry, list) else entry.strategy,
+            retry_unsafe=None if isinstance(entry, list) else entry.retry_unsafe,
+        )
+
+    aliases = v.convert(raw.get("aliases") or {}, dict[str, str], ("aliases",)) or {}
+    for alias, target in aliases.items():
+        if target not in models:
+            v.problem(("aliases", alias), f"points to unknown model {target!r}")
+    default_model = raw.get("default_model")
+    if default_model is not None and default_model not in models:
+        v.problem(("default_model",), f"unknown model {default_model!r}")
+
+    chains: dict[str, dict[str, list[str]]] = {}
+    for section in ("fallbacks", "context_window_fallbacks"):
+        chain = v.convert(raw.get(section) or {}, dict[str, list[str]], (section,)) or {}
+        for source, targets in chain.items():
+            for i, target in enumerate([source, *targets]):
+                if target not in models and target not in aliases:
+                    v.problem((section, source) + ((i - 1,) if i else ()), f"unknown model {target!r}")
+        chains[section] = chain
+    prices = v.convert(raw.get("prices") or {}, dict[str, Price], ("prices",)) or {}
+    database_url = v.convert(raw.get("database_url", "sqlite:///llmswitch.db"), str, ("database_url",))
+    redis_url = v.convert(raw.get("redis_url"), str | None, ("redis_url",))
+
+    if loader.problems:
+        raise ConfigError(loader.problems)
+    return Config(
+        server=server, auth=auth, providers=providers, models=models, aliases=aliases,
+        default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
+        context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
+        database_url=database_url, redis_url=redis_url, limits=limits, source=file,
+    )
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load FILE, else ./llmswitch.yaml if present, else the built-in demo config."""
+    if path is None:
+        local = Path("llmswitch.yaml")
+        if local.exists():
+            path = local
+        else:
+            text = resources.files("llmswitch").joinpath("demo.yaml").read_text()
+            return parse_config(text, "<built-in demo config>")
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
+    return parse_config(text, str(path))

@@ -1,0 +1,63 @@
+"""The one place that knows which translation joins which pair of dialects.
+
+`src` is the dialect a body is written in, `dst` the one it must become. Requests go from the
+client's dialect to the provider's; responses and streams come back the other way. Same dialect
+on both sides is a pass-through that only rewrites `model`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from llmswitch.errors import invalid
+from llmswitch.dialects import openai as openai_dialect
+from llmswitch.dialects.streams import OpenAIPassthrough, StreamTranslator
+from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext, Translated
+from llmswitch.dialects.usage import Usage
+
+
+RequestFn = Callable[[dict[str, Any], RequestOptions], Translated]
+ResponseFn = Callable[[dict[str, Any], ResponseContext], tuple[dict[str, Any], Usage | None]]
+StreamFn = Callable[[StreamContext], StreamTranslator]
+
+_REQUESTS: dict[tuple[str, str], RequestFn] = {
+    ("openai", "openai"): openai_dialect.passthrough_request,
+}
+_RESPONSES: dict[tuple[str, str], ResponseFn] = {
+    ("openai", "openai"): openai_dialect.passthrough_response,
+}
+_STREAMS: dict[tuple[str, str], StreamFn] = {
+    ("openai", "openai"): OpenAIPassthrough,
+}
+
+
+def register(src: str, dst: str, *, request: RequestFn | None = None, response: ResponseFn | None = None,
+             stream: StreamFn | None = None) -> None:
+    """Dialect modules call this at import to add their translations."""
+    if request:
+        _REQUESTS[(src, dst)] = request
+    if response:
+        _RESPONSES[(src, dst)] = response
+    if stream:
+        _STREAMS[(src, dst)] = stream
+
+
+def _lookup(table: dict[tuple[str, str], Any], src: str, dst: str) -> Any:
+    fn = table.get((src, dst))
+    if fn is None:
+        raise invalid(f"this gateway cannot translate {src} requests to {dst}", param="model",
+                      code="unsupported_dialect")
+    return fn
+
+
+def translate_request(src: str, dst: str, body: dict[str, Any], options: RequestOptions) -> Translated:
+    return _lookup(_REQUESTS, src, dst)(body, options)  # type: ignore[no-any-return]
+
+
+def translate_response(src: str, dst: str, body: dict[str, Any],
+                       ctx: ResponseContext) -> tuple[dict[str, Any], Usage | None]:
+    return _lookup(_RESPONSES, src, dst)(body, ctx)  # type: ignore[no-any-return]
+
+
+def stream_translator(src: str, dst: str, ctx: StreamContext) -> StreamTranslator:
+    return _lookup(_STREAMS, src, dst)(ctx)  # type: ignore[no-any-return]

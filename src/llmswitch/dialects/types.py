@@ -1,0 +1,39 @@
+"""The small records that pass between the core and the dialect translations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class RequestOptions:
+    """Per-deployment facts a request translation needs."""
+
+    upstream_model: str
+    stream: bool
+    max_tokens_default: int | None = None
+    drop_unsupported: bool = False
+
+
+@dataclass(slots=True)
+class Translated:
+    body: dict[str, Any]
+    dropped: list[str] = field(default_factory=list)  # params left out (drop_unsupported), for a header
+
+
+@dataclass(slots=True)
+class ResponseContext:
+    client_model: str
+    request_id: str = ""
+
+
+@dataclass(slots=True)
+class StreamContext:
+    """What a translator needs to know about the client's request."""
+
+    client_model: str  # the model name the client asked for, reported back in every event
+    include_usage: bool = False  # OpenAI clients: did they ask for the usage chunk?
+    request_id: str = ""
+    prompt_estimate: int = 0  # for dialects that must report input tokens before the upstream does
+    extra: dict[str, Any] = field(default_factory=dict)
