@@ -2,7 +2,8 @@
 
 `src` is the dialect a body is written in, `dst` the one it must become. Requests go from the
 client's dialect to the provider's; responses and streams come back the other way. Same dialect
-on both sides is a pass-through that only rewrites `model`.
+on both sides is a pass-through that only rewrites `model`. Each dialect module provides pure
+functions; the tables below join them, so adding a provider dialect means adding its rows here.
 """
 
 from __future__ import annotations
@@ -29,17 +30,6 @@ _RESPONSES: dict[tuple[str, str], ResponseFn] = {
 _STREAMS: dict[tuple[str, str], StreamFn] = {
     ("openai", "openai"): OpenAIPassthrough,
 }
-
-
-def register(src: str, dst: str, *, request: RequestFn | None = None, response: ResponseFn | None = None,
-             stream: StreamFn | None = None) -> None:
-    """Dialect modules call this at import to add their translations."""
-    if request:
-        _REQUESTS[(src, dst)] = request
-    if response:
-        _RESPONSES[(src, dst)] = response
-    if stream:
-        _STREAMS[(src, dst)] = stream
 
 
 def _lookup(table: dict[tuple[str, str], Any], src: str, dst: str) -> Any:

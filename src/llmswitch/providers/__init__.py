@@ -1,0 +1,19 @@
+"""Outbound adapters, one module each with the same small interface (see `base.Provider`)."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from llmswitch.config import ProviderConfig
+from llmswitch.providers.base import Provider
+from llmswitch.providers.demo import DemoProvider
+from llmswitch.providers.openai import OpenAIProvider
+
+PROVIDER_TYPES: dict[str, type[Provider]] = {
+    "openai": OpenAIProvider,
+    "demo": DemoProvider,
+}
+
+
+def build_provider(name: str, config: ProviderConfig, session: aiohttp.ClientSession) -> Provider:
+    return PROVIDER_TYPES[config.type](name, config, session)

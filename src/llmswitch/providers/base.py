@@ -1,0 +1,266 @@
+"""What every outbound adapter shares: the HTTP call, timeouts, SSE decoding, error classes.
+
+A provider module fills in a few slots (URL, auth headers, how a stream's frames become events,
+where an error body keeps its message); the rest, including the mapping of every transport
+failure to an `UpstreamError` the failover logic can classify, lives here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import aiohttp
+import orjson
+from multidict import CIMultiDictProxy
+
+from llmswitch.config import DeploymentConfig, ProviderConfig
+from llmswitch.dialects.sse import SSEDecoder
+
+ErrorKind = Literal[
+    "http",  # the upstream answered with an error status
+    "connect",  # refused, DNS, TLS: the request never reached the upstream
+    "connect_timeout",  # no connection within the connect limit
+    "first_byte_timeout",  # the body was sent, no answer within the first-byte limit
+    "idle_timeout",  # a stream went silent longer than the idle limit
+    "reset",  # the connection broke after the request was sent
+    "protocol",  # the upstream answered something that is not its dialect
+]
+
+
+@dataclass(slots=True)
+class Timeouts:
+    connect: float
+    first_byte: float
+    idle: float
+    total: float
+
+
+@dataclass(slots=True)
+class UpstreamCall:
+    """One attempt at one deployment: the body is already in the provider's dialect."""
+
+    deployment: DeploymentConfig
+    body: dict[str, Any]
+    stream: bool
+    api_key: str | None
+    timeouts: Timeouts
+    headers: dict[str, str] = field(default_factory=dict)  # forwarded client headers
+    query: str = ""  # forwarded query string, e.g. Anthropic's `beta=true`
+
+
+class UpstreamError(Exception):
+    """An attempt that failed; `kind` and `status` tell the failover logic whether it is safe to retry."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, status: int | None = None,
+                 body: dict[str, Any] | None = None, retry_after: float | None = None,
+                 error_type: str | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status = status
+        self.body = body
+        self.retry_after = retry_after
+        self.error_type = error_type
+
+    @property
+    def client_status(self) -> int:
+        """The status a client sees when this error is the final answer."""
+        if self.kind == "http" and self.status:
+            return self.status
+        if self.kind in ("first_byte_timeout", "idle_timeout", "connect_timeout"):
+            return 504
+        return 502
+
+    @property
+    def not_processed(self) -> bool:
+        """True when the upstream certainly did not work on the request, so a retry duplicates nothing."""
+        if self.kind in ("connect", "connect_timeout"):
+            return True
+        return self.kind == "http" and self.status in (401, 403, 429, 503, 529)
+
+
+@dataclass(slots=True)
+class UpstreamReply:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: dict[str, Any]
+
+
+class UpstreamStream:
+    """The provider's stream as events in its dialect; iterate, then close (also on early exit)."""
+
+    def __init__(self, headers: Any, events: AsyncIterator[dict[str, Any]],
+                 close: Callable[[], None] = lambda: None):
+        self.headers = headers
+        self._events = events
+        self._close = close
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._events
+
+    async def __anext__(self) -> dict[str, Any]:
+        return await self._events.__anext__()
+
+    def close(self) -> None:
+        """Drop the upstream connection at once (client gone, or we stop reading)."""
+        self._close()
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds to wait, from `retry-after-ms`, else `retry-after` (seconds or an HTTP date)."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(float(value) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+
+
+class Provider:
+    """Base adapter. Subclasses set `dialect` and fill in `url`, `auth_headers` and `events`."""
+
+    dialect: ClassVar[str] = "openai"
+
+    def __init__(self, name: str, config: ProviderConfig, session: aiohttp.ClientSession):
+        self.name = name
+        self.config = config
+        self.session = session
+        self.static_headers = {"content-type": "application/json", **config.headers}
+
+    # --- slots for each provider -------------------------------------------------------------
+    def url(self, call: UpstreamCall) -> str:
+        raise NotImplementedError
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        raise NotImplementedError
+
+    async def events(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+        """Decode the provider's SSE frames into event dicts; the default reads `data:` JSON frames."""
+        decoder = SSEDecoder()
+        async for chunk in _chunks(response):
+            for _event, data in decoder.feed(chunk):
+                if data == "[DONE]":
+                    return
+                yield _load_event(data)
+        for _event, data in decoder.close():
+            if data != "[DONE]":
+                yield _load_event(data)
+
+    def error_message(self, body: dict[str, Any]) -> tuple[str, str | None]:
+        """(message, type) from an error body in the provider's dialect."""
+        error = body.get("error")
+        if isinstance(error, dict):
+            return str(error.get("message") or error), error.get("type") or error.get("status")
+        return str(error or body)[:500], None
+
+    # --- shared machinery -------------------------------------------------------------------
+    async def complete(self, call: UpstreamCall) -> UpstreamReply:
+        response = await self._send(call)
+        try:
+            raw = await _read(response)
+        finally:
+            response.release()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise UpstreamError("protocol", "upstream answered with a body that is not JSON",
+                                status=response.status) from None
+        return UpstreamReply(response.status, response.headers, body)
+
+    async def stream(self, call: UpstreamCall) -> UpstreamStream:
+        response = await self._send(call)
+        return UpstreamStream(response.headers, self._guarded(response), response.close)
+
+    async def _guarded(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for event in self.events(response):
+                yield event
+        except UpstreamError:
+            raise
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+            raise UpstreamError("idle_timeout", "upstream stream went silent") from None
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise UpstreamError("reset", f"upstream connection broke mid-stream: {type(exc).__name__}") from None
+        finally:
+            response.release()
+
+    async def _send(self, call: UpstreamCall) -> aiohttp.ClientResponse:
+        headers = {**self.static_headers, **call.headers, **self.auth_headers(call.api_key)}
+        url = self.url(call)
+        timeout = aiohttp.ClientTimeout(total=call.timeouts.total, sock_connect=call.timeouts.connect,
+                                        sock_read=call.timeouts.idle)
+        try:
+            async with asyncio.timeout(call.timeouts.first_byte):
+                response = await self.session.post(url, data=orjson.dumps(call.body), headers=headers,
+                                                   timeout=timeout)
+        except TimeoutError:
+            raise UpstreamError("first_byte_timeout", "upstream did not answer in time") from None
+        except aiohttp.ConnectionTimeoutError:
+            raise UpstreamError("connect_timeout", "could not connect to the upstream in time") from None
+        except aiohttp.ServerTimeoutError:
+            raise UpstreamError("first_byte_timeout", "upstream did not answer in time") from None
+        except (aiohttp.ClientConnectorError, aiohttp.ClientSSLError) as exc:
+            raise UpstreamError("connect", f"cannot reach the upstream: {type(exc).__name__}") from None
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise UpstreamError("reset", f"upstream connection broke: {type(exc).__name__}") from None
+        if response.status >= 400:
+            await self._raise_for_status(response)
+        return response
+
+    async def _raise_for_status(self, response: aiohttp.ClientResponse) -> None:
+        try:
+            raw = await _read(response)
+        except UpstreamError:
+            raw = b""
+        finally:
+            response.release()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        if isinstance(body, list) and body and isinstance(body[0], dict):
+            body = body[0]  # Gemini sometimes wraps its error in a list
+        if isinstance(body, dict):
+            message, error_type = self.error_message(body)
+        else:
+            message, error_type = (raw.decode(errors="replace")[:500] or response.reason or "error"), None
+            body = None
+        raise UpstreamError("http", message, status=response.status, body=body,
+                            retry_after=parse_retry_after(response.headers), error_type=error_type)
+
+
+async def _read(response: aiohttp.ClientResponse) -> bytes:
+    try:
+        return await response.read()
+    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        raise UpstreamError("idle_timeout", "upstream went silent while sending its answer") from None
+    except (aiohttp.ClientError, ConnectionError) as exc:
+        raise UpstreamError("reset", f"upstream connection broke: {type(exc).__name__}") from None
+
+
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    async for chunk in response.content.iter_any():
+        yield chunk
+
+
+def _load_event(data: str) -> dict[str, Any]:
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise UpstreamError("protocol", "upstream stream carried a frame that is not JSON") from None
+    if not isinstance(event, dict):
+        raise UpstreamError("protocol", "upstream stream carried a frame that is not an object")
+    return event
