@@ -1,0 +1,121 @@
+"""The `llmswitch` command: serve, check-config, fake-upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from llmswitch.config import Config, ConfigError, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="llmswitch: an LLM API gateway.")
+
+
+def _load_or_exit(path: Optional[Path]) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        typer.echo(f"configuration error in {error.problems[0].file}:", err=True)
+        for problem in error.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    """A listening socket shared by every worker (SO_REUSEPORT spreads connections across them)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _run_worker(config: Config, sock: socket.socket) -> None:
+    import uvloop
+    from aiohttp import web
+
+    from llmswitch.app import build_app
+
+    logging.basicConfig(level=os.environ.get("LLMSWITCH_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvloop.install()
+    web.run_app(build_app(config), sock=sock, print=None, access_log=None, handler_cancellation=True,
+                shutdown_timeout=5)
+
+
+@app.command()
+def serve(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (default: ./llmswitch.yaml, "
+                                          "else the built-in demo)"),
+    host: Optional[str] = typer.Option(None, help="Listen address (overrides server.host)"),
+    port: Optional[int] = typer.Option(None, help="Listen port (overrides server.port)"),
+    workers: Optional[int] = typer.Option(None, help="Worker processes, one per core (overrides server.workers)"),
+) -> None:
+    """Start the gateway."""
+    cfg = _load_or_exit(config)
+    host = host or cfg.server.host
+    port = port if port is not None else cfg.server.port
+    count = workers or cfg.server.workers
+    try:
+        sock = _bound_socket(host, port)
+    except OSError as error:
+        typer.echo(f"cannot listen on {host}:{port}: {error.strerror}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"llmswitch listening on http://{host}:{sock.getsockname()[1]} ({cfg.source}, "
+               f"{len(cfg.models)} models, auth {cfg.auth.effective_mode}, {count} worker(s))", err=True)
+    if count <= 1:
+        _run_worker(cfg, sock)
+        return
+    processes = [multiprocessing.get_context("fork").Process(target=_run_worker, args=(cfg, sock))
+                 for _ in range(count)]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        for process in processes:
+            process.terminate()
+
+
+@app.command("check-config")
+def check_config(config: Path = typer.Argument(..., help="YAML config to validate")) -> None:
+    """Validate a config file without starting; print every problem with its file, line and key."""
+    cfg = _load_or_exit(config)
+    typer.echo(f"{config}: OK ({len(cfg.providers)} providers, {len(cfg.models)} models, "
+               f"{len(cfg.aliases)} aliases, auth {cfg.auth.effective_mode})")
+
+
+@app.command("fake-upstream")
+def fake_upstream(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(9000),
+    latency_ms: float = typer.Option(0.0, help="Delay before the first byte"),
+    tokens_per_second: float = typer.Option(0.0, help="Pace stream chunks (0: as fast as possible)"),
+    chunks: int = typer.Option(0, help="Default number of stream chunks (0: the fake's default)"),
+    name: str = typer.Option("fake", help="Reported in the x-fake-upstream header"),
+) -> None:
+    """Serve the faithful fake OpenAI / Anthropic / Gemini upstream used by tests, demo and bench."""
+    from llmswitch.fake_upstream.server import run
+
+    options = {"latency_ms": latency_ms, "tokens_per_second": tokens_per_second, "name": name}
+    if chunks:
+        options["chunks"] = chunks
+    run(host, port, **options)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

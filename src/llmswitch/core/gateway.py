@@ -1,0 +1,306 @@
+"""What every generation request goes through, whatever its dialect: auth, model resolution,
+admission, attempts across targets, translation, streaming, usage.
+
+Surfaces parse and validate their dialect, then hand the body here. Nothing in this module knows
+a wire format: translations come from `dialects.translate`, transport from `providers`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from llmswitch.config import Config
+from llmswitch.core.attempts import Outcome, run_attempts
+from llmswitch.core.auth import Authenticator, Principal
+from llmswitch.core.limits import Limiter
+from llmswitch.core.routing import Router, Target
+from llmswitch.core.usage import UsageRecorder
+from llmswitch.dialects import openai as openai_dialect
+from llmswitch.dialects import sse
+from llmswitch.dialects.streams import StreamTranslator
+from llmswitch.dialects.translate import stream_translator, translate_request, translate_response
+from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext
+from llmswitch.dialects.usage import Usage
+from llmswitch.errors import GatewayError, invalid
+from llmswitch.providers import build_provider
+from llmswitch.providers.base import Provider, Timeouts, UpstreamCall, UpstreamError, UpstreamStream
+
+# Client headers that reach an upstream of the same dialect (Anthropic betas and API version).
+FORWARDED_HEADERS = {"anthropic": ("anthropic-beta", "anthropic-version")}
+
+# A whole non-streaming answer replayed as its dialect's stream, for `stream: simulate` deployments.
+SIMULATORS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
+    "openai": openai_dialect.completion_to_chunks,
+    "gemini": lambda body: [body],  # a Gemini stream chunk is a whole response
+}
+
+ENCODERS: dict[str, Callable[[Any], bytes]] = {"openai": sse.encode_data, "anthropic": sse.encode_event}
+TERMINATORS: dict[str, bytes] = {"openai": sse.DONE, "anthropic": b""}
+
+
+@dataclass(slots=True)
+class Primed:
+    """A stream that has produced its first content (or ended): from here on it is the answer."""
+
+    upstream: UpstreamStream
+    translator: StreamTranslator
+    events: list[dict[str, Any]]
+    ended: bool
+    dropped: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Request:
+    """One generation request as the core sees it."""
+
+    body: dict[str, Any]
+    dialect: str
+    model_name: str
+    request_id: str
+    principal: Principal
+    timeouts: Timeouts
+    forwarded: dict[str, str]
+    query: str
+    started: float
+    include_usage: bool
+    prompt_estimate: int
+
+
+class Gateway:
+    def __init__(self, config: Config):
+        self.config = config
+        self.auth = Authenticator(config)
+        self.limiter = Limiter(config)
+        self.usage = UsageRecorder()
+        self.providers: dict[str, Provider] = {}
+        self.router: Router | None = None
+        self._sessions: list[aiohttp.ClientSession] = []
+        self.created = int(time.time())  # reported as every model's `created`
+
+    async def start(self) -> None:
+        for name, provider_config in self.config.providers.items():
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60),
+                auto_decompress=True, skip_auto_headers=("User-Agent",),
+            )
+            self._sessions.append(session)
+            self.providers[name] = build_provider(name, provider_config, session)
+        self.router = Router(self.config, self.providers)
+        await self.auth.start()
+        await self.limiter.start()
+        await self.usage.start()
+
+    async def stop(self) -> None:
+        await self.usage.stop()
+        await self.limiter.stop()
+        await self.auth.stop()
+        for session in self._sessions:
+            await session.close()
+
+    # --- entry point -----------------------------------------------------------------------------
+    async def generate(self, request: web.Request, body: dict[str, Any], dialect: str) -> web.StreamResponse:
+        """Serve one generation request whose body is already validated in `dialect`."""
+        started = time.perf_counter()
+        principal = await self.auth.authenticate(request)
+        name = body["model"]
+        model = self.config.resolve_model(name)
+        if model is None:
+            raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",
+                               type="invalid_request_error", param="model", code="model_not_found")
+        if not principal.allows(name):
+            raise GatewayError(403, f"This key is not allowed to use the model `{name}`.",
+                               type="permission_error", param="model", code="model_not_allowed")
+        stream_options = body.get("stream_options")
+        req = Request(
+            body=body, dialect=dialect, model_name=name, request_id=request["request_id"],
+            principal=principal, timeouts=self._timeouts(request, body),
+            forwarded={h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers},
+            query=request.query_string, started=started,
+            include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
+            prompt_estimate=max(1, (request.content_length or 0) // 4),
+        )
+        admission = await self.limiter.admit(principal, name, req.prompt_estimate)
+        assert self.router is not None
+        targets = self.router.candidates(model)
+        retry_unsafe = model.retry_unsafe if model.retry_unsafe is not None else self.config.routing.retry_unsafe
+        usage: Usage | None = None
+        try:
+            if body.get("stream"):
+                response, usage = await self._stream(request, req, targets, retry_unsafe, admission.headers)
+            else:
+                response, usage = await self._complete(req, targets, retry_unsafe, admission.headers)
+            return response
+        finally:
+            await admission.settle(usage, name)
+
+    def _timeouts(self, request: web.Request, body: dict[str, Any]) -> Timeouts:
+        server = self.config.server
+        total = server.timeout_s
+        raw = body.pop("timeout", None)
+        header = request.headers.get("x-llmswitch-timeout-ms")
+        if header is not None:
+            raw = header
+        if raw is not None:
+            try:
+                total = float(raw) / 1000.0
+            except (TypeError, ValueError):
+                raise invalid("timeout must be a number of milliseconds", param="timeout") from None
+            if total <= 0:
+                raise invalid("timeout must be a positive number of milliseconds", param="timeout")
+            total = min(total, server.max_timeout_s)
+        first_byte = min(server.first_byte_timeout_s or total, total)
+        return Timeouts(connect=min(server.connect_timeout_s, total), first_byte=first_byte,
+                        idle=server.idle_timeout_s, total=total)
+
+    # --- one attempt ---------------------------------------------------------------------------
+    def _call(self, req: Request, target: Target, stream: bool) -> tuple[UpstreamCall, list[str]]:
+        deployment = target.deployment
+        translated = translate_request(
+            req.dialect, target.provider.dialect, req.body,
+            RequestOptions(upstream_model=deployment.model or req.model_name, stream=stream,
+                           max_tokens_default=deployment.max_tokens_default,
+                           drop_unsupported=deployment.drop_unsupported),
+        )
+        same_dialect = req.dialect == target.provider.dialect
+        timeouts = req.timeouts
+        if deployment.timeout_s is not None and deployment.timeout_s < timeouts.total:
+            total = deployment.timeout_s
+            timeouts = Timeouts(min(timeouts.connect, total), min(timeouts.first_byte, total), timeouts.idle, total)
+        call = UpstreamCall(
+            deployment=deployment, body=translated.body, stream=stream,
+            api_key=req.principal.upstream_key or target.api_key, timeouts=timeouts,
+            headers=req.forwarded if same_dialect else {}, query=req.query if same_dialect else "",
+        )
+        return call, translated.dropped
+
+    def _headers(self, req: Request, outcome: Outcome[Any], dropped: list[str],
+                 extra: dict[str, str]) -> dict[str, str]:
+        target = outcome.target
+        headers = {
+            "x-llmswitch-provider": target.provider.name,
+            "x-llmswitch-upstream-model": target.deployment.model or req.model_name,
+            "x-llmswitch-deployment": target.label,
+            "x-llmswitch-attempts": str(len(outcome.attempts) + 1),
+            **extra,
+        }
+        if dropped:
+            headers["x-llmswitch-dropped-params"] = ",".join(dropped)
+        return headers
+
+    # --- non-streaming ---------------------------------------------------------------------------
+    async def _complete(self, req: Request, targets: list[Target], retry_unsafe: bool,
+                        extra_headers: dict[str, str]) -> tuple[web.Response, Usage | None]:
+        async def attempt(target: Target) -> tuple[dict[str, Any], Usage | None, list[str]]:
+            call, dropped = self._call(req, target, stream=False)
+            reply = await target.provider.complete(call)
+            body, usage = translate_response(target.provider.dialect, req.dialect, reply.body,
+                                             ResponseContext(req.model_name, req.request_id))
+            return body, usage, dropped
+
+        try:
+            outcome = await run_attempts(targets, attempt, retry_unsafe)
+        except GatewayError as error:
+            self.usage.record(req.request_id, req.principal.key_id, req.model_name, "", error.status, None,
+                              req.started)
+            raise
+        body, usage, dropped = outcome.value
+        self.usage.record(req.request_id, req.principal.key_id, req.model_name, outcome.target.label, 200,
+                          usage, req.started)
+        response = web.Response(body=orjson.dumps(body), content_type="application/json",
+                                headers=self._headers(req, outcome, dropped, extra_headers))
+        return response, usage
+
+    # --- streaming -------------------------------------------------------------------------------
+    async def _prime(self, req: Request, target: Target) -> Primed:
+        """Start the upstream stream and read it up to its first content, so that a failure before
+        anything reached the client can still move to another target."""
+        simulate = target.deployment.stream == "simulate"
+        call, dropped = self._call(req, target, stream=not simulate)
+        if simulate:
+            reply = await target.provider.complete(call)
+            upstream = UpstreamStream(reply.headers, _iterate(SIMULATORS[target.provider.dialect](reply.body)))
+        else:
+            upstream = await target.provider.stream(call)
+        translator = stream_translator(
+            target.provider.dialect, req.dialect,
+            StreamContext(req.model_name, req.include_usage, req.request_id, req.prompt_estimate),
+        )
+        events: list[dict[str, Any]] = []
+        try:
+            async for event in upstream:
+                events += translator.feed(event)
+                if translator.saw_content:
+                    return Primed(upstream, translator, events, ended=False, dropped=dropped)
+        except BaseException:
+            upstream.close()
+            raise
+        return Primed(upstream, translator, events, ended=True, dropped=dropped)
+
+    async def _stream(self, request: web.Request, req: Request, targets: list[Target], retry_unsafe: bool,
+                      extra_headers: dict[str, str]) -> tuple[web.StreamResponse, Usage | None]:
+        try:
+            outcome = await run_attempts(targets, lambda target: self._prime(req, target), retry_unsafe)
+        except GatewayError as error:
+            self.usage.record(req.request_id, req.principal.key_id, req.model_name, "", error.status, None,
+                              req.started)
+            raise
+        primed = outcome.value
+        response = web.StreamResponse(headers={
+            "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no",
+            **self._headers(req, outcome, primed.dropped, extra_headers),
+        })
+        await response.prepare(request)
+        encode = ENCODERS[req.dialect]
+        translator = primed.translator
+        status = 200
+        keepalive = asyncio.create_task(_keepalive(response, self.config.server.keepalive_s))
+        try:
+            if primed.events:
+                await response.write(b"".join(encode(e) for e in primed.events))
+            try:
+                if not primed.ended:
+                    async for event in primed.upstream:
+                        out = translator.feed(event)
+                        if out:
+                            await response.write(b"".join(encode(e) for e in out))
+                tail = translator.finish()
+                await response.write(b"".join(encode(e) for e in tail) + TERMINATORS[req.dialect])
+            except UpstreamError as error:
+                status = error.client_status
+                failure = translator.fail(status, error.error_type or "api_error", error.message)
+                await response.write(b"".join(encode(e) for e in failure))
+            await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            status = 499  # the client went away: stop the upstream at once (finally)
+            raise
+        finally:
+            keepalive.cancel()
+            primed.upstream.close()
+            self.usage.record(req.request_id, req.principal.key_id, req.model_name, outcome.target.label,
+                              status, translator.usage, req.started)
+        return response, translator.usage
+
+
+GATEWAY = web.AppKey("gateway", Gateway)
+
+
+async def _iterate(items: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    for item in items:
+        yield item
+
+
+async def _keepalive(response: web.StreamResponse, interval: float) -> None:
+    """Send `: ping` comments while the stream is idle, so proxies do not cut it."""
+    with contextlib.suppress(ConnectionResetError, RuntimeError, asyncio.CancelledError):
+        while True:
+            await asyncio.sleep(interval)
+            await response.write(sse.PING)

@@ -1,0 +1,39 @@
+"""`GET /v1/models` and `GET /v1/models/{id}`: the public model names a caller may use.
+
+Listing needs no auth header in open mode (clients of the proxies we replace probe it bare);
+in keys mode a key sees only the models it is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from llmswitch.core.gateway import GATEWAY, Gateway
+from llmswitch.errors import GatewayError
+
+
+def _entry(gateway: Gateway, name: str) -> dict[str, Any]:
+    config = gateway.config
+    model = config.models.get(name) or config.models.get(config.aliases.get(name, ""))
+    owner = model.deployments[0].provider if model else "llmswitch"
+    return {"id": name, "object": "model", "created": gateway.created, "owned_by": owner}
+
+
+async def list_models(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    principal = await gateway.auth.authenticate(request)
+    data = [_entry(gateway, name) for name in gateway.config.public_names() if principal.allows(name)]
+    return web.json_response({"object": "list", "data": data})
+
+
+async def retrieve_model(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    principal = await gateway.auth.authenticate(request)
+    name = unquote(request.match_info["model_id"])
+    if name not in gateway.config.public_names() or not principal.allows(name):
+        raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",
+                           type="invalid_request_error", param="model", code="model_not_found")
+    return web.json_response(_entry(gateway, name))

@@ -1,0 +1,114 @@
+"""`POST /v1/chat/completions`: the OpenAI Chat Completions surface.
+
+Validation happens here, before any upstream call, so a bad request costs nothing upstream and
+gets an OpenAI-shaped 400 naming the parameter at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from llmswitch.core.gateway import GATEWAY
+from llmswitch.errors import invalid
+from llmswitch.surfaces.body import read_json_object
+
+ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
+PART_TYPES = {"text", "image_url", "input_audio", "file", "refusal"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_range(body: dict[str, Any], param: str, low: float, high: float) -> None:
+    value = body.get(param)
+    if value is None:
+        return
+    if not _is_number(value) or not low <= value <= high:
+        raise invalid(f"Invalid '{param}': must be a number between {low:g} and {high:g}, got {value!r}.",
+                      param=param, code="invalid_value")
+
+
+def _check_positive_int(body: dict[str, Any], param: str, minimum: int = 1) -> None:
+    value = body.get(param)
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise invalid(f"Invalid '{param}': must be an integer >= {minimum}, got {value!r}.", param=param,
+                      code="invalid_value")
+
+
+def _check_content(content: Any, param: str) -> None:
+    if content is None or isinstance(content, str):
+        return
+    if not isinstance(content, list):
+        raise invalid(f"Invalid '{param}': must be a string or an array of content parts.", param=param,
+                      code="invalid_type")
+    for j, part in enumerate(content):
+        where = f"{param}[{j}]"
+        if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
+            kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+            raise invalid(f"Invalid '{where}': unknown content part type {kind!r}.", param=where,
+                          code="invalid_value")
+        if part["type"] == "text" and not isinstance(part.get("text"), str):
+            raise invalid(f"Invalid '{where}.text': must be a string.", param=f"{where}.text",
+                          code="invalid_type")
+        if part["type"] == "image_url":
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, dict) else None
+            if not isinstance(url, str):
+                raise invalid(f"Invalid '{where}.image_url': must be an object with a 'url' string.",
+                              param=f"{where}.image_url", code="invalid_type")
+
+
+def validate_chat_request(body: dict[str, Any]) -> None:
+    """Reject what OpenAI itself would reject, naming the parameter (raises a 400 GatewayError)."""
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise invalid("you must provide a model parameter", param="model", code="missing_required_parameter")
+    messages = body.get("messages")
+    if messages is None:
+        raise invalid("Missing required parameter: 'messages'.", param="messages",
+                      code="missing_required_parameter")
+    if not isinstance(messages, list):
+        raise invalid("Invalid 'messages': must be an array.", param="messages", code="invalid_type")
+    if not messages:
+        raise invalid("Invalid 'messages': empty array. Expected an array with minimum length 1.",
+                      param="messages", code="empty_array")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise invalid(f"Invalid 'messages[{i}]': must be an object.", param=f"messages[{i}]",
+                          code="invalid_type")
+        role = message.get("role")
+        if role not in ROLES:
+            raise invalid(f"Invalid 'messages[{i}].role': unknown role {role!r}. Supported values are: "
+                          "'system', 'developer', 'user', 'assistant', 'tool' and 'function'.",
+                          param=f"messages[{i}].role", code="invalid_value")
+        _check_content(message.get("content"), f"messages[{i}].content")
+    _check_range(body, "temperature", 0, 2)
+    _check_range(body, "top_p", 0, 1)
+    _check_positive_int(body, "max_tokens")
+    _check_positive_int(body, "max_completion_tokens")
+    _check_positive_int(body, "n")
+    stop = body.get("stop")
+    if stop is not None:
+        if isinstance(stop, list):
+            if len(stop) > 4:
+                raise invalid("Invalid 'stop': at most 4 stop sequences are allowed.", param="stop",
+                              code="array_above_max_length")
+            if not all(isinstance(s, str) for s in stop):
+                raise invalid("Invalid 'stop': must be a string or an array of strings.", param="stop",
+                              code="invalid_type")
+        elif not isinstance(stop, str):
+            raise invalid("Invalid 'stop': must be a string or an array of strings.", param="stop",
+                          code="invalid_type")
+    if body.get("stream") is not None and not isinstance(body.get("stream"), bool):
+        raise invalid("Invalid 'stream': must be a boolean.", param="stream", code="invalid_type")
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    body = await read_json_object(request)
+    validate_chat_request(body)
+    return await request.app[GATEWAY].generate(request, body, "openai")
