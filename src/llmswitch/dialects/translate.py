@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from llmswitch.errors import invalid
+from llmswitch.dialects import gemini as gemini_dialect
 from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects.streams import OpenAIPassthrough, StreamTranslator
 from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext, Translated
@@ -23,12 +24,15 @@ StreamFn = Callable[[StreamContext], StreamTranslator]
 
 _REQUESTS: dict[tuple[str, str], RequestFn] = {
     ("openai", "openai"): openai_dialect.passthrough_request,
+    ("openai", "gemini"): gemini_dialect.openai_to_gemini_request,
 }
 _RESPONSES: dict[tuple[str, str], ResponseFn] = {
     ("openai", "openai"): openai_dialect.passthrough_response,
+    ("gemini", "openai"): gemini_dialect.gemini_to_openai_response,
 }
 _STREAMS: dict[tuple[str, str], StreamFn] = {
     ("openai", "openai"): OpenAIPassthrough,
+    ("gemini", "openai"): gemini_dialect.GeminiToOpenAIStream,
 }
 
 

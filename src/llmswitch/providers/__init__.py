@@ -7,11 +7,13 @@ import aiohttp
 from llmswitch.config import ProviderConfig
 from llmswitch.providers.base import Provider
 from llmswitch.providers.demo import DemoProvider
+from llmswitch.providers.gemini import GeminiProvider
 from llmswitch.providers.openai import OpenAIProvider
 
 PROVIDER_TYPES: dict[str, type[Provider]] = {
     "openai": OpenAIProvider,
     "demo": DemoProvider,
+    "gemini": GeminiProvider,
 }
 
 
