@@ -98,6 +98,14 @@ def error_type(status: int, error_type: str | None = None) -> str:
     return ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
 
+def error_status(error_type_name: str | None) -> int:
+    """The HTTP status Anthropic pairs with an error type (a mid-stream `error` event has none)."""
+    for status, name in ANTHROPIC_TYPES.items():
+        if name == error_type_name and status not in (502, 503):
+            return status
+    return 500
+
+
 def error_event(status: int, error_type_name: str | None, message: str) -> dict[str, Any]:
     """The `error` event an Anthropic stream ends with when it fails."""
     return {"type": "error", "error": {"type": error_type(status, error_type_name), "message": message}}

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from llmswitch.errors import invalid
 from llmswitch.dialects import gemini as gemini_dialect
+from llmswitch.dialects import anthropic_request, anthropic_response, anthropic_stream
 from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects.streams import OpenAIPassthrough, StreamTranslator
 from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext, Translated
@@ -24,14 +25,23 @@ StreamFn = Callable[[StreamContext], StreamTranslator]
 
 _REQUESTS: dict[tuple[str, str], RequestFn] = {
     ("openai", "openai"): openai_dialect.passthrough_request,
+    ("openai", "anthropic"): anthropic_request.openai_to_anthropic_request,
+    ("anthropic", "openai"): anthropic_request.anthropic_to_openai_request,
+    ("anthropic", "anthropic"): anthropic_request.passthrough_request,
     ("openai", "gemini"): gemini_dialect.openai_to_gemini_request,
 }
 _RESPONSES: dict[tuple[str, str], ResponseFn] = {
     ("openai", "openai"): openai_dialect.passthrough_response,
+    ("anthropic", "openai"): anthropic_response.anthropic_to_openai_response,
+    ("openai", "anthropic"): anthropic_response.openai_to_anthropic_response,
+    ("anthropic", "anthropic"): anthropic_response.passthrough_response,
     ("gemini", "openai"): gemini_dialect.gemini_to_openai_response,
 }
 _STREAMS: dict[tuple[str, str], StreamFn] = {
     ("openai", "openai"): OpenAIPassthrough,
+    ("anthropic", "openai"): anthropic_stream.AnthropicToOpenAIStream,
+    ("openai", "anthropic"): anthropic_stream.OpenAIToAnthropicStream,
+    ("anthropic", "anthropic"): anthropic_stream.AnthropicPassthrough,
     ("gemini", "openai"): gemini_dialect.GeminiToOpenAIStream,
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from llmswitch.config import ProviderConfig
+from llmswitch.providers.anthropic import AnthropicProvider
 from llmswitch.providers.base import Provider
 from llmswitch.providers.demo import DemoProvider
 from llmswitch.providers.gemini import GeminiProvider
@@ -12,6 +13,7 @@ from llmswitch.providers.openai import OpenAIProvider
 
 PROVIDER_TYPES: dict[str, type[Provider]] = {
     "openai": OpenAIProvider,
+    "anthropic": AnthropicProvider,
     "demo": DemoProvider,
     "gemini": GeminiProvider,
 }

@@ -197,9 +197,10 @@ class Provider:
         finally:
             response.release()
 
-    async def _send(self, call: UpstreamCall) -> aiohttp.ClientResponse:
+    async def _send(self, call: UpstreamCall, url: str | None = None) -> aiohttp.ClientResponse:
+        """POST the call's body to `url` (default: the provider's main endpoint)."""
         headers = {**self.static_headers, **call.headers, **self.auth_headers(call.api_key)}
-        url = self.url(call)
+        url = url or self.url(call)
         timeout = aiohttp.ClientTimeout(total=call.timeouts.total, sock_connect=call.timeouts.connect,
                                         sock_read=call.timeouts.idle)
         try:

@@ -1,0 +1,90 @@
+"""Anthropic's Messages API (and servers that speak it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+
+from llmswitch.config import ProviderConfig
+from llmswitch.dialects.anthropic import error_status
+from llmswitch.dialects.sse import SSEDecoder
+from llmswitch.providers.base import Provider, UpstreamCall, UpstreamError, _chunks, _read
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+
+
+class AnthropicProvider(Provider):
+    dialect = "anthropic"
+
+    def __init__(self, name: str, config: ProviderConfig, session: aiohttp.ClientSession):
+        super().__init__(name, config, session)
+        # Configured version first: a client's own anthropic-version (forwarded by the core in
+        # call.headers) overrides it, because its body was written for that version.
+        self.static_headers = {"anthropic-version": config.anthropic_version, **self.static_headers}
+
+    def url(self, call: UpstreamCall) -> str:
+        return self._endpoint("/v1/messages", call)
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        return {"x-api-key": api_key} if api_key else {}
+
+    async def events(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+        """`event:` + `data:` frames as event dicts; pings pass through (translators ignore them).
+
+        An `error` event ends the stream as an `UpstreamError` with the status Anthropic pairs
+        with its type (e.g. 529 for overloaded_error), so failover can classify it like an
+        HTTP error when nothing has reached the client yet.
+        """
+        decoder = SSEDecoder()
+        async for chunk in _chunks(response):
+            for name, data in decoder.feed(chunk):
+                yield _event(name, data)
+        for name, data in decoder.close():
+            yield _event(name, data)
+
+    def error_message(self, body: dict[str, Any]) -> tuple[str, str | None]:
+        """Anthropic errors are `{"type": "error", "error": {"type", "message"}}`."""
+        error = body.get("error")
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("type") or "error"), error.get("type")
+        return super().error_message(body)
+
+    async def count_tokens(self, call: UpstreamCall) -> dict[str, Any]:
+        """POST the call's body to count_tokens; returns `{"input_tokens": n}` as Anthropic sent it."""
+        response = await self._send(call, self._endpoint("/v1/messages/count_tokens", call))
+        try:
+            raw = await _read(response)
+        finally:
+            response.release()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise UpstreamError("protocol", "upstream answered with a body that is not JSON",
+                                status=response.status) from None
+        if not isinstance(body, dict):
+            raise UpstreamError("protocol", "upstream answered with a body that is not an object",
+                                status=response.status)
+        return body
+
+    def _endpoint(self, path: str, call: UpstreamCall) -> str:
+        url = f"{(self.config.base_url or DEFAULT_BASE_URL).rstrip('/')}{path}"
+        return f"{url}?{call.query}" if call.query else url
+
+
+def _event(name: str | None, data: str) -> dict[str, Any]:
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise UpstreamError("protocol", "upstream stream carried a frame that is not JSON") from None
+    if not isinstance(event, dict):
+        raise UpstreamError("protocol", "upstream stream carried a frame that is not an object")
+    event.setdefault("type", name)
+    if event["type"] == "error":
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        error_type = error.get("type")
+        raise UpstreamError("http", str(error.get("message") or "upstream stream failed"),
+                            status=error_status(error_type), body=event, error_type=error_type)
+    return event
