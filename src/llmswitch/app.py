@@ -16,6 +16,7 @@ from llmswitch.config import Config
 from llmswitch.core.gateway import GATEWAY, Gateway
 from llmswitch.errors import GatewayError
 from llmswitch.surfaces import models, openai_chat
+from llmswitch.surfaces.status import health_ready
 
 log = logging.getLogger("llmswitch")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -95,6 +96,7 @@ def build_app(config: Config) -> web.Application:
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/health", health)
+    app.router.add_get("/health/ready", health_ready)
     for prefix in PREFIXES:
         app.router.add_get(f"{prefix}/models", models.list_models)
         app.router.add_get(prefix + "/models/{model_id:.+}", models.retrieve_model)

@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 
+from llmswitch import cli_status
 from llmswitch.config import Config, ConfigError, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="llmswitch: an LLM API gateway.")
@@ -111,6 +112,9 @@ def fake_upstream(
     if chunks:
         options["chunks"] = chunks
     run(host, port, **options)
+
+
+app.command("status")(cli_status.status)
 
 
 def main() -> None:

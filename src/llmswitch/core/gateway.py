@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
@@ -22,7 +22,7 @@ from llmswitch.config import Config
 from llmswitch.core.attempts import Outcome, run_attempts
 from llmswitch.core.auth import Authenticator, Principal
 from llmswitch.core.limits import Limiter
-from llmswitch.core.routing import Router, Target
+from llmswitch.core.routing import Plan, Router, Target
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects import sse
@@ -42,6 +42,8 @@ SIMULATORS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
     "openai": openai_dialect.completion_to_chunks,
     "gemini": lambda body: [body],  # a Gemini stream chunk is a whole response
 }
+
+T = TypeVar("T")
 
 ENCODERS: dict[str, Callable[[Any], bytes]] = {"openai": sse.encode_data, "anthropic": sse.encode_event}
 TERMINATORS: dict[str, bytes] = {"openai": sse.DONE, "anthropic": b""}
@@ -130,14 +132,13 @@ class Gateway:
         )
         admission = await self.limiter.admit(principal, name, req.prompt_estimate)
         assert self.router is not None
-        targets = self.router.candidates(model)
-        retry_unsafe = model.retry_unsafe if model.retry_unsafe is not None else self.config.routing.retry_unsafe
+        plan = self.router.plan(model, name)
         usage: Usage | None = None
         try:
             if body.get("stream"):
-                response, usage = await self._stream(request, req, targets, retry_unsafe, admission.headers)
+                response, usage = await self._stream(request, req, plan, admission.headers)
             else:
-                response, usage = await self._complete(req, targets, retry_unsafe, admission.headers)
+                response, usage = await self._complete(req, plan, admission.headers)
             return response
         finally:
             await admission.settle(usage, name)
@@ -189,7 +190,7 @@ class Gateway:
             "x-llmswitch-provider": target.provider.name,
             "x-llmswitch-upstream-model": target.deployment.model or req.model_name,
             "x-llmswitch-deployment": target.label,
-            "x-llmswitch-attempts": str(len(outcome.attempts) + 1),
+            "x-llmswitch-attempts": str(outcome.count),
             **extra,
         }
         if dropped:
@@ -197,7 +198,18 @@ class Gateway:
         return headers
 
     # --- non-streaming ---------------------------------------------------------------------------
-    async def _complete(self, req: Request, targets: list[Target], retry_unsafe: bool,
+    async def _attempts(self, req: Request, plan: Plan,
+                        attempt: Callable[[Target], Awaitable[T]]) -> Outcome[T]:
+        """Run the plan; a final failure is recorded for usage before it reaches the client."""
+        try:
+            return await run_attempts(plan, attempt, own_keys=req.principal.upstream_key is None,
+                                      estimated_tokens=req.prompt_estimate)
+        except GatewayError as error:
+            self.usage.record(req.request_id, req.principal.key_id, req.model_name, "", error.status, None,
+                              req.started)
+            raise
+
+    async def _complete(self, req: Request, plan: Plan,
                         extra_headers: dict[str, str]) -> tuple[web.Response, Usage | None]:
         async def attempt(target: Target) -> tuple[dict[str, Any], Usage | None, list[str]]:
             call, dropped = self._call(req, target, stream=False)
@@ -206,13 +218,9 @@ class Gateway:
                                              ResponseContext(req.model_name, req.request_id))
             return body, usage, dropped
 
-        try:
-            outcome = await run_attempts(targets, attempt, retry_unsafe)
-        except GatewayError as error:
-            self.usage.record(req.request_id, req.principal.key_id, req.model_name, "", error.status, None,
-                              req.started)
-            raise
+        outcome = await self._attempts(req, plan, attempt)
         body, usage, dropped = outcome.value
+        outcome.finish(usage)
         self.usage.record(req.request_id, req.principal.key_id, req.model_name, outcome.target.label, 200,
                           usage, req.started)
         response = web.Response(body=orjson.dumps(body), content_type="application/json",
@@ -245,25 +253,21 @@ class Gateway:
             raise
         return Primed(upstream, translator, events, ended=True, dropped=dropped)
 
-    async def _stream(self, request: web.Request, req: Request, targets: list[Target], retry_unsafe: bool,
+    async def _stream(self, request: web.Request, req: Request, plan: Plan,
                       extra_headers: dict[str, str]) -> tuple[web.StreamResponse, Usage | None]:
-        try:
-            outcome = await run_attempts(targets, lambda target: self._prime(req, target), retry_unsafe)
-        except GatewayError as error:
-            self.usage.record(req.request_id, req.principal.key_id, req.model_name, "", error.status, None,
-                              req.started)
-            raise
+        outcome = await self._attempts(req, plan, lambda target: self._prime(req, target))
         primed = outcome.value
         response = web.StreamResponse(headers={
             "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no",
             **self._headers(req, outcome, primed.dropped, extra_headers),
         })
-        await response.prepare(request)
+        broke: UpstreamError | None = None  # after content: ends the stream and counts against the target
         encode = ENCODERS[req.dialect]
         translator = primed.translator
         status = 200
         keepalive = asyncio.create_task(_keepalive(response, self.config.server.keepalive_s))
         try:
+            await response.prepare(request)
             if primed.events:
                 await response.write(b"".join(encode(e) for e in primed.events))
             try:
@@ -275,6 +279,7 @@ class Gateway:
                 tail = translator.finish()
                 await response.write(b"".join(encode(e) for e in tail) + TERMINATORS[req.dialect])
             except UpstreamError as error:
+                broke = error
                 status = error.client_status
                 failure = translator.fail(status, error.error_type or "api_error", error.message)
                 await response.write(b"".join(encode(e) for e in failure))
@@ -285,6 +290,7 @@ class Gateway:
         finally:
             keepalive.cancel()
             primed.upstream.close()
+            outcome.finish(translator.usage, broke)
             self.usage.record(req.request_id, req.principal.key_id, req.model_name, outcome.target.label,
                               status, translator.usage, req.started)
         return response, translator.usage

@@ -1,16 +1,20 @@
-"""Which deployments, and in which order, serve a request for a public model.
+"""Which targets, and in which order, serve a request for a public model.
 
-A `Target` is one unit of selection: a deployment with one of its provider's upstream keys.
+A `Target` is one unit of selection: a deployment with one of its provider's upstream keys, each
+with its own health and limits. A request gets a `Plan`: the model's available targets, lower
+priority tiers first and ordered inside a tier by the model's strategy, then the targets of its
+`fallbacks` models; a `context_window_fallbacks` chain is kept aside for a prompt that is too long.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from llmswitch.config import Config, DeploymentConfig, Model
+from llmswitch.core.health import TargetHealth, Unavailable
 from llmswitch.providers.base import Provider
-
 
 @dataclass(slots=True, eq=False)
 class Target:
@@ -19,6 +23,7 @@ class Target:
     provider: Provider
     api_key: str | None
     key_index: int
+    health: TargetHealth
 
     @property
     def label(self) -> str:
@@ -26,29 +31,129 @@ class Target:
         return f"{self.provider.name}/{self.deployment.model}#{self.key_index}"
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    target: Target
+    why: Unavailable
+
+
+@dataclass(slots=True)
+class Plan:
+    """The targets one request may try, in order, and those left out because they are unavailable."""
+
+    targets: list[Target]
+    skipped: list[Skipped] = field(default_factory=list)
+    max_attempts: int = 5
+    retry_unsafe: bool = True  # the routing default; a deployment or model setting overrides it
+    overflow: Callable[[], Plan] | None = None  # the context-window fallback chain, if any
+
+
+Order = Callable[[list[Target], random.Random], list[Target]]
+
+
+def weighted_order(pool: list[Target], rng: random.Random) -> list[Target]:
+    """Weighted random order without replacement: the first pick matches the weights."""
+    pool = list(pool)
+    ordered: list[Target] = []
+    while pool:
+        pick = rng.choices(pool, weights=[max(t.deployment.weight, 0.0) or 1e-9 for t in pool])[0]
+        pool.remove(pick)
+        ordered.append(pick)
+    return ordered
+
+
+def least_busy_order(pool: list[Target], rng: random.Random) -> list[Target]:
+    """Fewest attempts in flight first; ties broken at random so equals share the load."""
+    return sorted(pool, key=lambda t: (t.health.in_flight, rng.random()))
+
+
+def headroom_order(pool: list[Target], rng: random.Random) -> list[Target]:
+    """Most unused rpm/tpm first, so capped deployments are spared before they hit their cap."""
+    return sorted(pool, key=lambda t: (-t.health.headroom(), rng.random()))
+
+
+def latency_order(pool: list[Target], rng: random.Random, exploration: float) -> list[Target]:
+    """Lowest EWMA time to first content first. A target never measured goes first (it must be
+    measured once), and a share `exploration` of requests takes the weighted order instead, so a
+    deployment that was slow and has recovered gets new samples and wins its traffic back."""
+    if rng.random() < exploration:
+        return weighted_order(pool, rng)
+    return sorted(pool, key=lambda t: (t.health.ttfb_ms if t.health.ttfb_ms is not None else -1.0,
+                                       rng.random()))
+
+
 class Router:
-    def __init__(self, config: Config, providers: dict[str, Provider]):
+    def __init__(self, config: Config, providers: dict[str, Provider], rng: random.Random | None = None):
         self.config = config
         self.providers = providers
-        self._targets: dict[str, list[Target]] = {}
+        self.rng = rng or random.Random()
+        self.targets: dict[str, list[Target]] = {}
         for model in config.models.values():
             targets = []
             for deployment in model.deployments:
                 provider = providers[deployment.provider]
                 keys: list[str | None] = list(provider.config.api_keys) or [None]
-                targets += [Target(model, deployment, provider, key, i) for i, key in enumerate(keys)]
-            self._targets[model.name] = targets
+                targets += [
+                    Target(model, deployment, provider, key, i,
+                           TargetHealth(config.routing, rpm=deployment.rpm, tpm=deployment.tpm))
+                    for i, key in enumerate(keys)
+                ]
+            self.targets[model.name] = targets
 
-    def candidates(self, model: Model) -> list[Target]:
-        """Targets in the order to try them: lower priority tier first, weighted random inside a tier."""
-        targets = self._targets[model.name]
-        if len(targets) == 1:
-            return targets
+    def plan(self, model: Model, requested: str | None = None) -> Plan:
+        """The plan for a request naming `requested` (an alias or the model's own name)."""
+        names = [model.name, *self._chain(self.config.fallbacks, model, requested)]
+        overflow_chain = self._chain(self.config.context_window_fallbacks, model, requested)
+        plan = self._plan_for(names)
+        if overflow_chain:
+            plan.overflow = lambda: self._plan_for(overflow_chain)
+        return plan
+
+    def _plan_for(self, names: list[str]) -> Plan:
+        routing = self.config.routing
+        plan = Plan([], max_attempts=routing.max_attempts, retry_unsafe=routing.retry_unsafe)
+        seen: set[str] = set()
+        for name in names:
+            resolved = self.config.resolve_model(name)
+            if resolved is None or resolved.name in seen:
+                continue
+            seen.add(resolved.name)
+            available, skipped = self._split(self.targets[resolved.name])
+            plan.targets += self._order(resolved, available)
+            plan.skipped += skipped
+        return plan
+
+    @staticmethod
+    def _split(targets: list[Target]) -> tuple[list[Target], list[Skipped]]:
+        available: list[Target] = []
+        skipped: list[Skipped] = []
+        for target in targets:
+            why = target.health.unavailable()
+            if why is None:
+                available.append(target)
+            else:
+                skipped.append(Skipped(target, why))
+        return available, skipped
+
+    def _order(self, model: Model, targets: list[Target]) -> list[Target]:
+        """Lower priority tier first; inside a tier, the model's strategy decides."""
+        strategy = model.strategy or self.config.routing.strategy
         ordered: list[Target] = []
         for tier in sorted({t.deployment.priority for t in targets}):
             pool = [t for t in targets if t.deployment.priority == tier]
-            while pool:
-                pick = random.choices(pool, weights=[t.deployment.weight for t in pool])[0]
-                pool.remove(pick)
-                ordered.append(pick)
+            if len(pool) == 1:
+                ordered += pool
+            elif strategy == "least_busy":
+                ordered += least_busy_order(pool, self.rng)
+            elif strategy == "latency":
+                ordered += latency_order(pool, self.rng, self.config.routing.latency_exploration)
+            elif strategy == "headroom":
+                ordered += headroom_order(pool, self.rng)
+            else:
+                ordered += weighted_order(pool, self.rng)
         return ordered
+
+    def _chain(self, chains: dict[str, list[str]], model: Model, requested: str | None) -> list[str]:
+        if requested is not None and requested in chains:
+            return chains[requested]
+        return chains.get(model.name, [])

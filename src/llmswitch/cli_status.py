@@ -1,0 +1,61 @@
+"""`llmswitch status`: a running gateway's deployments and keys, read from its `/health/ready`.
+
+It asks the gateway rather than reading the config, because health (cool-downs, open circuits,
+latency) only exists in the running process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import typer
+
+COLUMNS = ("MODEL", "TARGET", "STATE", "UNTIL", "LATENCY", "ERRORS", "IN FLIGHT")
+
+
+def fetch(url: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The readiness report; a 503 still carries it (the gateway is up but degraded)."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health/ready", timeout=timeout) as response:
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as error:
+        return dict(json.loads(error.read()))
+
+
+def rows(report: dict[str, Any], now: float) -> list[tuple[str, ...]]:
+    out = []
+    for model, targets in report.get("models", {}).items():
+        for t in targets:
+            until = f"{max(0.0, t['until'] - now):.0f}s" if t.get("until") else ""
+            latency = f"{t['latency_ms']:.0f}ms" if t.get("latency_ms") is not None else "-"
+            state = t["state"] + (f" ({t['reason']})" if t.get("reason") and t["state"] != "healthy" else "")
+            out.append((model, t["target"], state, until, latency, f"{t['error_rate'] * 100:.0f}%",
+                        str(t["in_flight"])))
+    return out
+
+
+def render(report: dict[str, Any], now: float) -> str:
+    table = [COLUMNS, *rows(report, now)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
+    return f"gateway: {report.get('status')}\n" + "\n".join(lines)
+
+
+def status(
+    url: str = typer.Option("http://127.0.0.1:4000", envvar="LLMSWITCH_URL", help="The running gateway"),
+    as_json: bool = typer.Option(False, "--json", help="Print the raw /health/ready report"),
+) -> None:
+    """Show every deployment and upstream key of a running gateway: healthy, cooling down, open circuit,
+    latency and error rate. Exit code 0 when ready, 1 when degraded, 2 when unreachable."""
+    try:
+        report = fetch(url)
+    except (OSError, ValueError) as error:
+        typer.echo(f"cannot read {url}/health/ready: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(report, indent=2) if as_json else render(report, time.time()))
+    if report.get("status") != "ready":
+        raise typer.Exit(1)
