@@ -1,0 +1,29 @@
+"""Usage rows, appended in batches by `core.usage.UsageRecorder` and summed for budgets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from llmswitch.store.tables import usage_records
+
+
+class UsageRepository:
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+
+    async def append(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            async with self.engine.begin() as connection:
+                await connection.execute(usage_records.insert(), rows)
+
+    async def totals(self, key_id: str, since: float) -> tuple[int, float, int]:
+        """(requests, cost in USD, tokens) of a key since a time."""
+        query = select(func.count(), func.coalesce(func.sum(usage_records.c.cost_usd), 0.0),
+                       func.coalesce(func.sum(usage_records.c.prompt_tokens + usage_records.c.completion_tokens), 0)
+                       ).where(usage_records.c.key_id == key_id, usage_records.c.at >= since)
+        async with self.engine.connect() as connection:
+            requests, cost, tokens = (await connection.execute(query)).one()
+        return int(requests), float(cost), int(tokens)
