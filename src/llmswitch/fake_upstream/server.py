@@ -1,0 +1,231 @@
+"""The aiohttp application: routes for the three dialects, recording, directives and faults.
+
+The default path (no directive) does only what a real answer needs: one JSON parse, one record,
+one render and, for a stream with no pacing, one write; the benchmark depends on that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from llmswitch.fake_upstream import answer as answers
+from llmswitch.fake_upstream.anthropic import AnthropicMessages
+from llmswitch.fake_upstream.dialect import Dialect, Rejected, Reply
+from llmswitch.fake_upstream.directives import (NO_DIRECTIVE, Directive, DirectiveError, FailureCounter,
+                                                from_header, parse, split_text)
+from llmswitch.fake_upstream.faults import RESET_BY_US, Pacing, abort, send
+from llmswitch.fake_upstream.gemini import GeminiGenerate
+from llmswitch.fake_upstream.openai import OpenAIChat
+from llmswitch.fake_upstream.options import FakeOptions
+from llmswitch.fake_upstream.recorder import Recorder
+
+BODY = "fake_upstream.body"
+_JSON = "application/json"
+_SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache"}
+
+
+@dataclass(slots=True)
+class State:
+    options: FakeOptions
+    recorder: Recorder
+    failures: FailureCounter = field(default_factory=FailureCounter)
+    numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+
+STATE = web.AppKey("fake_upstream.state", State)
+
+
+def build_app(options: FakeOptions | None = None) -> web.Application:
+    """A fake upstream application; serve it with `handler_cancellation=True` so disconnects are seen."""
+    options = options or FakeOptions()
+    app = web.Application(middlewares=[_record], client_max_size=64 * 1024 * 1024)
+    app[STATE] = State(options, Recorder(options.record_limit))
+    openai = OpenAIChat(options.require_auth)
+    anthropic = AnthropicMessages(options.require_auth)
+    counter = AnthropicMessages(options.require_auth, count_tokens=True)
+    gemini = GeminiGenerate(options.require_auth)
+    chat = _completion_handler(openai)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/chat/completions", chat)
+    app.router.add_post("/v1/messages", _completion_handler(anthropic))
+    app.router.add_post("/v1/messages/count_tokens", _count_tokens_handler(counter))
+    app.router.add_post("/v1beta/models/{model}:{method}", _completion_handler(gemini))
+    app.router.add_get("/v1/models", _list_models)
+    app.router.add_get("/v1/models/{model:.+}", _get_model)
+    app.router.add_get("/v1beta/models", _list_gemini_models)
+    app.router.add_get("/_fake/requests", _get_requests)
+    app.router.add_delete("/_fake/requests", _clear_requests)
+    app.router.add_get("/_fake/stats", _get_stats)
+    return app
+
+
+@web.middleware
+async def _record(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Record every dialect request and count it in flight; notice clients that leave early."""
+    if request.path.startswith("/_fake/"):
+        return await handler(request)
+    recorder = request.app[STATE].recorder
+    body: Any = None
+    if request.body_exists:
+        raw = await request.read()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = raw.decode(errors="replace")
+    request[BODY] = body
+    recorder.record(request.method, request.path, dict(request.query),
+                    {k.lower(): v for k, v in request.headers.items()}, body)
+    recorder.in_flight += 1
+    try:
+        return await handler(request)
+    except (asyncio.CancelledError, ConnectionResetError):
+        if not request.get(RESET_BY_US):
+            recorder.disconnects += 1
+        raise
+    finally:
+        recorder.in_flight -= 1
+
+
+def _error(dialect: Dialect, status: int, message: str, headers: dict[str, str]) -> web.Response:
+    return web.Response(status=status, body=dialect.error_body(status, message), content_type=_JSON,
+                        headers=headers)
+
+
+def _directive(request: web.Request, text: str) -> tuple[str, Directive]:
+    """The echo text without its directive, and the directive from the text and the `x-fake` header."""
+    stripped, raw = split_text(text)
+    header = request.headers.get("x-fake")
+    if header:
+        raw = {**from_header(header), **(raw or {})}
+    return stripped.strip(), parse(raw) if raw else NO_DIRECTIVE
+
+
+def _default_message(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Overloaded" if status == 529 else f"Error {status}"
+
+
+def _completion_handler(dialect: Dialect) -> Any:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE]
+        options = state.options
+        headers = {"x-fake-upstream": options.name}
+        body = request[BODY]
+        try:
+            prompt = dialect.inspect(request, body)
+            stream = dialect.wants_stream(request, body)
+            stripped, directive = _directive(request, prompt.text)
+        except Rejected as exc:
+            return _error(dialect, exc.status, exc.message, headers)
+        except DirectiveError as exc:
+            return _error(dialect, 400, str(exc), headers)
+        directive = state.failures.apply(directive)
+        wait = options.latency_ms / 1000 + directive.hang_s
+        if wait:
+            await asyncio.sleep(wait)
+        if directive.retry_after is not None:
+            headers["retry-after"] = f"{directive.retry_after:g}"
+        if directive.status and directive.error_after is None:
+            message = directive.message or _default_message(directive.status)
+            return _error(dialect, directive.status, message, headers)
+        number = next(state.numbers)
+        answer = answers.build(prompt, stripped, directive, options.chunks,
+                               dialect.tool_id_prefix.format(n=number))
+        reply = Reply(number, int(time.time()))
+        if not stream:
+            if directive.reset_after is not None:
+                abort(request)
+            return web.Response(body=dialect.render(answer, prompt, reply), content_type=_JSON,
+                                headers=headers)
+        frames = dialect.frames(answer, prompt, reply, body)
+        response = web.StreamResponse(headers={**headers, **_SSE_HEADERS})
+        await response.prepare(request)
+        pacing = _pacing(options, directive, answer, len(frames))
+        error_frame = b"" if directive.error_after is None else dialect.stream_error(
+            directive.status or 500, directive.message or _default_message(directive.status or 500))
+        if await send(response, request, frames, pacing, error_frame):
+            await response.write_eof()
+        return response
+
+    return handle
+
+
+def _pacing(options: FakeOptions, directive: Directive, answer: answers.Answer, frames: int) -> Pacing:
+    delay = directive.delay_ms / 1000
+    if options.tokens_per_second:
+        delay += answer.usage.completion / max(1, frames - 1) / options.tokens_per_second
+    return Pacing(delay, directive.stall_after, directive.stall_s, directive.reset_after, directive.error_after)
+
+
+def _count_tokens_handler(dialect: AnthropicMessages) -> Any:
+    async def handle(request: web.Request) -> web.Response:
+        headers = {"x-fake-upstream": request.app[STATE].options.name}
+        try:
+            prompt = dialect.inspect(request, request[BODY])
+        except Rejected as exc:
+            return _error(dialect, exc.status, exc.message, headers)
+        return web.Response(body=orjson.dumps({"input_tokens": answers.tokens(prompt.chars)}),
+                            content_type=_JSON, headers=headers)
+
+    return handle
+
+
+async def _list_models(request: web.Request) -> web.Response:
+    """OpenAI's list shape, or Anthropic's when the caller sends `anthropic-version` as its SDK does."""
+    options = request.app[STATE].options
+    if request.headers.get("anthropic-version"):
+        data = [{"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+                for m in options.models]
+        body = {"data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None}
+    else:
+        body = {"object": "list", "data": [_openai_model(m) for m in options.models]}
+    return web.json_response(body, dumps=_dumps, headers={"x-fake-upstream": options.name})
+
+
+async def _get_model(request: web.Request) -> web.Response:
+    options = request.app[STATE].options
+    model = request.match_info["model"]
+    if model not in options.models:
+        return web.json_response({"error": {"message": f"The model '{model}' does not exist", "type":
+                                            "invalid_request_error", "param": None, "code": "model_not_found"}},
+                                 status=404, dumps=_dumps)
+    return web.json_response(_openai_model(model), dumps=_dumps)
+
+
+async def _list_gemini_models(request: web.Request) -> web.Response:
+    models = [{"name": f"models/{m}", "displayName": m,
+               "supportedGenerationMethods": ["generateContent", "countTokens"]}
+              for m in request.app[STATE].options.models]
+    return web.json_response({"models": models}, dumps=_dumps)
+
+
+def _openai_model(model: str) -> dict[str, Any]:
+    return {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "fake-upstream"}
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+async def _get_requests(request: web.Request) -> web.Response:
+    return web.Response(body=orjson.dumps(list(request.app[STATE].recorder.requests)), content_type=_JSON)
+
+
+async def _clear_requests(request: web.Request) -> web.Response:
+    request.app[STATE].recorder.clear()
+    return web.Response(status=204)
+
+
+async def _get_stats(request: web.Request) -> web.Response:
+    return web.Response(body=orjson.dumps(request.app[STATE].recorder.stats()), content_type=_JSON)
