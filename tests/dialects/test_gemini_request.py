@@ -66,8 +66,8 @@ def test_consecutive_same_role_messages_merge_into_one_turn():
 
 
 def test_system_and_developer_messages_become_system_instruction():
-    out = translate(chat({"role": "system", "content": "be brief"},
-                         {"role": "developer", "content": [{"type": "text", "text": "no emoji"}]}, user("hi")))
+    developer = {"role": "developer", "content": [{"type": "text", "text": "no emoji"}]}
+    out = translate(chat({"role": "system", "content": "be brief"}, developer, user("hi")))
     assert out["systemInstruction"] == {"parts": [{"text": "be brief"}, {"text": "no emoji"}]}
     assert [c["role"] for c in out["contents"]] == ["user"]
 
@@ -192,9 +192,11 @@ def test_tools_become_function_declarations():
 
 
 def test_bug10_additional_properties_and_schema_are_removed_from_parameters():
-    params = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "additionalProperties": False,
+    params = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+              "additionalProperties": False,
               "properties": {"city": {"type": "string", "additionalProperties": False}}}
-    declaration = translate(chat(user("x"), tools=[weather_tool(params)]))["tools"][0]["functionDeclarations"][0]
+    out = translate(chat(user("x"), tools=[weather_tool(params)]))
+    declaration = out["tools"][0]["functionDeclarations"][0]
     assert declaration["parameters"] == {"type": "object", "properties": {"city": {"type": "string"}}}
 
 
@@ -216,7 +218,8 @@ def test_tool_choice_string_maps_to_function_calling_mode(choice: str, mode: str
 def test_named_tool_choice_becomes_any_with_allowed_function_names():
     out = translate(chat(user("x"), tools=[weather_tool()],
                          tool_choice={"type": "function", "function": {"name": "get_weather"}}))
-    assert out["toolConfig"] == {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}}
+    assert out["toolConfig"] == {"functionCallingConfig": {"mode": "ANY",
+                                                           "allowedFunctionNames": ["get_weather"]}}
 
 
 # --- generation settings ---------------------------------------------------------------------
@@ -243,10 +246,11 @@ def test_json_object_response_format_asks_for_json():
 
 def test_json_schema_response_format_sends_the_sanitised_schema():
     schema = {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "integer"}}}
-    out = translate(chat(user("x"), response_format={"type": "json_schema",
-                                                     "json_schema": {"name": "s", "schema": schema, "strict": True}}))
-    assert out["generationConfig"] == {"responseMimeType": "application/json",
-                                       "responseSchema": {"type": "object", "properties": {"a": {"type": "integer"}}}}
+    response_format = {"type": "json_schema", "json_schema": {"name": "s", "schema": schema, "strict": True}}
+    out = translate(chat(user("x"), response_format=response_format))
+    assert out["generationConfig"] == {
+        "responseMimeType": "application/json",
+        "responseSchema": {"type": "object", "properties": {"a": {"type": "integer"}}}}
 
 
 def test_reasoning_effort_becomes_a_thinking_budget_with_thoughts_included():

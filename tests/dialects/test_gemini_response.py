@@ -78,7 +78,8 @@ def test_thought_signature_is_kept_in_the_tool_calls_extra_content():
 
 
 def test_thoughts_become_reasoning_content_not_content():
-    message = translate(gemini({"text": "pondering", "thought": True}, {"text": "42"}))["choices"][0]["message"]
+    out = translate(gemini({"text": "pondering", "thought": True}, {"text": "42"}))
+    message = out["choices"][0]["message"]
     assert (message["reasoning_content"], message["content"]) == ("pondering", "42")
 
 

@@ -28,7 +28,8 @@ def test_anyof_with_several_branches_is_kept():
 def test_local_refs_are_inlined_from_defs():
     schema = {"type": "object", "properties": {"p": {"$ref": "#/$defs/Point"}},
               "$defs": {"Point": {"type": "object", "properties": {"x": {"type": "number"}}}}}
-    assert sanitize_schema(schema)["properties"]["p"] == {"type": "object", "properties": {"x": {"type": "number"}}}
+    point = sanitize_schema(schema)["properties"]["p"]
+    assert point == {"type": "object", "properties": {"x": {"type": "number"}}}
 
 
 def test_recursive_ref_is_cut_off_instead_of_looping():

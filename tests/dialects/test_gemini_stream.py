@@ -65,7 +65,8 @@ def test_bug2_parallel_calls_get_distinct_indices_and_keep_their_arguments():
     message = accumulate(out).choices[0].message
     assert [c.function.name for c in message.tool_calls] == ["a", "b", "c"]
     assert [json.loads(c.function.arguments) for c in message.tool_calls] == [{"x": 1}, {"y": 2}, {}]
-    indices = [t["index"] for c in out if c["choices"] for t in c["choices"][0]["delta"].get("tool_calls", [])]
+    indices = [fragment["index"] for c in out if c["choices"]
+               for fragment in c["choices"][0]["delta"].get("tool_calls", [])]
     assert indices == [0, 1, 2]
 
 
@@ -74,7 +75,8 @@ def test_bug3_stream_with_calls_finishes_with_tool_calls():
 
 
 def test_bug5_streamed_call_without_arguments_has_empty_object_arguments():
-    [tool_call] = accumulate(run([chunk({"functionCall": {"name": "now"}}, finish="STOP")])).choices[0].message.tool_calls
+    completion = accumulate(run([chunk({"functionCall": {"name": "now"}}, finish="STOP")]))
+    [tool_call] = completion.choices[0].message.tool_calls
     assert tool_call.function.arguments == "{}"
 
 
@@ -106,7 +108,8 @@ def test_blocked_prompt_finishes_with_content_filter():
 
 
 def test_usage_chunk_comes_last_with_empty_choices_when_asked():
-    meta = {"promptTokenCount": 10, "candidatesTokenCount": 3, "thoughtsTokenCount": 2, "cachedContentTokenCount": 4}
+    meta = {"promptTokenCount": 10, "candidatesTokenCount": 3, "thoughtsTokenCount": 2,
+            "cachedContentTokenCount": 4}
     out = run([chunk({"text": "a"}, usageMetadata={"promptTokenCount": 10}),
                chunk({"text": "b"}, finish="STOP", usageMetadata=meta)], include_usage=True)
     assert out[-1]["choices"] == [] and out[-1]["usage"]["completion_tokens"] == 5
@@ -140,7 +143,7 @@ def test_fail_gives_an_openai_error_frame():
 def test_in_stream_gemini_error_becomes_an_openai_error_frame():
     translator = GeminiToOpenAIStream(StreamContext(client_model="m"))
     [frame] = translator.feed({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}})
-    assert frame["error"]["message"] == "quota" and frame["error"]["code"] == "429"
+    assert frame == {"error": {"message": "quota", "type": "rate_limit_error", "param": None, "code": "429"}}
 
 
 def test_a_whole_response_replayed_as_events_streams_to_the_same_message():

@@ -97,8 +97,9 @@ def _contents(messages: Any, sign: bool) -> tuple[list[dict[str, Any]], list[dic
             if call_id not in pending:
                 raise invalid(f"tool message answers unknown or already answered call {call_id!r}",
                               param=f"{where}.tool_call_id")
-            results[call_id] = {"functionResponse": {
-                "id": call_id, "name": names[call_id], "response": _tool_result(message.get("content"), where)}}
+            response = _tool_result(message.get("content"), where)
+            results[call_id] = {"functionResponse": {"id": call_id, "name": names[call_id],
+                                                     "response": response}}
             continue
         close_tool_results(position)
         if role in ("system", "developer"):

@@ -40,8 +40,9 @@ def usage_from_gemini(metadata: dict[str, Any] | None) -> Usage | None:
     if not metadata:
         return None
     thoughts = metadata.get("thoughtsTokenCount") or 0
+    prompt = (metadata.get("promptTokenCount") or 0) + (metadata.get("toolUsePromptTokenCount") or 0)
     return Usage(
-        prompt_tokens=(metadata.get("promptTokenCount") or 0) + (metadata.get("toolUsePromptTokenCount") or 0),
+        prompt_tokens=prompt,
         completion_tokens=(metadata.get("candidatesTokenCount") or 0) + thoughts,
         cached_tokens=metadata.get("cachedContentTokenCount") or 0,
         reasoning_tokens=thoughts,
@@ -70,7 +71,8 @@ def tool_call(part: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def gemini_to_openai_response(body: dict[str, Any], ctx: ResponseContext) -> tuple[dict[str, Any], Usage | None]:
+def gemini_to_openai_response(body: dict[str, Any],
+                              ctx: ResponseContext) -> tuple[dict[str, Any], Usage | None]:
     usage = usage_from_gemini(body.get("usageMetadata"))
     candidates = body.get("candidates") or []
     blocked = bool((body.get("promptFeedback") or {}).get("blockReason"))

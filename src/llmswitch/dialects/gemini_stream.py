@@ -16,6 +16,7 @@ from typing import Any
 from llmswitch.dialects.gemini_response import completion_id, finish_reason, tool_call, usage_from_gemini
 from llmswitch.dialects.types import StreamContext
 from llmswitch.dialects.usage import Usage, to_openai
+from llmswitch.errors import OPENAI_TYPES
 
 
 @dataclass(slots=True)
@@ -40,9 +41,10 @@ class GeminiToOpenAIStream:
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         error = event.get("error")
-        if isinstance(error, dict):
-            return self.fail(int(error.get("code") or 500), str(error.get("status") or "api_error"),
-                             str(error.get("message") or "upstream error"))
+        if isinstance(error, dict):  # Google's error shape, sent as a frame of its own
+            status = int(error.get("code") or 500)
+            message = str(error.get("message") or error)
+            return self.fail(status, OPENAI_TYPES.get(status, "api_error"), message)
         if self._id is None:
             self._id = completion_id(event)
         usage = usage_from_gemini(event.get("usageMetadata"))
@@ -87,7 +89,8 @@ class GeminiToOpenAIStream:
             else:
                 continue
             self.saw_content = True
-            out.append(self._chunk([{"index": index, "delta": delta, "logprobs": None, "finish_reason": None}]))
+            out.append(self._chunk([{"index": index, "delta": delta, "logprobs": None,
+                                     "finish_reason": None}]))
         if candidate.get("finishReason"):
             choice.reason = candidate["finishReason"]
         return out
