@@ -96,25 +96,14 @@ def check_config(config: Path = typer.Argument(..., help="YAML config to validat
                f"{len(cfg.aliases)} aliases, auth {cfg.auth.effective_mode})")
 
 
-@app.command("fake-upstream")
-def fake_upstream(
-    host: str = typer.Option("127.0.0.1"),
-    port: int = typer.Option(9000),
-    latency_ms: float = typer.Option(0.0, help="Delay before the first byte"),
-    tokens_per_second: float = typer.Option(0.0, help="Pace stream chunks (0: as fast as possible)"),
-    chunks: int = typer.Option(0, help="Default number of stream chunks (0: the fake's default)"),
-    name: str = typer.Option("fake", help="Reported in the x-fake-upstream header"),
-) -> None:
-    """Serve the faithful fake OpenAI / Anthropic / Gemini upstream used by tests, demo and bench."""
-    from llmswitch.fake_upstream.server import run
+@app.command("fake-upstream", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             add_help_option=False)
+def fake_upstream(ctx: typer.Context) -> None:
+    """Serve the faithful fake OpenAI / Anthropic / Gemini upstream used by tests, demo and bench
+    (flags: --port, --latency-ms, --tokens-per-second, --chunks, --name...; see --help)."""
+    from llmswitch.fake_upstream.__main__ import main as fake_main
 
-    options = {"latency_ms": latency_ms, "tokens_per_second": tokens_per_second, "name": name}
-    if chunks:
-        options["chunks"] = chunks
-    run(host, port, **options)
-
-
-app.command("status")(cli_status.status)
+    fake_main(ctx.args)
 
 
 def main() -> None:

@@ -22,6 +22,10 @@ def passthrough_request(body: dict[str, Any], options: RequestOptions) -> Transl
         stream_options = dict(out.get("stream_options") or {})
         stream_options["include_usage"] = True
         out["stream_options"] = stream_options
+    elif out.get("stream"):
+        # A `stream: simulate` deployment is called without streaming on the client's behalf.
+        del out["stream"]
+        out.pop("stream_options", None)
     return Translated(out)
 
 
