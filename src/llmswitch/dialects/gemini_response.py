@@ -64,7 +64,8 @@ def tool_call(part: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": call.get("id") or new_call_id(),
         "type": "function",
-        "function": {"name": call.get("name") or "", "arguments": json.dumps(call.get("args") or {}, ensure_ascii=False)},
+        "function": {"name": call.get("name") or "",
+                     "arguments": json.dumps(call.get("args") or {}, ensure_ascii=False)},
     }
     if part.get("thoughtSignature"):
         out["extra_content"] = {"google": {"thought_signature": part["thoughtSignature"]}}
