@@ -378,3 +378,12 @@ def test_a_replayed_message_translates_to_the_same_openai_answer(include_usage):
     message = openai_client_view(chunks).choices[0].message
     assert message.content == "Hi"
     assert [json.loads(c.function.arguments) for c in message.tool_calls] == [{"a": [1, 2]}, {}]
+
+
+def test_every_translated_event_is_framed_with_an_event_line_the_sdk_dispatches_on():  # shipped bug 8
+    from llmswitch.dialects.sse import SSEDecoder, encode_event
+
+    _, events = openai_to_anthropic([chunk({"content": "x"}), chunk(fragment(0, "{}", "c", "f")),
+                                     chunk(finish="tool_calls"), chunk(usage=USAGE, choices=False)])
+    frames = SSEDecoder().feed(b"".join(encode_event(event) for event in events))
+    assert [(name, json.loads(data)) for name, data in frames] == [(event["type"], event) for event in events]
