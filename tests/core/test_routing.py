@@ -1,0 +1,132 @@
+"""Target selection: weights, priority tiers, strategies, unavailable targets, fallback chains."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from llmswitch.config import Config, parse_config
+from llmswitch.core.routing import Router, Target
+from llmswitch.providers import build_provider
+from llmswitch.providers.base import UpstreamError
+
+PROVIDERS = """
+providers:
+  a: {type: openai, base_url: "http://a.invalid/v1", api_keys: [ka]}
+  b: {type: openai, base_url: "http://b.invalid/v1", api_keys: [kb]}
+  c: {type: openai, base_url: "http://c.invalid/v1", api_keys: [kc1, kc2]}
+"""
+
+
+def router(models: str, extra: str = "", seed: int = 7) -> Router:
+    config: Config = parse_config(PROVIDERS + models + extra)
+    providers = {name: build_provider(name, cfg, None) for name, cfg in config.providers.items()}  # type: ignore[arg-type]
+    return Router(config, providers, rng=random.Random(seed))
+
+
+def first_picks(r: Router, model: str, n: int) -> Counter[str]:
+    m = r.config.models[model]
+    return Counter(r.plan(m).targets[0].provider.name for _ in range(n))
+
+
+def target(r: Router, model: str, provider: str, key: int = 0) -> Target:
+    return next(t for t in r.targets[model] if t.provider.name == provider and t.key_index == key)
+
+
+def test_weighted_selection_matches_the_weights_within_5_percent() -> None:
+    r = router("""
+models:
+  m:
+    - {provider: a, weight: 1}
+    - {provider: b, weight: 3}
+""")
+    picks = first_picks(r, "m", 10_000)
+    assert picks["a"] / 10_000 == pytest.approx(0.25, abs=0.05 * 0.25)
+    assert picks["b"] / 10_000 == pytest.approx(0.75, abs=0.05 * 0.75)
+
+
+def test_each_upstream_key_is_its_own_target() -> None:
+    r = router("models:\n  m: [{provider: c}]\n")
+    assert [t.label for t in r.targets["m"]] == ["c/m#0", "c/m#1"]
+    assert len({id(t.health) for t in r.targets["m"]}) == 2
+
+
+def test_lower_priority_tier_is_tried_first_and_higher_tiers_follow() -> None:
+    r = router("""
+models:
+  m:
+    - {provider: a, priority: 1, weight: 100}
+    - {provider: b, priority: 0, weight: 1}
+""")
+    for _ in range(50):
+        assert [t.provider.name for t in r.plan(r.config.models["m"]).targets] == ["b", "a"]
+
+
+def test_unavailable_targets_are_left_out_and_reported() -> None:
+    r = router("models:\n  m: [{provider: a}, {provider: b}]\n")
+    cooled = target(r, "m", "a")
+    cooled.health.begin()
+    cooled.health.failed(UpstreamError("http", "slow down", status=429, retry_after=60))
+    plan = r.plan(r.config.models["m"])
+    assert [t.provider.name for t in plan.targets] == ["b"]
+    assert [s.target for s in plan.skipped] == [cooled]
+
+
+def test_fallback_models_follow_the_models_own_targets() -> None:
+    r = router("models:\n  m: [{provider: a}]\n  n: [{provider: b}]\n", "fallbacks: {m: [n]}\n")
+    assert [t.label for t in r.plan(r.config.models["m"]).targets] == ["a/m#0", "b/n#0"]
+
+
+def test_context_window_chain_is_kept_aside_for_an_overflow() -> None:
+    r = router("models:\n  m: [{provider: a}]\n  big: [{provider: b}]\n", "context_window_fallbacks: {m: [big]}\n")
+    plan = r.plan(r.config.models["m"])
+    assert [t.label for t in plan.targets] == ["a/m#0"]
+    assert plan.overflow is not None and [t.label for t in plan.overflow().targets] == ["b/big#0"]
+
+
+def test_least_busy_prefers_the_target_with_fewest_in_flight() -> None:
+    r = router("models:\n  m: {strategy: least_busy, deployments: [{provider: a}, {provider: b}]}\n")
+    target(r, "m", "a").health.begin()
+    assert first_picks(r, "m", 100) == Counter({"b": 100})
+
+
+def test_headroom_prefers_the_target_furthest_from_its_caps() -> None:
+    r = router("models:\n  m: {strategy: headroom, deployments: [{provider: a, rpm: 10}, {provider: b, rpm: 10}]}\n")
+    for _ in range(5):
+        target(r, "m", "b").health.begin()
+    assert first_picks(r, "m", 100) == Counter({"a": 100})
+
+
+def test_latency_moves_traffic_to_the_faster_target() -> None:
+    r = router("models:\n  m: {strategy: latency, deployments: [{provider: a}, {provider: b}]}\n",
+               "routing: {latency_exploration: 0.1}\n")
+    for provider, seconds in (("a", 0.400), ("b", 0.050)):
+        target(r, "m", provider).health.begin()
+        target(r, "m", provider).health.responded(seconds)
+    picks = first_picks(r, "m", 2_000)
+    assert picks["b"] / 2_000 > 0.9
+
+
+def test_latency_exploration_lets_a_recovered_target_win_its_traffic_back() -> None:
+    r = router("models:\n  m: {strategy: latency, deployments: [{provider: a}, {provider: b}]}\n",
+               "routing: {latency_exploration: 0.1}\n")
+    speed = {"a": 0.400, "b": 0.100}  # a was slow...
+    for t in r.targets["m"]:
+        t.health.begin()
+        t.health.responded(speed[t.provider.name])
+    speed["a"] = 0.010  # ...and has recovered: only exploration can find out
+    for _ in range(500):
+        chosen = r.plan(r.config.models["m"]).targets[0]
+        chosen.health.begin()
+        chosen.health.responded(speed[chosen.provider.name])
+    last = Counter(r.plan(r.config.models["m"]).targets[0].provider.name for _ in range(200))
+    assert last["a"] > 150
+
+
+def test_per_model_strategy_overrides_the_routing_default() -> None:
+    r = router("models:\n  m: {strategy: least_busy, deployments: [{provider: a}, {provider: b, weight: 1000}]}\n",
+               "routing: {strategy: weighted}\n")
+    target(r, "m", "b").health.begin()
+    assert first_picks(r, "m", 50) == Counter({"a": 50})
