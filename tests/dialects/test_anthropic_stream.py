@@ -17,6 +17,7 @@ from openai.types.chat import ChatCompletionChunk
 
 from llmswitch.dialects.anthropic_stream import (AnthropicPassthrough, AnthropicToOpenAIStream,
                                                  OpenAIToAnthropicStream, anthropic_message_to_events)
+from llmswitch.dialects.sse import SSEDecoder, encode_event
 from llmswitch.dialects.types import StreamContext
 
 DELTA_FOR_BLOCK = {"text": {"text_delta", "citations_delta"}, "tool_use": {"input_json_delta"},
@@ -381,8 +382,6 @@ def test_a_replayed_message_translates_to_the_same_openai_answer(include_usage):
 
 
 def test_every_translated_event_is_framed_with_an_event_line_the_sdk_dispatches_on():  # shipped bug 8
-    from llmswitch.dialects.sse import SSEDecoder, encode_event
-
     _, events = openai_to_anthropic([chunk({"content": "x"}), chunk(fragment(0, "{}", "c", "f")),
                                      chunk(finish="tool_calls"), chunk(usage=USAGE, choices=False)])
     frames = SSEDecoder().feed(b"".join(encode_event(event) for event in events))
