@@ -18,7 +18,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from llmswitch.config import Config
+from llmswitch.config import Config, Model
 from llmswitch.core.attempts import Outcome, run_attempts
 from llmswitch.core.auth import Authenticator, Principal
 from llmswitch.core.limits import Limiter
@@ -26,6 +26,7 @@ from llmswitch.core.routing import Plan, Router, Target
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects import sse
+from llmswitch.dialects.anthropic_stream import anthropic_message_to_events
 from llmswitch.dialects.streams import StreamTranslator
 from llmswitch.dialects.translate import stream_translator, translate_request, translate_response
 from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext
@@ -40,6 +41,7 @@ FORWARDED_HEADERS = {"anthropic": ("anthropic-beta", "anthropic-version")}
 # A whole non-streaming answer replayed as its dialect's stream, for `stream: simulate` deployments.
 SIMULATORS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
     "openai": openai_dialect.completion_to_chunks,
+    "anthropic": anthropic_message_to_events,
     "gemini": lambda body: [body],  # a Gemini stream chunk is a whole response
 }
 
@@ -112,19 +114,12 @@ class Gateway:
     async def generate(self, request: web.Request, body: dict[str, Any], dialect: str) -> web.StreamResponse:
         """Serve one generation request whose body is already validated in `dialect`."""
         started = time.perf_counter()
-        principal = await self.auth.authenticate(request)
         name = body["model"]
-        model = self.config.resolve_model(name)
-        if model is None:
-            raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",
-                               type="invalid_request_error", param="model", code="model_not_found")
-        if not principal.allows(name):
-            raise GatewayError(403, f"This key is not allowed to use the model `{name}`.",
-                               type="permission_error", param="model", code="model_not_allowed")
+        principal, model = await self.authorize(request, name)
         stream_options = body.get("stream_options")
         req = Request(
             body=body, dialect=dialect, model_name=name, request_id=request["request_id"],
-            principal=principal, timeouts=self._timeouts(request, body),
+            principal=principal, timeouts=self.timeouts(request, body),
             forwarded={h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers},
             query=request.query_string, started=started,
             include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
@@ -143,7 +138,19 @@ class Gateway:
         finally:
             await admission.settle(usage, name)
 
-    def _timeouts(self, request: web.Request, body: dict[str, Any]) -> Timeouts:
+    async def authorize(self, request: web.Request, name: str) -> tuple[Principal, Model]:
+        """The caller and the model it asked for, or the 401/403/404 that stops the request."""
+        principal = await self.auth.authenticate(request)
+        model = self.config.resolve_model(name)
+        if model is None:
+            raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",
+                               type="invalid_request_error", param="model", code="model_not_found")
+        if not principal.allows(name):
+            raise GatewayError(403, f"This key is not allowed to use the model `{name}`.",
+                               type="permission_error", param="model", code="model_not_allowed")
+        return principal, model
+
+    def timeouts(self, request: web.Request, body: dict[str, Any]) -> Timeouts:
         server = self.config.server
         total = server.timeout_s
         raw = body.pop("timeout", None)

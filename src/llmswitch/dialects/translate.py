@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from llmswitch.errors import invalid
-from llmswitch.dialects import gemini as gemini_dialect
 from llmswitch.dialects import anthropic_request, anthropic_response, anthropic_stream
+from llmswitch.dialects import gemini as gemini_dialect
 from llmswitch.dialects import openai as openai_dialect
+from llmswitch.dialects.chain import chain_requests, chain_responses, chain_streams
 from llmswitch.dialects.streams import OpenAIPassthrough, StreamTranslator
 from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext, Translated
 from llmswitch.dialects.usage import Usage
-
+from llmswitch.errors import invalid
 
 RequestFn = Callable[[dict[str, Any], RequestOptions], Translated]
 ResponseFn = Callable[[dict[str, Any], ResponseContext], tuple[dict[str, Any], Usage | None]]
@@ -29,6 +29,8 @@ _REQUESTS: dict[tuple[str, str], RequestFn] = {
     ("anthropic", "openai"): anthropic_request.anthropic_to_openai_request,
     ("anthropic", "anthropic"): anthropic_request.passthrough_request,
     ("openai", "gemini"): gemini_dialect.openai_to_gemini_request,
+    ("anthropic", "gemini"): chain_requests(anthropic_request.anthropic_to_openai_request,
+                                            gemini_dialect.openai_to_gemini_request),
 }
 _RESPONSES: dict[tuple[str, str], ResponseFn] = {
     ("openai", "openai"): openai_dialect.passthrough_response,
@@ -36,6 +38,8 @@ _RESPONSES: dict[tuple[str, str], ResponseFn] = {
     ("openai", "anthropic"): anthropic_response.openai_to_anthropic_response,
     ("anthropic", "anthropic"): anthropic_response.passthrough_response,
     ("gemini", "openai"): gemini_dialect.gemini_to_openai_response,
+    ("gemini", "anthropic"): chain_responses(gemini_dialect.gemini_to_openai_response,
+                                             anthropic_response.openai_to_anthropic_response),
 }
 _STREAMS: dict[tuple[str, str], StreamFn] = {
     ("openai", "openai"): OpenAIPassthrough,
@@ -43,6 +47,8 @@ _STREAMS: dict[tuple[str, str], StreamFn] = {
     ("openai", "anthropic"): anthropic_stream.OpenAIToAnthropicStream,
     ("anthropic", "anthropic"): anthropic_stream.AnthropicPassthrough,
     ("gemini", "openai"): gemini_dialect.GeminiToOpenAIStream,
+    ("gemini", "anthropic"): chain_streams(gemini_dialect.GeminiToOpenAIStream,
+                                           anthropic_stream.OpenAIToAnthropicStream),
 }
 
 
