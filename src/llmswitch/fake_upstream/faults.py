@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-RESET_BY_US = "fake_upstream.reset"  # request key: the fake cut the connection, the client did not leave
+# set when the fake cut the connection itself, so it is not counted as a client leaving
+RESET_BY_US = web.RequestKey("fake_upstream.reset", bool)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from llmswitch.fake_upstream.openai import OpenAIChat
 from llmswitch.fake_upstream.options import FakeOptions
 from llmswitch.fake_upstream.recorder import Recorder
 
-BODY = "fake_upstream.body"
+BODY = web.RequestKey("fake_upstream.body", object)
 _JSON = "application/json"
 _SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache"}
 
