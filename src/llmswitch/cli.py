@@ -106,6 +106,9 @@ def fake_upstream(ctx: typer.Context) -> None:
     fake_main(ctx.args)
 
 
+app.command("status")(cli_status.status)
+
+
 def main() -> None:
     app()
 
