@@ -15,7 +15,7 @@ from aiohttp import web
 from llmswitch.config import Config
 from llmswitch.core.gateway import GATEWAY, Gateway
 from llmswitch.errors import GatewayError
-from llmswitch.surfaces import anthropic_messages, models, openai_chat
+from llmswitch.surfaces import admin, anthropic_messages, key_info, models, openai_chat
 from llmswitch.surfaces.status import health_ready
 
 log = logging.getLogger("llmswitch")
@@ -103,7 +103,9 @@ def build_app(config: Config) -> web.Application:
         app.router.add_post(f"{prefix}/chat/completions", openai_chat.chat_completions)
         app.router.add_post(f"{prefix}/messages", anthropic_messages.messages)
         app.router.add_post(f"{prefix}/messages/count_tokens", anthropic_messages.count_tokens)
+        app.router.add_get(f"{prefix}/key", key_info.key_info)
     app.router.add_get("/api/v1/chat/models", models.list_models)
+    admin.add_routes(app)
     return app
 
 

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from llmswitch import cli_status
+from llmswitch import cli_keys, cli_status
 from llmswitch.config import Config, ConfigError, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="llmswitch: an LLM API gateway.")
@@ -107,6 +107,7 @@ def fake_upstream(ctx: typer.Context) -> None:
 
 
 app.command("status")(cli_status.status)
+app.add_typer(cli_keys.keys_app, name="keys")
 
 
 def main() -> None:

@@ -113,6 +113,7 @@ class Price(_Strict):
 
 class LimitsConfig(_Strict):
     backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
+    budget_reserve_tokens: int = 4096  # completion tokens reserved against a budget when max_tokens is unset
 
 
 @dataclass(frozen=True)

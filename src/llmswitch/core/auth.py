@@ -1,16 +1,36 @@
 """Who is calling: the client's credentials become a `Principal` the rest of the request consults.
 
-This module is the seam for the auth modes (open, keys, passthrough). Open mode accepts any bearer
-(or none), which is what a demo and a trusted network need.
+Three modes (`auth.mode`): `open` accepts anyone; `passthrough` forwards the caller's own bearer to
+the upstream; `keys` accepts the master key and gateway-issued virtual keys. Keys are checked
+against an in-memory cache (one HMAC, one dict lookup: no database on the hot path). The cache is
+kept current by Redis pub/sub when `redis_url` is set (a change reaches every instance at once) and
+by polling the table for recent changes (the fallback, and how a CLI change reaches a lone
+instance).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
 from dataclasses import dataclass, field
 
+import redis.asyncio as redis
 from aiohttp import web
 
 from llmswitch.config import Config
+from llmswitch.core.keys import KeyRecord, ModelMatcher, hash_key, server_secret
+from llmswitch.errors import GatewayError
+from llmswitch.store import Store, acquire_store, release_store
+
+log = logging.getLogger("llmswitch.auth")
+KEY_CHANNEL = "llmswitch:keys"  # messages are key ids whose row changed
+POLL_ALONE_S = 1.0  # without Redis, a change made elsewhere is seen within this
+POLL_SHARED_S = 10.0  # with Redis, polling is only a safety net
+CLOCK_OVERLAP_S = 5.0  # re-read recent changes: writers' clocks may lag ours
+PASSTHROUGH_MAX = 512
 
 
 @dataclass(slots=True)
@@ -20,21 +40,164 @@ class Principal:
     kind: str  # "open" | "master" | "key" | "passthrough"
     key_id: str | None = None
     upstream_key: str | None = None  # passthrough: the client's own key, sent upstream
-    allowed_models: list[str] = field(default_factory=list)  # empty: every model
+    allowed_models: list[str] = field(default_factory=list)  # names and globs; empty: every model
+    key: KeyRecord | None = None  # the virtual key's settings, for limits and `GET /v1/key`
+    matcher: ModelMatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.matcher = ModelMatcher(self.allowed_models)
 
     def allows(self, model: str) -> bool:
-        return True
+        return self.matcher(model)
+
+
+OPEN = Principal(kind="open")
+MASTER = Principal(kind="master")
+
+
+def _unauthorized(message: str, code: str = "invalid_api_key") -> GatewayError:
+    return GatewayError(401, message, type="authentication_error", code=code)
+
+
+def presented_key(request: web.Request) -> str | None:
+    """The key from `Authorization: Bearer`, `x-api-key` (Anthropic clients) or `x-goog-api-key`
+    (Gemini clients)."""
+    headers = request.headers
+    authorization = headers.get("authorization")
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return headers.get("x-api-key") or headers.get("x-goog-api-key") or None
 
 
 class Authenticator:
     def __init__(self, config: Config):
         self.config = config
+        self.mode = config.auth.effective_mode
+        self.secret = server_secret(config)
+        self.store: Store | None = None
+        self.principals: dict[str, Principal] = {}  # key hash -> principal
+        self._hash_of: dict[str, str] = {}  # key id -> key hash
+        self._watermark = 0.0
+        self._redis: redis.Redis | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def authenticate(self, request: web.Request) -> Principal:
-        return Principal(kind="open")
+        if self.mode == "open":
+            return OPEN
+        token = presented_key(request)
+        if token is None:
+            raise _unauthorized("Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'.",
+                                code="missing_api_key")
+        if self.mode == "passthrough":
+            if len(token) > PASSTHROUGH_MAX or not token.isascii() or not token.isprintable() or " " in token:
+                raise _unauthorized("The API key is malformed.")
+            return Principal(kind="passthrough", upstream_key=token)
+        master = self.config.auth.master_key
+        if master and hmac.compare_digest(token.encode(), master.encode()):
+            return MASTER
+        assert self.secret is not None
+        principal = self.principals.get(hash_key(self.secret, token))
+        if principal is None:
+            raise _unauthorized("Invalid API key.")
+        assert principal.key is not None
+        refusal = principal.key.refusal(time.time())
+        if refusal is not None:
+            raise _unauthorized(refusal, code="expired_api_key" if "expired" in refusal else "disabled_api_key")
+        return principal
 
+    # --- the cache -------------------------------------------------------------------------------
+    def _put(self, record: KeyRecord) -> None:
+        old = self._hash_of.pop(record.id, None)
+        if old is not None:
+            self.principals.pop(old, None)
+        if record.revoked_at is None:
+            self.principals[record.key_hash] = Principal(kind="key", key_id=record.id,
+                                                         allowed_models=record.models, key=record)
+            self._hash_of[record.id] = record.key_hash
+
+    async def refresh(self) -> None:
+        """Load every key changed since the last refresh (everything, the first time)."""
+        assert self.store is not None
+        since = self._watermark - CLOCK_OVERLAP_S if self._watermark else 0.0
+        for record in await self.store.keys.changed_since(since):
+            self._put(record)
+            self._watermark = max(self._watermark, record.updated_at)
+
+    async def reload(self, key_id: str) -> None:
+        assert self.store is not None
+        record = await self.store.keys.get(key_id)
+        if record is not None:
+            self._put(record)
+        elif key_id in self._hash_of:
+            self.principals.pop(self._hash_of.pop(key_id), None)
+
+    async def key_changed(self, key_id: str) -> None:
+        """A key was written here: update this cache now and tell the other instances."""
+        await self.reload(key_id)
+        if self._redis is not None:
+            try:
+                await self._redis.publish(KEY_CHANNEL, key_id)
+            except redis.RedisError:
+                log.warning("could not publish a key change; other instances will poll it")
+
+    # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Load caches, subscribe to invalidations; called once at app start-up."""
+        """Load the key cache and keep it current; called once at app start-up."""
+        if self.mode != "keys":
+            return
+        if self.secret is None:
+            raise RuntimeError("auth.mode keys needs auth.secret, LLMSWITCH_SECRET or auth.master_key")
+        self.store = await acquire_store(self.config.database_url)
+        await self.refresh()
+        if self.config.redis_url:
+            self._redis = redis.Redis.from_url(self.config.redis_url)
+            self._tasks.append(asyncio.create_task(self._listen(self._redis)))
+        interval = POLL_SHARED_S if self._redis is not None else POLL_ALONE_S
+        self._tasks.append(asyncio.create_task(self._poll(interval)))
 
     async def stop(self) -> None:
-        """Release what `start` acquired."""
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._redis is not None:
+            await self._redis.aclose()
+        if self.store is not None:
+            await release_store(self.store)
+            self.store = None
+
+    async def _poll(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except Exception:
+                log.warning("key cache refresh failed; retrying in %ss", interval, exc_info=True)
+
+    async def _listen(self, client: redis.Redis) -> None:
+        """Reload a key as soon as any instance announces a change to it."""
+        while True:
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(KEY_CHANNEL)
+                    await self.refresh()  # whatever changed while we were not subscribed
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            await self.reload(message["data"].decode())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("key change subscription lost; resubscribing", exc_info=True)
+                await asyncio.sleep(1.0)
+
+
+async def publish_key_change(redis_url: str, key_id: str) -> None:
+    """Announce a key change made outside a gateway (the CLI), so instances reload it at once."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        await client.publish(KEY_CHANNEL, key_id)
+    finally:
+        await client.aclose()

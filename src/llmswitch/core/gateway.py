@@ -84,7 +84,7 @@ class Gateway:
         self.config = config
         self.auth = Authenticator(config)
         self.limiter = Limiter(config)
-        self.usage = UsageRecorder()
+        self.usage = UsageRecorder(config)
         self.providers: dict[str, Provider] = {}
         self.router: Router | None = None
         self._sessions: list[aiohttp.ClientSession] = []
@@ -125,7 +125,8 @@ class Gateway:
             include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
             prompt_estimate=max(1, (request.content_length or 0) // 4),
         )
-        admission = await self.limiter.admit(principal, name, req.prompt_estimate)
+        admission = await self.limiter.admit(principal, name, req.prompt_estimate,
+                                             body.get("max_tokens") or body.get("max_completion_tokens"))
         assert self.router is not None
         plan = self.router.plan(model, name)
         usage: Usage | None = None

@@ -1,35 +1,202 @@
-"""Admission control per principal: rate limits, concurrency, quotas and budgets.
+"""Admission control per key: requests and tokens per minute, concurrent requests, budgets.
 
-`Limiter.admit` runs before any upstream call and returns an `Admission` whose `settle` is called
-with the real usage afterwards, so reservations made on estimates are corrected.
+`Limiter.admit` runs before any upstream call. It reserves what the request may use (its prompt
+estimate plus `max_tokens` against tpm; that many tokens at the model's price against the budget),
+so that parallel requests cannot overspend; `Admission.settle` then corrects the reservation with
+the real usage. Refusals are 429s carrying `Retry-After`; every admitted response carries the
+`x-ratelimit-*` headers of the limits its key has.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from llmswitch.config import Config
 from llmswitch.core.auth import Principal
+from llmswitch.core.counters import Ask, Counters, MemoryCounters, Snapshot, Verdict
+from llmswitch.core.keys import KeyRecord
+from llmswitch.core.pricing import PriceTable
 from llmswitch.dialects.usage import Usage
+from llmswitch.errors import GatewayError
+from llmswitch.store import acquire_store, release_store
+
+log = logging.getLogger("llmswitch.limits")
+MICRO = 1_000_000
+LEASE_MARGIN_S = 60.0
 
 
 @dataclass(slots=True)
 class Admission:
-    headers: dict[str, str] = field(default_factory=dict)  # x-ratelimit-* for the response
+    headers: dict[str, str]  # x-ratelimit-* for the response
+    limiter: Limiter | None = None
+    ask: Ask | None = None
+    verdict: Verdict | None = None
 
     async def settle(self, usage: Usage | None, model: str) -> None:
-        """Correct the reservation with the real usage (None: the call failed, release it all)."""
+        """Correct the reservation with the real usage (None: the call failed, release it all).
+        Never raises: it runs in the request's `finally`."""
+        if self.limiter is None or self.ask is None or self.verdict is None:
+            return
+        ask = self.ask
+        tokens = usage.total_tokens if usage else 0
+        cost = _micro(self.limiter.prices.cost(model, usage)) if usage else 0
+        try:
+            await self.limiter.counters.release(ask, self.verdict, tokens - ask.tokens, cost - ask.cost,
+                                                tokens - ask.cost_tokens)
+        except Exception:  # a lost settlement must not turn a served answer into an error
+            log.exception("could not settle the limits of key %s", ask.scope)
+
+
+UNLIMITED = Admission(headers={})
+
+
+def budget_window(period: str, now: float) -> tuple[str, float, int]:
+    """(period id, period start, seconds its counter must live) for a budget period, in UTC."""
+    day = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "daily":
+        start, end, name = day, day + timedelta(days=1), day.strftime("%Y-%m-%d")
+    elif period == "weekly":
+        start = day - timedelta(days=day.weekday())
+        end, name = start + timedelta(days=7), start.strftime("%G-W%V")
+    elif period == "monthly":
+        start = day.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+        name = start.strftime("%Y-%m")
+    else:
+        return "total", 0.0, 0
+    return name, start.timestamp(), int(end.timestamp() - now) + 86400
+
+
+def duration(seconds: float) -> str:
+    """OpenAI's reset format: `20ms`, `1.5s`, `6m0s`."""
+    if seconds < 1:
+        return f"{max(0, math.ceil(seconds * 1000))}ms"
+    if seconds < 60:
+        return f"{round(seconds, 3):g}s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}m{round(rest):d}s"
+
+
+def rate_headers(key: KeyRecord, verdict: Verdict) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if key.rpm:
+        headers["x-ratelimit-limit-requests"] = str(key.rpm)
+        headers["x-ratelimit-remaining-requests"] = str(max(0, key.rpm - verdict.requests))
+        headers["x-ratelimit-reset-requests"] = duration(verdict.requests_reset)
+    if key.tpm:
+        headers["x-ratelimit-limit-tokens"] = str(key.tpm)
+        headers["x-ratelimit-remaining-tokens"] = str(max(0, key.tpm - verdict.tokens))
+        headers["x-ratelimit-reset-tokens"] = duration(verdict.tokens_reset)
+    return headers
+
+
+def _micro(usd: float) -> int:
+    return math.ceil(usd * MICRO)
+
+
+def has_limits(key: KeyRecord) -> bool:
+    return bool(key.rpm or key.tpm or key.max_concurrent or key.budget_usd is not None
+                or key.budget_tokens is not None)
 
 
 class Limiter:
     def __init__(self, config: Config):
         self.config = config
+        self.prices = PriceTable(config)
+        self.counters: Counters = MemoryCounters()
+        self.lease_ttl = config.server.max_timeout_s + LEASE_MARGIN_S
 
-    async def admit(self, principal: Principal, model: str, estimated_tokens: int) -> Admission:
-        return Admission()
+    @property
+    def backend(self) -> str:
+        return self.config.limits.backend or ("redis" if self.config.redis_url else "memory")
 
     async def start(self) -> None:
         """Connect to the shared counter store, if any."""
+        if self.backend == "redis":
+            from llmswitch.core.counters_redis import RedisCounters
+
+            if not self.config.redis_url:
+                raise RuntimeError("limits.backend is redis but redis_url is not set")
+            self.counters = RedisCounters(self.config.redis_url)
+        await self.counters.start()
+        if isinstance(self.counters, MemoryCounters) and self.config.auth.effective_mode == "keys":
+            await self._seed_budgets(self.counters)
+
+    async def _seed_budgets(self, counters: MemoryCounters) -> None:
+        """In-memory budgets start from the spend recorded in the database, so a restart does not
+        hand out a fresh budget. (Redis counters outlive gateway restarts by themselves.)"""
+        store = await acquire_store(self.config.database_url)
+        try:
+            now = time.time()
+            for key in await store.keys.list():
+                if key.budget_usd is None and key.budget_tokens is None:
+                    continue
+                period, start, _ttl = budget_window(key.budget_period, now)
+                _requests, cost, tokens = await store.usage.totals(key.id, start)
+                counters.seed(key.id, period, _micro(cost), tokens)
+        finally:
+            await release_store(store)
 
     async def stop(self) -> None:
-        """Release what `start` acquired."""
+        await self.counters.stop()
+
+    def ask(self, key: KeyRecord, model: str, prompt_tokens: int, max_tokens: int | None, now: float) -> Ask:
+        budgeted = key.budget_usd is not None or key.budget_tokens is not None
+        reserve = max_tokens or self.config.limits.budget_reserve_tokens
+        period, _start, ttl = budget_window(key.budget_period, now)
+        return Ask(
+            scope=key.id, rpm=key.rpm or 0, tpm=key.tpm or 0, max_concurrent=key.max_concurrent or 0,
+            tokens=prompt_tokens + (max_tokens or 0),
+            budget=period if budgeted else None,
+            budget_usd=_micro(key.budget_usd) if key.budget_usd is not None else -1,
+            budget_tokens=key.budget_tokens if key.budget_tokens is not None else -1,
+            cost=_micro(self.prices.estimate(model, prompt_tokens, reserve)) if budgeted else 0,
+            cost_tokens=prompt_tokens + reserve if budgeted else 0,
+            budget_ttl=ttl, lease_ttl=self.lease_ttl,
+            lease=secrets.token_hex(8) if key.max_concurrent else "",
+        )
+
+    async def admit(self, principal: Principal, model: str, estimated_tokens: int,
+                    max_tokens: int | None = None) -> Admission:
+        """Reserve this request's share of its key's limits, or raise the 429 that explains why not."""
+        key = principal.key
+        if key is None or not has_limits(key):
+            return UNLIMITED
+        ask = self.ask(key, model, estimated_tokens, max_tokens, time.time())
+        verdict = await self.counters.acquire(ask)
+        headers = rate_headers(key, verdict)
+        if verdict.refused is not None:
+            raise _refusal(key, verdict, headers)
+        return Admission(headers, self, ask, verdict)
+
+    async def usage_of(self, key: KeyRecord) -> Snapshot:
+        """The key's current counters, for `GET /v1/key`."""
+        period, _start, _ttl = budget_window(key.budget_period, time.time())
+        return await self.counters.snapshot(key.id, period)
+
+
+def _refusal(key: KeyRecord, verdict: Verdict, headers: dict[str, str]) -> GatewayError:
+    if verdict.refused == "budget":
+        spent = "budget" if key.budget_usd is None else f"budget of ${key.budget_usd:g}"
+        return GatewayError(
+            429, f"You exceeded this key's {key.budget_period} {spent}; ask an administrator to raise it.",
+            type="insufficient_quota", code="insufficient_quota",
+            headers={**headers, "x-should-retry": "false"})  # retrying cannot help: stop the SDKs'
+    retry = max(verdict.retry_after, 0.001)
+    if verdict.refused == "concurrency":
+        message = f"Too many concurrent requests for this key (limit {key.max_concurrent}); retry shortly."
+        code = "concurrency_limit_exceeded"
+    else:
+        unit, limit, used = (("requests", key.rpm, verdict.requests) if verdict.refused == "requests"
+                             else ("tokens", key.tpm, verdict.tokens))
+        label = "RPM" if unit == "requests" else "TPM"
+        message = (f"Rate limit reached for {unit} per minute ({label}) on this key: limit {limit}, used {used}. "
+                   f"Please try again in {duration(retry)}.")
+        code = "rate_limit_exceeded"
+    return GatewayError(429, message, type="rate_limit_error", code=code, headers={
+        **headers, "retry-after": str(math.ceil(retry)), "retry-after-ms": str(math.ceil(retry * 1000))})

@@ -1,16 +1,28 @@
 """Usage accounting off the hot path: records are queued in memory and written in batches.
 
-The request path only appends to a queue; a background task drains it, so no request ever waits
-on a database.
+The request path only appends to a queue; a background task drains it every second into the
+usage table and the keys' last-used times, so no request ever waits on a database. With no
+database in use (open and passthrough modes store nothing) only the in-memory totals are kept.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
+from llmswitch.config import Config
+from llmswitch.core.pricing import PriceTable
 from llmswitch.dialects.usage import Usage
+from llmswitch.store import Store, acquire_store, release_store
+
+log = logging.getLogger("llmswitch.usage")
+FLUSH_INTERVAL_S = 1.0
+BATCH = 5000
 
 
 @dataclass(slots=True)
@@ -26,22 +38,68 @@ class UsageRecord:
 
 
 class UsageRecorder:
-    def __init__(self, max_pending: int = 100_000):
+    def __init__(self, config: Config | None = None, max_pending: int = 100_000):
+        self.config = config
+        self.prices = PriceTable(config) if config is not None else None
+        self.persist = config is not None and config.auth.effective_mode == "keys"
         self.pending: deque[UsageRecord] = deque(maxlen=max_pending)
         self.totals: dict[str, int] = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        self.store: Store | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def record(self, request_id: str, key_id: str | None, model: str, target: str, status: int,
                usage: Usage | None, started: float) -> None:
-        now = time.time()
-        self.pending.append(UsageRecord(request_id, key_id, model, target, status, usage,
-                                        (time.perf_counter() - started) * 1000, now))
         self.totals["requests"] += 1
         if usage is not None:
             self.totals["prompt_tokens"] += usage.prompt_tokens
             self.totals["completion_tokens"] += usage.completion_tokens
+        if self.persist:
+            self.pending.append(UsageRecord(request_id, key_id, model, target, status, usage,
+                                            (time.perf_counter() - started) * 1000, time.time()))
+
+    async def flush(self) -> None:
+        """Write what is queued: usage rows, then each key's latest use."""
+        assert self.store is not None and self.prices is not None
+        while self.pending:
+            batch = [self.pending.popleft() for _ in range(min(BATCH, len(self.pending)))]
+            rows: list[dict[str, Any]] = []
+            last_used: dict[str, float] = {}
+            for r in batch:
+                usage = r.usage or Usage()
+                rows.append({"request_id": r.request_id, "key_id": r.key_id, "model": r.model, "target": r.target,
+                             "status": r.status, "prompt_tokens": usage.prompt_tokens,
+                             "completion_tokens": usage.completion_tokens, "cached_tokens": usage.cached_tokens,
+                             "cost_usd": self.prices.cost(r.model, usage), "duration_ms": r.duration_ms,
+                             "at": r.at})
+                if r.key_id is not None:
+                    last_used[r.key_id] = max(r.at, last_used.get(r.key_id, 0.0))
+            await self.store.usage.append(rows)
+            await self.store.keys.touch(last_used.items())
 
     async def start(self) -> None:
         """Start the background writer."""
+        if self.persist and self.config is not None:
+            self.store = await acquire_store(self.config.database_url)
+            self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         """Flush what is pending and stop the writer."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.store is not None:
+            try:
+                await self.flush()
+            finally:
+                await release_store(self.store)
+                self.store = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            try:
+                await self.flush()
+            except Exception:  # the rows of a failed batch are lost; the gateway keeps serving
+                log.warning("usage write failed", exc_info=True)
