@@ -159,3 +159,33 @@ async def test_thinking_budget_not_below_max_tokens_is_rejected(fake):
 async def test_models_in_anthropic_shape_when_asked_by_the_sdk(anthropic_client):
     page = await anthropic_client.models.list()
     assert [m.id for m in page.data] == ["fake-model"]
+
+
+async def test_thinking_replayed_with_its_signature_is_accepted(anthropic_client):
+    first = await anthropic_client.messages.create(
+        model="m", max_tokens=2000, thinking={"type": "enabled", "budget_tokens": 1024},
+        messages=[user(say(thinking="plan", tool_calls=[{"name": "w", "arguments": {}}]))])
+    call = first.content[1]
+    second = await anthropic_client.messages.create(
+        model="m", max_tokens=2000, thinking={"type": "enabled", "budget_tokens": 1024},
+        messages=[user("go"), {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                  user([{"type": "tool_result", "tool_use_id": call.id, "content": "done"}])])
+    assert second.content[0].text == "Tool results: done"
+
+
+async def test_thinking_dropped_before_tool_use_is_rejected_when_thinking_is_on(anthropic_client):
+    messages = [user("go"), {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "w",
+                                                               "input": {}}]},
+                user([{"type": "tool_result", "tool_use_id": "t1", "content": "done"}])]
+    with pytest.raises(anthropic.BadRequestError, match="Expected `thinking` or `redacted_thinking`"):
+        await anthropic_client.messages.create(model="m", max_tokens=2000, messages=messages,
+                                               thinking={"type": "enabled", "budget_tokens": 1024})
+
+
+async def test_thinking_with_an_altered_signature_is_rejected(anthropic_client):
+    messages = [user("go"), {"role": "assistant", "content": [{"type": "thinking", "thinking": "plan",
+                                                               "signature": "forged"},
+                                                              {"type": "text", "text": "ok"}]},
+                user("next")]
+    with pytest.raises(anthropic.BadRequestError, match="Invalid `signature`"):
+        await anthropic_client.messages.create(model="m", max_tokens=10, messages=messages)

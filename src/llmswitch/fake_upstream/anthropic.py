@@ -3,7 +3,8 @@
 The checks are the ones translations from OpenAI get wrong, with the real API's messages: a
 missing `max_tokens`, empty text blocks, tool ids outside `^[a-zA-Z0-9_-]+$`, `tool_use` not
 answered by `tool_result` in the very next turn, a `system` role, an out-of-range temperature or
-thinking budget.
+thinking budget, and thinking dropped or altered on replay (the signature is a hash of the
+thinking text, so a changed text or signature is caught like the real API's check).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class AnthropicMessages:
             raise Rejected(400, "messages: Field required" if messages is None
                            else "messages: at least one message is required")
         chars = _system_chars(body.get("system")) + _check_messages(messages)
+        _check_thinking_replay(body.get("thinking"), messages)
         last = messages[-1]
         if last.get("role") != "user":
             return Prompt("", [], chars, model)
@@ -159,6 +161,24 @@ def _check_limits(body: dict[str, Any]) -> None:
             raise Rejected(400, f"tools.{i}.custom.input_schema: Field required")
 
 
+def _check_thinking_replay(thinking: Any, messages: list[Any]) -> None:
+    """With thinking on, the assistant turn answered by the final tool results must start with its thinking."""
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive") or len(messages) < 2:
+        return
+    last, previous = messages[-1], messages[-2]
+    if not isinstance(last.get("content"), list) or not any(
+            b.get("type") == "tool_result" for b in last["content"]):
+        return
+    content = previous.get("content")
+    first = content[0].get("type") if isinstance(content, list) and content else "text"
+    if first not in ("thinking", "redacted_thinking"):
+        raise Rejected(400, f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or "
+                            f"`redacted_thinking`, but found `{first}`. When `thinking` is enabled, a final "
+                            "`assistant` message must start with a thinking block (preceeding the lastmost set "
+                            "of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks "
+                            "from previous turns. To avoid this requirement, disable `thinking`.")
+
+
 def _system_chars(system: Any) -> int:
     if isinstance(system, str):
         return len(system)
@@ -211,6 +231,9 @@ def _check_messages(messages: list[Any]) -> int:
                                         "assistant messages")
                 calls.append(tool_id)
                 chars += len(orjson.dumps(block.get("input", {}))) + len(str(block.get("name", "")))
+            elif kind == "thinking":
+                if block.get("signature") != signature(str(block.get("thinking", ""))):
+                    raise Rejected(400, f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block")
             elif kind == "tool_result":
                 tool_id = block.get("tool_use_id")
                 if tool_id not in open_calls:
