@@ -41,7 +41,6 @@ def signature(thinking: str) -> str:
 
 
 class AnthropicMessages:
-    name = "anthropic"
     tool_id_prefix = "toolu_fake{n}_"
 
     def __init__(self, require_auth: bool, *, count_tokens: bool = False):

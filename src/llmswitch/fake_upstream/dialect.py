@@ -31,8 +31,7 @@ class Reply:
 
 
 class Dialect(Protocol):
-    name: str
-    tool_id_prefix: str  # "" when the dialect's calls carry no id unless the test gives one
+    tool_id_prefix: str  # format string, {n} = answer number; "" when calls carry no id unless given
 
     def inspect(self, request: web.Request, body: Any) -> Prompt:
         """Check the request as the real service would; raise `Rejected` where it would refuse."""

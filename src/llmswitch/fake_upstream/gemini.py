@@ -34,7 +34,6 @@ def _unknown(name: str, at: str | None = None) -> Rejected:
 
 
 class GeminiGenerate:
-    name = "gemini"
     tool_id_prefix = ""  # the Gemini API sends calls without ids
 
     def __init__(self, require_auth: bool):

@@ -37,7 +37,6 @@ def _text(content: Any) -> str:
 
 
 class OpenAIChat:
-    name = "openai"
     tool_id_prefix = "call_{n}_"
 
     def __init__(self, require_auth: bool):
