@@ -1,0 +1,279 @@
+"""Auth modes, virtual keys, limits and the admin API, through the HTTP surface of one gateway
+(in-process, on a real SQLite file)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from llmswitch.app import build_app
+from llmswitch.config import parse_config
+from llmswitch.core.gateway import GATEWAY
+from llmswitch.core.keys import revoked
+from llmswitch.store.tables import upstream_keys, usage_records, virtual_keys
+from tests.support.fake import received
+from tests.support.processes import start_fake_upstream
+
+MASTER = "sk-master-test"
+ADMIN = {"authorization": f"Bearer {MASTER}"}
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def config(database_url: str, **extra: Any) -> dict[str, Any]:
+    return {"auth": {"master_key": MASTER, "secret": "test-secret"}, "database_url": database_url,
+            "providers": {"demo": {"type": "demo"}},
+            "models": {name: [{"provider": "demo"}] for name in ("gpt-4o", "gpt-4o-mini", "claude-x")}, **extra}
+
+
+@asynccontextmanager
+async def serve(settings: dict[str, Any]) -> AsyncIterator[TestClient]:
+    app = build_app(parse_config(yaml.safe_dump(settings)))
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+@pytest.fixture
+async def gw(tmp_path: Path) -> AsyncIterator[TestClient]:
+    async with serve(config(f"sqlite:///{tmp_path}/llmswitch.db")) as client:
+        yield client
+
+
+Make = Callable[..., Any]
+
+
+@pytest.fixture
+def make_key(gw: TestClient) -> Make:
+    async def make(**fields: Any) -> dict[str, Any]:
+        response = await gw.post("/admin/api/keys", json=fields, headers=ADMIN)
+        assert response.status == 201, await response.text()
+        return await response.json()
+    return make
+
+
+def bearer(key: dict[str, Any]) -> dict[str, str]:
+    return {"authorization": f"Bearer {key['key']}"}
+
+
+async def error_of(response: Any) -> dict[str, Any]:
+    return (await response.json())["error"]
+
+
+# --- auth modes ----------------------------------------------------------------------------------
+async def test_open_mode_needs_no_key(tmp_path: Path) -> None:
+    async with serve({**config(f"sqlite:///{tmp_path}/x.db"), "auth": {"mode": "open"}}) as client:
+        assert (await client.post("/v1/chat/completions", json=CHAT)).status == 200
+    assert not (tmp_path / "x.db").exists()  # open mode stores nothing
+
+
+async def test_passthrough_forwards_the_callers_key_upstream(tmp_path: Path) -> None:
+    with start_fake_upstream() as fake:
+        settings = {"auth": {"mode": "passthrough"}, "database_url": f"sqlite:///{tmp_path}/x.db",
+                    "providers": {"up": {"type": "openai", "base_url": f"{fake.url}/v1", "api_keys": ["configured"]}},
+                    "models": {"gpt-4o": [{"provider": "up"}]}}
+        async with serve(settings) as client:
+            response = await client.post("/v1/chat/completions", json={**CHAT, "messages": [
+                {"role": "user", "content": "passthrough-marker"}]}, headers={"authorization": "Bearer sk-own-key"})
+            assert response.status == 200
+            missing = await client.post("/v1/chat/completions", json=CHAT)
+            assert missing.status == 401
+        (seen,) = received(fake.url, "passthrough-marker")
+        assert seen["headers"]["authorization"] == "Bearer sk-own-key"
+
+
+# --- keys mode: 401 / 403 ------------------------------------------------------------------------
+async def test_a_missing_key_is_401_authentication_error(gw: TestClient) -> None:
+    response = await gw.post("/v1/chat/completions", json=CHAT)
+    assert response.status == 401
+    error = await error_of(response)
+    assert (error["type"], error["code"]) == ("authentication_error", "missing_api_key")
+
+
+async def test_an_unknown_key_is_401_invalid_api_key(gw: TestClient) -> None:
+    response = await gw.post("/v1/chat/completions", json=CHAT, headers={"authorization": "Bearer sk-llms-nope"})
+    assert response.status == 401
+    error = await error_of(response)
+    assert (error["type"], error["code"]) == ("authentication_error", "invalid_api_key")
+    assert "sk-llms-nope" not in error["message"]
+
+
+@pytest.mark.parametrize("header", ["authorization", "x-api-key", "x-goog-api-key"])
+async def test_a_key_is_accepted_in_each_clients_header(gw: TestClient, make_key: Make, header: str) -> None:
+    key = (await make_key())["key"]
+    value = f"Bearer {key}" if header == "authorization" else key
+    assert (await gw.post("/v1/chat/completions", json=CHAT, headers={header: value})).status == 200
+
+
+async def test_the_master_key_may_use_every_model(gw: TestClient) -> None:
+    assert (await gw.post("/v1/chat/completions", json={**CHAT, "model": "claude-x"}, headers=ADMIN)).status == 200
+
+
+async def test_a_model_outside_the_allow_list_is_403_permission_error(gw: TestClient, make_key: Make) -> None:
+    key = await make_key(models=["gpt-*"])
+    assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))).status == 200
+    response = await gw.post("/v1/chat/completions", json={**CHAT, "model": "claude-x"}, headers=bearer(key))
+    assert response.status == 403
+    assert (await error_of(response))["type"] == "permission_error"
+
+
+async def test_models_lists_only_the_allowed_models(gw: TestClient, make_key: Make) -> None:
+    key = await make_key(models=["gpt-4o", "claude-*"])
+    listing = await (await gw.get("/v1/models", headers=bearer(key))).json()
+    assert sorted(m["id"] for m in listing["data"]) == ["claude-x", "gpt-4o"]
+
+
+@pytest.mark.parametrize(("fields", "code"), [({"disabled": True}, "disabled_api_key"),
+                                              ({"expires_at": 1.0}, "expired_api_key")])
+async def test_disabled_and_expired_keys_are_401(gw: TestClient, make_key: Make, fields: dict, code: str) -> None:
+    key = await make_key(**fields)
+    response = await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))
+    assert response.status == 401
+    assert (await error_of(response))["code"] == code
+
+
+async def test_errors_on_the_messages_route_take_anthropics_shape(gw: TestClient) -> None:
+    response = await gw.post("/v1/messages", json={"model": "claude-x", "max_tokens": 5,
+                                                   "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status == 401
+    body = await response.json()
+    assert body["type"] == "error" and body["error"]["type"] == "authentication_error"
+
+
+# --- limits through HTTP -------------------------------------------------------------------------
+async def test_rpm_429_carries_retry_after_and_every_response_the_ratelimit_headers(gw: TestClient,
+                                                                                   make_key: Make) -> None:
+    key = await make_key(rpm=2, tpm=100_000)
+    statuses, headers = [], []
+    for _ in range(3):
+        response = await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))
+        statuses.append(response.status)
+        headers.append(response.headers)
+    assert statuses == [200, 200, 429]
+    for h in headers:
+        for name in ("limit", "remaining", "reset"):
+            assert f"x-ratelimit-{name}-requests" in h and f"x-ratelimit-{name}-tokens" in h
+    assert [h["x-ratelimit-remaining-requests"] for h in headers] == ["1", "0", "0"]
+    assert int(headers[2]["retry-after"]) >= 1
+
+
+async def test_a_spent_budget_is_429_insufficient_quota(gw: TestClient, make_key: Make) -> None:
+    key = await make_key(budget_tokens=200)
+    assert (await gw.post("/v1/chat/completions", json={**CHAT, "max_tokens": 50}, headers=bearer(key))).status == 200
+    response = await gw.post("/v1/chat/completions", json={**CHAT, "max_tokens": 190}, headers=bearer(key))
+    assert response.status == 429
+    error = await error_of(response)
+    assert (error["type"], error["code"]) == ("insufficient_quota", "insufficient_quota")
+
+
+async def test_a_key_reads_its_own_limits_and_usage(gw: TestClient, make_key: Make) -> None:
+    key = await make_key(name="mine", rpm=10, budget_tokens=1000, budget_period="daily")
+    await gw.post("/v1/chat/completions", json={**CHAT, "max_tokens": 10}, headers=bearer(key))
+    info = await (await gw.get("/v1/key", headers=bearer(key))).json()
+    assert (info["id"], info["name"], info["limits"]["rpm"]) == (key["id"], "mine", 10)
+    assert info["usage"]["requests_last_minute"] == 1
+    assert 0 < info["usage"]["budget"]["spent_tokens"] < 1000
+    assert info["usage"]["budget"]["period"] == "daily"
+    assert "key_hash" not in info and key["key"] not in str(info)
+
+
+# --- admin API -----------------------------------------------------------------------------------
+async def test_the_admin_api_needs_the_master_key(gw: TestClient, make_key: Make) -> None:
+    key = await make_key()
+    assert (await gw.get("/admin/api/keys")).status == 401
+    assert (await gw.get("/admin/api/keys", headers=bearer(key))).status == 401
+
+
+async def test_the_key_value_is_shown_once_and_stored_only_as_a_hash(gw: TestClient, make_key: Make) -> None:
+    key = await make_key(name="once")
+    listing = await (await gw.get("/admin/api/keys", headers=ADMIN)).json()
+    shown = await (await gw.get(f"/admin/api/keys/{key['id']}", headers=ADMIN)).json()
+    assert key["key"] not in str(listing) + str(shown)
+    assert shown["key_prefix"] == key["key"][:len(shown["key_prefix"])]
+    store = gw.server.app[GATEWAY].auth.store
+    async with store.engine.connect() as connection:
+        rows = (await connection.execute(select(virtual_keys))).mappings().all()
+    assert key["key"] not in str([dict(r) for r in rows])
+
+
+async def test_an_invalid_field_is_400_naming_it(gw: TestClient) -> None:
+    response = await gw.post("/admin/api/keys", json={"rpm": -1}, headers=ADMIN)
+    assert response.status == 400
+    assert (await error_of(response))["param"] == "rpm"
+
+
+async def test_patch_changes_a_key_at_once(gw: TestClient, make_key: Make) -> None:
+    key = await make_key(models=["gpt-4o"])
+    response = await gw.patch(f"/admin/api/keys/{key['id']}", json={"models": ["claude-x"]}, headers=ADMIN)
+    assert (await response.json())["models"] == ["claude-x"]
+    assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))).status == 403
+
+
+async def test_delete_revokes_a_key_at_once(gw: TestClient, make_key: Make) -> None:
+    key = await make_key()
+    assert (await gw.delete(f"/admin/api/keys/{key['id']}", headers=ADMIN)).status == 200
+    assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))).status == 401
+
+
+async def test_rotation_replaces_the_value(gw: TestClient, make_key: Make) -> None:
+    key = await make_key()
+    new = await (await gw.post(f"/admin/api/keys/{key['id']}/rotate", headers=ADMIN)).json()
+    assert new["id"] == key["id"] and new["key"] != key["key"]
+    assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))).status == 401
+    assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(new))).status == 200
+
+
+async def test_an_unknown_key_id_is_404(gw: TestClient) -> None:
+    assert (await gw.get("/admin/api/keys/key_nope", headers=ADMIN)).status == 404
+
+
+async def test_the_openapi_document_describes_every_admin_route(gw: TestClient) -> None:
+    spec = await (await gw.get("/admin/api/openapi.json")).json()
+    assert spec["openapi"].startswith("3.")
+    assert set(spec["paths"]["/admin/api/keys"]) == {"get", "post"}
+    assert {"get", "patch", "delete"} <= set(spec["paths"]["/admin/api/keys/{key_id}"])
+    assert "post" in spec["paths"]["/admin/api/keys/{key_id}/rotate"]
+    assert "key_hash" not in spec["components"]["schemas"]["KeyRecord"]["properties"]
+
+
+async def test_stored_upstream_keys_are_encrypted_and_never_shown(gw: TestClient) -> None:
+    response = await gw.post("/admin/api/upstream-keys", json={"provider": "demo", "api_key": "sk-up-secret-9876"},
+                             headers=ADMIN)
+    assert response.status == 201
+    listing = await (await gw.get("/admin/api/upstream-keys", headers=ADMIN)).json()
+    assert listing["data"][0]["hint"] == "9876" and "sk-up-secret" not in str(listing)
+    store = gw.server.app[GATEWAY].auth.store
+    async with store.engine.connect() as connection:
+        assert "sk-up-secret" not in str((await connection.execute(select(upstream_keys))).all())
+
+
+async def test_usage_and_last_use_are_written_in_the_background(gw: TestClient, make_key: Make) -> None:
+    key = await make_key()
+    before = time.time()
+    assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))).status == 200
+    store = gw.server.app[GATEWAY].auth.store
+    for _ in range(40):
+        await asyncio.sleep(0.1)
+        async with store.engine.connect() as connection:
+            rows = (await connection.execute(select(usage_records).where(usage_records.c.key_id == key["id"]))).all()
+        if rows:
+            break
+    assert len(rows) == 1 and rows[0].status == 200 and rows[0].prompt_tokens > 0
+    record = await store.keys.get(key["id"])
+    assert record.last_used_at is not None and record.last_used_at >= before
+
+
+async def test_a_key_changed_by_another_process_is_seen_within_a_second(gw: TestClient, make_key: Make) -> None:
+    key = await make_key()
+    store = gw.server.app[GATEWAY].auth.store
+    record = await store.keys.get(key["id"])
+    await store.keys.save(revoked(record))  # as the CLI would: straight to the database
+    await asyncio.sleep(1.3)
+    assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))).status == 401
