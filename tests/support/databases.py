@@ -8,6 +8,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import asyncpg
@@ -47,19 +48,31 @@ async def _admin(sql: str) -> str:
     raise RuntimeError("no PostgreSQL role among postgres, root")
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """`postgresql://` URL of a new, empty database."""
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """`postgresql://` URL of a new, empty database, dropped on exit."""
     if not _reachable(PG_PORT):
         pytest.skip("PostgreSQL is NOT reachable on 127.0.0.1:5432: run `make services`")
     name = f"llms_test_{uuid.uuid4().hex[:12]}"
     user = _run(_admin(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{name}"
-    _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with fresh_postgres() as url:
+        yield url
+
+
+def require_redis() -> str:
+    if not _reachable(6379):
+        pytest.skip("Redis is NOT reachable on 127.0.0.1:6379: run `make services`")
+    return REDIS_URL
 
 
 @pytest.fixture
 def redis_url() -> str:
-    if not _reachable(6379):
-        pytest.skip("Redis is NOT reachable on 127.0.0.1:6379: run `make services`")
-    return REDIS_URL
+    return require_redis()
