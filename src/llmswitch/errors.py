@@ -60,6 +60,7 @@ class GatewayError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.explicit_type = type  # None: each dialect names the status in its own vocabulary
         self.type = type or OPENAI_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
         self.param = param
         self.code = code
@@ -75,9 +76,15 @@ class GatewayError(Exception):
         return {"error": error}
 
     def anthropic_type(self) -> str:
+        """An explicit type Anthropic knows, else Anthropic's type for the status: OpenAI's default
+        for 529 or 413 (api_error, invalid_request_error) would hide overloaded_error, request_too_large."""
+        if self.explicit_type in ANTHROPIC_TYPES.values():
+            return self.explicit_type
+        if self.status in ANTHROPIC_TYPES:
+            return ANTHROPIC_TYPES[self.status]
         if self.type in ANTHROPIC_TYPES.values():
             return self.type
-        return ANTHROPIC_TYPES.get(self.status, "api_error" if self.status >= 500 else "invalid_request_error")
+        return "api_error" if self.status >= 500 else "invalid_request_error"
 
     def anthropic_body(self, request_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"type": "error",
