@@ -91,23 +91,37 @@ http {{
 @dataclass
 class Scenario:
     name: str
+    setup: str  # which gateway config (see SETUPS)
     path: str  # gateway route
     body: dict
     direct_path: str | None  # the same load straight to nginx, for comparison
-    config: str = "open"
 
 
+STREAM = {"messages": MESSAGES, "stream": True}
 SCENARIOS = [
-    Scenario("chat, non-streaming", "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES},
+    Scenario("chat, non-streaming", "open", "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES},
              "/json/v1/chat/completions"),
-    Scenario("chat, streaming (20 chunks)", "/v1/chat/completions",
-             {"model": "bench-sse", "messages": MESSAGES, "stream": True}, "/sse/v1/chat/completions"),
+    Scenario("chat, streaming (20 chunks)", "open", "/v1/chat/completions", {"model": "bench-sse", **STREAM},
+             "/sse/v1/chat/completions"),
+    Scenario("chat -> anthropic upstream, streaming (translated)", "open", "/v1/chat/completions",
+             {"model": "bench-anthropic", **STREAM}, "/anthropic/v1/messages"),
+    Scenario("chat, non-streaming, keys + rpm/tpm (memory)", "keys-memory", "/v1/chat/completions",
+             {"model": "bench-json", "messages": MESSAGES}, None),
+    Scenario("chat, non-streaming, keys + rpm/tpm (redis)", "keys-redis", "/v1/chat/completions",
+             {"model": "bench-json", "messages": MESSAGES}, None),
 ]
+MASTER_KEY = "sk-bench-master"
+SETUPS = {
+    "open": "",
+    "keys-memory": f"auth: {{master_key: {MASTER_KEY}, secret: bench-secret}}\ndatabase_url: sqlite:///{{tmp}}/bench.db\n",
+    "keys-redis": f"auth: {{master_key: {MASTER_KEY}, secret: bench-secret}}\ndatabase_url: sqlite:///{{tmp}}/bench.db\n"
+                  "redis_url: redis://127.0.0.1:6379/0\n",
+}
 
 
-def gateway_config(nginx_port: int) -> str:
+def gateway_config(nginx_port: int, setup: str, tmp: Path) -> str:
     up = f"http://127.0.0.1:{nginx_port}"
-    return f"""
+    return SETUPS[setup].replace("{tmp}", str(tmp)) + f"""
 server: {{max_concurrency: 4096}}
 providers:
   json: {{type: openai, base_url: "{up}/json/v1", api_keys: ["k"]}}
@@ -120,8 +134,18 @@ models:
 """
 
 
-def wrk(url: str, body: dict, connections: int, seconds: float) -> dict[str, float]:
-    env = {**os.environ, "BODY": json.dumps(body)}
+def create_key(gateway_url: str) -> str:
+    """A virtual key with rpm/tpm limits high enough never to trip, so the checks run on every request."""
+    request = urllib.request.Request(
+        gateway_url + "/admin/api/keys", method="POST",
+        data=json.dumps({"name": "bench", "rpm": 10**9, "tpm": 10**12}).encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {MASTER_KEY}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.loads(response.read())["key"])
+
+
+def wrk(url: str, body: dict, connections: int, seconds: float, auth: str = "Bearer bench") -> dict[str, float]:
+    env = {**os.environ, "BODY": json.dumps(body), "AUTH": auth}
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
                           "-s", str(ROOT / "bench" / "post.lua"), url], env=env, capture_output=True, text=True,
                          check=True).stdout
@@ -154,55 +178,95 @@ def wait_ready(url: str, timeout: float = 20) -> float:
     raise RuntimeError(f"{url} did not answer")
 
 
+class Gateway:
+    """One gateway process pinned to core 0, started on a config setup."""
+
+    def __init__(self, setup: str, nginx_port: int, port: int, tmp: Path):
+        config = tmp / f"{setup}.yaml"
+        config.write_text(gateway_config(nginx_port, setup, tmp))
+        started = time.monotonic()
+        self.process = subprocess.Popen(["taskset", "-c", "0", str(ROOT / ".venv/bin/llmswitch"), "serve", "--config",
+                                         str(config), "--port", str(port)], stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}"
+        wait_ready(self.url + "/health")
+        self.start_s = time.monotonic() - started
+        self.auth = f"Bearer {create_key(self.url)}" if setup.startswith("keys") else "Bearer bench"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each throughput run")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--soak", type=int, default=0, help="also send this many requests and report RSS after")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="llmswitch-bench-"))
     nginx_port, gateway_port = 18080, 18081
     (tmp / "nginx.conf").write_text(NGINX_CONF.format(
         tmp=tmp, port=nginx_port, json=_nginx_literal(_openai_completion()), sse=_nginx_literal(_openai_stream()),
         anthropic=_nginx_literal(_anthropic_stream())))
-    (tmp / "llmswitch.yaml").write_text(gateway_config(nginx_port))
     nginx = subprocess.Popen(["taskset", "-c", "1", NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)])
-    started = time.monotonic()
-    gateway = subprocess.Popen(["taskset", "-c", "0", str(ROOT / ".venv/bin/llmswitch"), "serve", "--config",
-                                str(tmp / "llmswitch.yaml"), "--port", str(gateway_port)], stderr=subprocess.DEVNULL)
+    up = f"http://127.0.0.1:{nginx_port}"
+    rows, notes = [], []
     try:
-        wait_ready(f"http://127.0.0.1:{gateway_port}/health")
-        start_s = time.monotonic() - started
-        wait_ready(f"http://127.0.0.1:{nginx_port}/json/v1/chat/completions")
-        gw, up = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{nginx_port}"
-        rows = []
-        rss_start = rss_mb(gateway.pid)
-        for scenario in SCENARIOS:
-            wrk(gw + scenario.path, scenario.body, 8, 1)  # warm-up
-            row = {"name": scenario.name,
-                   "gw": wrk(gw + scenario.path, scenario.body, args.connections, args.seconds),
-                   "gw1": wrk(gw + scenario.path, scenario.body, 1, args.seconds / 2)}
-            if scenario.direct_path:
-                row["up"] = wrk(up + scenario.direct_path, scenario.body, args.connections, args.seconds)
-                row["up1"] = wrk(up + scenario.direct_path, scenario.body, 1, args.seconds / 2)
-            rows.append(row)
-        rss_end = rss_mb(gateway.pid)
+        wait_ready(up + "/json/v1/chat/completions")
+        for setup in dict.fromkeys(s.setup for s in SCENARIOS):
+            gateway = Gateway(setup, nginx_port, gateway_port, tmp)
+            try:
+                rss_start = rss_mb(gateway.process.pid)
+                for scenario in (s for s in SCENARIOS if s.setup == setup):
+                    url = gateway.url + scenario.path
+                    wrk(url, scenario.body, 8, 1, gateway.auth)  # warm-up
+                    row = {"name": scenario.name,
+                           "gw": wrk(url, scenario.body, args.connections, args.seconds, gateway.auth),
+                           "gw1": wrk(url, scenario.body, 1, args.seconds / 2, gateway.auth)}
+                    if scenario.direct_path:
+                        row["up"] = wrk(up + scenario.direct_path, scenario.body, args.connections, args.seconds)
+                        row["up1"] = wrk(up + scenario.direct_path, scenario.body, 1, args.seconds / 2)
+                    rows.append(row)
+                if setup == "open" and args.soak:
+                    soak(gateway, args.soak, notes)
+                notes.append(f"{setup}: start-up to /health {gateway.start_s * 1000:.0f} ms; RSS {rss_start:.0f} MB "
+                             f"-> {rss_mb(gateway.process.pid):.0f} MB")
+            finally:
+                gateway.stop()
     finally:
-        gateway.terminate()
         nginx.terminate()
-        gateway.wait(10)
         nginx.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(rows, notes)
+
+
+def soak(gateway: Gateway, count: int, notes: list[str]) -> None:
+    """Send COUNT non-streaming requests and note RSS along the way (it must stay flat)."""
+    body = SCENARIOS[0].body
+    seconds = 30
+    sent, samples = 0, []
+    while sent < count:
+        result = wrk(gateway.url + SCENARIOS[0].path, body, 64, seconds, gateway.auth)
+        sent += int(result["rps"] * seconds)
+        samples.append(f"{sent // 1000}k: {rss_mb(gateway.process.pid):.0f} MB")
+    notes.append("soak RSS " + ", ".join(samples))
+
+
+def report(rows: list[dict], notes: list[str]) -> None:
     print(f"\nllmswitch bench: gateway on core 0 (1 worker), nginx + wrk on core 1; python {sys.version.split()[0]}")
-    print(f"start-up to /health: {start_s * 1000:.0f} ms; RSS {rss_start:.0f} MB -> {rss_end:.0f} MB\n")
-    print("| scenario | gateway req/s @64 | upstream req/s @64 | gateway p50/p99 @1 (ms) | upstream p50/p99 @1 (ms) "
+    for note in notes:
+        print(note)
+    print("\n| scenario | gateway req/s @64 | upstream req/s @64 | gateway p50/p99 @1 (ms) | upstream p50/p99 @1 (ms) "
           "| added p50/p99 (ms) | errors |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
         gw, gw1 = row["gw"], row["gw1"]
-        up, up1 = row.get("up", {}), row.get("up1", {})
-        added = (f"{gw1['p50'] - up1['p50']:.2f} / {gw1['p99'] - up1['p99']:.2f}" if up1 else "-")
-        print(f"| {row['name']} | {gw['rps']:.0f} | {up.get('rps', 0):.0f} | {gw1['p50']:.2f} / {gw1['p99']:.2f} "
-              f"| {up1.get('p50', 0):.2f} / {up1.get('p99', 0):.2f} | {added} | {int(gw['errors'] + gw1['errors'])} |")
-    shutil.rmtree(tmp, ignore_errors=True)
+        up, up1 = row.get("up"), row.get("up1")
+        upstream = f"{up['rps']:.0f}" if up else "-"
+        upstream1 = f"{up1['p50']:.2f} / {up1['p99']:.2f}" if up1 else "-"
+        added = f"{gw1['p50'] - up1['p50']:.2f} / {gw1['p99'] - up1['p99']:.2f}" if up1 else "-"
+        print(f"| {row['name']} | {gw['rps']:.0f} | {upstream} | {gw1['p50']:.2f} / {gw1['p99']:.2f} "
+              f"| {upstream1} | {added} | {int(gw['errors'] + gw1['errors'])} |")
 
 
 if __name__ == "__main__":
