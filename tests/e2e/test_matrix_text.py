@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import anthropic
 import pytest
 
 from tests.e2e.matrix_fixtures import (
@@ -137,3 +138,19 @@ def test_count_tokens_is_estimated_locally_for_an_openai_upstream(matrix: Matrix
                                                      messages=user_text(f"estimate me {tag} " * 20))
     assert counted.input_tokens > 0
     assert received(matrix.fake_url, tag) == []
+
+
+def test_messages_surface_also_answers_under_api_v1(matrix: Matrix) -> None:
+    client = anthropic.Anthropic(base_url=f"{matrix.gateway_url}/api", api_key="client-key", max_retries=0)
+    message = client.messages.create(model=model("gemini"), max_tokens=64, messages=user_text("prefixed"))
+    assert message.content[0].type == "text" and message.content[0].text == "You said: prefixed"
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+def test_beta_query_of_coding_agents_is_accepted_for_every_provider(matrix: Matrix, provider: str) -> None:
+    tag = marker()
+    message = matrix.anthropic.beta.messages.create(model=model(provider), max_tokens=64, messages=user_text(tag),
+                                                    betas=["interleaved-thinking-2025-05-14"],
+                                                    extra_query={"beta": "true"})  # as Claude Code sends it
+    assert message.stop_reason == "end_turn"
+    assert matrix.sent(tag)["query"] == ({"beta": "true"} if provider == "anthropic" else {})
