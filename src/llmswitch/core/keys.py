@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import functools
 import hashlib
 import hmac
 import os
@@ -116,7 +117,7 @@ def server_secret(config: Config) -> bytes | None:
 
 
 def hash_key(secret: bytes, key: str) -> str:
-    return hmac.new(_derive(secret, b"key-hash"), key.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_derive(secret, b"key-hash"), key.encode(), "sha256").hex()
 
 
 def fernet_key(secret: bytes) -> bytes:
@@ -124,6 +125,7 @@ def fernet_key(secret: bytes) -> bytes:
     return base64.urlsafe_b64encode(_derive(secret, b"fernet"))
 
 
+@functools.lru_cache(maxsize=8)  # on the hot path: derive once per secret
 def _derive(secret: bytes, purpose: bytes) -> bytes:
     return hmac.new(secret, b"llmswitch/" + purpose, hashlib.sha256).digest()
 

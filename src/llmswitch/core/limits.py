@@ -148,7 +148,7 @@ class Limiter:
     def ask(self, key: KeyRecord, model: str, prompt_tokens: int, max_tokens: int | None, now: float) -> Ask:
         budgeted = key.budget_usd is not None or key.budget_tokens is not None
         reserve = max_tokens or self.config.limits.budget_reserve_tokens
-        period, _start, ttl = budget_window(key.budget_period, now)
+        period, _start, ttl = budget_window(key.budget_period, now) if budgeted else ("", 0.0, 0)
         return Ask(
             scope=key.id, rpm=key.rpm or 0, tpm=key.tpm or 0, max_concurrent=key.max_concurrent or 0,
             tokens=prompt_tokens + (max_tokens or 0),
