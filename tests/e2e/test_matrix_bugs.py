@@ -55,8 +55,8 @@ def fragments(chunks: list[ChatCompletionChunk]) -> list[ChoiceDeltaToolCall]:
 def arguments_by_index(chunks: list[ChatCompletionChunk]) -> dict[int, str]:
     joined: dict[int, str] = {}
     for fragment in fragments(chunks):
-        joined[fragment.index] = joined.get(fragment.index, "") + (fragment.function and
-                                                                    fragment.function.arguments or "")
+        piece = fragment.function.arguments if fragment.function else None
+        joined[fragment.index] = joined.get(fragment.index, "") + (piece or "")
     return joined
 
 
@@ -173,7 +173,8 @@ def test_bug6_empty_text_is_not_sent_to_anthropic(matrix: Matrix) -> None:
     history = [
         {"role": "user", "content": "weather?"},
         {"role": "assistant", "content": "", "tool_calls": [
-            {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
+            {"id": "call_a", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
         {"role": "tool", "tool_call_id": "call_a", "content": "rain"},
         {"role": "user", "content": [{"type": "text", "text": ""}, {"type": "text", "text": tag}]},
     ]
