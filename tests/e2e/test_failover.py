@@ -113,12 +113,6 @@ def failover_config(fake: str, fast: str, slow: str, reset_port: int, hang_port:
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[Process]:
-    with start_fake_upstream(name="shared") as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
 def gateway(fake: Process) -> Iterator[Process]:
     with start_fake_upstream(name="fast") as fast, start_fake_upstream(name="slow", latency_ms=120) as slow, \
             raw_server("reset") as reset_port, raw_server("hang") as hang_port:

@@ -16,7 +16,7 @@ import anthropic
 import pytest
 
 from tests.support.fake import fake_directive, received
-from tests.support.processes import Process, free_port, start_fake_upstream, start_gateway
+from tests.support.processes import Process, free_port, start_gateway
 
 FIRST_BYTE_S = 0.6
 PAIRS = ["rate-limited-complete", "rate-limited-stream", "overloaded", "stall", "after-content", "hang", "openai-500"]
@@ -24,12 +24,6 @@ PAIRS = ["rate-limited-complete", "rate-limited-stream", "overloaded", "stall", 
 
 def upstream(kind: str, url: str, *keys: str) -> dict[str, Any]:
     return {"type": kind, "base_url": url + ("/v1" if kind == "openai" else ""), "api_keys": list(keys) or ["k"]}
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[Process]:
-    with start_fake_upstream(name="shared") as process:
-        yield process
 
 
 @pytest.fixture(scope="module")

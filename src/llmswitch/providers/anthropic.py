@@ -11,7 +11,7 @@ import orjson
 from llmswitch.config import ProviderConfig
 from llmswitch.dialects.anthropic import error_status
 from llmswitch.dialects.sse import SSEDecoder
-from llmswitch.providers.base import Provider, UpstreamCall, UpstreamError, _chunks, _read
+from llmswitch.providers.base import Provider, UpstreamCall, UpstreamError, body_chunks, json_object
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 
@@ -39,7 +39,7 @@ class AnthropicProvider(Provider):
         HTTP error when nothing has reached the client yet.
         """
         decoder = SSEDecoder()
-        async for chunk in _chunks(response):
+        async for chunk in body_chunks(response):
             for name, data in decoder.feed(chunk):
                 yield _event(name, data)
         for name, data in decoder.close():
@@ -55,19 +55,7 @@ class AnthropicProvider(Provider):
     async def count_tokens(self, call: UpstreamCall) -> dict[str, Any]:
         """POST the call's body to count_tokens; returns `{"input_tokens": n}` as Anthropic sent it."""
         response = await self._send(call, self._endpoint("/v1/messages/count_tokens", call))
-        try:
-            raw = await _read(response)
-        finally:
-            response.release()
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise UpstreamError("protocol", "upstream answered with a body that is not JSON",
-                                status=response.status) from None
-        if not isinstance(body, dict):
-            raise UpstreamError("protocol", "upstream answered with a body that is not an object",
-                                status=response.status)
-        return body
+        return await json_object(response)
 
     def _endpoint(self, path: str, call: UpstreamCall) -> str:
         url = f"{(self.config.base_url or DEFAULT_BASE_URL).rstrip('/')}{path}"

@@ -150,7 +150,7 @@ class Provider:
     async def events(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
         """Decode the provider's SSE frames into event dicts; the default reads `data:` JSON frames."""
         decoder = SSEDecoder()
-        async for chunk in _chunks(response):
+        async for chunk in body_chunks(response):
             for _event, data in decoder.feed(chunk):
                 if data == "[DONE]":
                     return
@@ -169,16 +169,7 @@ class Provider:
     # --- shared machinery -------------------------------------------------------------------
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
         response = await self._send(call)
-        try:
-            raw = await _read(response)
-        finally:
-            response.release()
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise UpstreamError("protocol", "upstream answered with a body that is not JSON",
-                                status=response.status) from None
-        return UpstreamReply(response.status, response.headers, body)
+        return UpstreamReply(response.status, response.headers, await json_object(response))
 
     async def stream(self, call: UpstreamCall) -> UpstreamStream:
         response = await self._send(call)
@@ -252,7 +243,24 @@ async def _read(response: aiohttp.ClientResponse) -> bytes:
         raise UpstreamError("reset", f"upstream connection broke: {type(exc).__name__}") from None
 
 
-async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+async def json_object(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    """The whole answer as a JSON object, or a `protocol` error naming what was wrong with it."""
+    try:
+        raw = await _read(response)
+    finally:
+        response.release()
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise UpstreamError("protocol", "upstream answered with a body that is not JSON",
+                            status=response.status) from None
+    if not isinstance(body, dict):
+        raise UpstreamError("protocol", "upstream answered with a body that is not an object",
+                            status=response.status)
+    return body
+
+
+async def body_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     async for chunk in response.content.iter_any():
         yield chunk
 
