@@ -154,3 +154,28 @@ def test_beta_query_of_coding_agents_is_accepted_for_every_provider(matrix: Matr
                                                     extra_query={"beta": "true"})  # as Claude Code sends it
     assert message.stop_reason == "end_turn"
     assert matrix.sent(tag)["query"] == ({"beta": "true"} if provider == "anthropic" else {})
+
+
+def test_anthropic_to_anthropic_is_byte_for_byte_but_for_the_model(matrix: Matrix) -> None:
+    tag = marker()
+    body = {
+        "max_tokens": 2048,
+        "system": [{"type": "text", "text": "cached preamble", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": [
+            {"type": "text", "text": f"hello {tag}", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}],
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "metadata": {"user_id": '{"session": "abc"}'},
+    }
+    matrix.anthropic.messages.create(model=model("anthropic"), **body,  # type: ignore[arg-type]
+                                     extra_body={"vendor_field": {"keep": [1, 2]}})
+    assert matrix.sent(tag)["body"] == {"model": "up-anthropic", **body, "vendor_field": {"keep": [1, 2]}}
+
+
+@pytest.mark.parametrize(("provider", "sent_temperature"), [("anthropic", 1.0), ("gemini", 1.7)])
+def test_openai_temperature_is_clamped_only_where_the_range_is_narrower(matrix: Matrix, provider: str,
+                                                                       sent_temperature: float) -> None:
+    tag = marker()
+    matrix.ask("openai", model(provider), False, messages=user_text(tag), temperature=1.7)
+    body = matrix.sent(tag)["body"]
+    sent = body["temperature"] if provider == "anthropic" else body["generationConfig"]["temperature"]
+    assert sent == sent_temperature
