@@ -112,7 +112,7 @@ async def test_the_clients_query_string_and_forwarded_headers_win(upstream, sess
 async def test_stream_frames_become_event_dicts_with_pings_passed_through(upstream, session):
     _, base = upstream
     stream = await provider(base, session).stream(make_call({"model": "m", "stream": True}, stream=True))
-    events = [event async for event in stream]
+    events = [event async for batch in stream for event in batch]
     assert [event["type"] for event in events] == ["message_start", "ping", "message_stop"]
 
 
@@ -121,7 +121,7 @@ async def test_an_error_event_mid_stream_raises_with_the_status_anthropic_pairs_
     script.stream_body = OVERLOADED
     stream = await provider(base, session).stream(make_call({"model": "m", "stream": True}, stream=True))
     with pytest.raises(UpstreamError) as caught:
-        [event async for event in stream]
+        [event async for batch in stream for event in batch]
     assert (caught.value.status, caught.value.error_type, caught.value.message) == (529, "overloaded_error",
                                                                                     "Overloaded")
 

@@ -103,7 +103,7 @@ async def test_api_key_goes_in_the_x_goog_api_key_header(upstream, session):
 async def test_stream_uses_stream_generate_content_with_alt_sse_and_yields_each_chunk(upstream, session):
     server, base_url = upstream
     stream = await provider(base_url, session).stream(make_call("gemini-2.5-flash", stream=True))
-    events = [event async for event in stream]
+    events = [event async for batch in stream for event in batch]
     assert events == CHUNKS
     seen = server.requests[0]
     assert (seen["method"], seen["query"]) == ("streamGenerateContent", {"alt": "sse"})

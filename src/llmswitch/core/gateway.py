@@ -243,7 +243,7 @@ class Gateway:
         call, dropped = self._call(req, target, stream=not simulate)
         if simulate:
             reply = await target.provider.complete(call)
-            upstream = UpstreamStream(reply.headers, _iterate(SIMULATORS[target.provider.dialect](reply.body)))
+            upstream = UpstreamStream(reply.headers, _one_batch(SIMULATORS[target.provider.dialect](reply.body)))
         else:
             upstream = await target.provider.stream(call)
         translator = stream_translator(
@@ -252,8 +252,9 @@ class Gateway:
         )
         events: list[dict[str, Any]] = []
         try:
-            async for event in upstream:
-                events += translator.feed(event)
+            async for batch in upstream:
+                for event in batch:
+                    events += translator.feed(event)
                 if translator.saw_content:
                     return Primed(upstream, translator, events, ended=False, dropped=dropped)
         except BaseException:
@@ -280,10 +281,10 @@ class Gateway:
                 await response.write(b"".join(encode(e) for e in primed.events))
             try:
                 if not primed.ended:
-                    async for event in primed.upstream:
-                        out = translator.feed(event)
+                    async for batch in primed.upstream:
+                        out = [encode(e) for event in batch for e in translator.feed(event)]
                         if out:
-                            await response.write(b"".join(encode(e) for e in out))
+                            await response.write(b"".join(out))
                 tail = translator.finish()
                 await response.write(b"".join(encode(e) for e in tail) + TERMINATORS[req.dialect])
             except UpstreamError as error:
@@ -307,9 +308,8 @@ class Gateway:
 GATEWAY = web.AppKey("gateway", Gateway)
 
 
-async def _iterate(items: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    for item in items:
-        yield item
+async def _one_batch(items: list[dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:
+    yield items
 
 
 async def _keepalive(response: web.StreamResponse, interval: float) -> None:

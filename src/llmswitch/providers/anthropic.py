@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -10,8 +9,7 @@ import orjson
 
 from llmswitch.config import ProviderConfig
 from llmswitch.dialects.anthropic import error_status
-from llmswitch.dialects.sse import SSEDecoder
-from llmswitch.providers.base import Provider, UpstreamCall, UpstreamError, body_chunks, json_object
+from llmswitch.providers.base import Provider, UpstreamCall, UpstreamError, json_object
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 
@@ -31,19 +29,14 @@ class AnthropicProvider(Provider):
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         return {"x-api-key": api_key} if api_key else {}
 
-    async def events(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    def decode_frame(self, event: str | None, data: str) -> dict[str, Any]:
         """`event:` + `data:` frames as event dicts; pings pass through (translators ignore them).
 
         An `error` event ends the stream as an `UpstreamError` with the status Anthropic pairs
         with its type (e.g. 529 for overloaded_error), so failover can classify it like an
         HTTP error when nothing has reached the client yet.
         """
-        decoder = SSEDecoder()
-        async for chunk in body_chunks(response):
-            for name, data in decoder.feed(chunk):
-                yield _event(name, data)
-        for name, data in decoder.close():
-            yield _event(name, data)
+        return _event(event, data)
 
     def error_message(self, body: dict[str, Any]) -> tuple[str, str | None]:
         """Anthropic errors are `{"type": "error", "error": {"type", "message"}}`."""

@@ -92,19 +92,17 @@ class UpstreamReply:
 
 
 class UpstreamStream:
-    """The provider's stream as events in its dialect; iterate, then close (also on early exit)."""
+    """The provider's stream as batches of events in its dialect (one batch per network read);
+    iterate, then close (also on early exit)."""
 
-    def __init__(self, headers: Any, events: AsyncIterator[dict[str, Any]],
+    def __init__(self, headers: Any, batches: AsyncIterator[list[dict[str, Any]]],
                  close: Callable[[], None] = lambda: None):
         self.headers = headers
-        self._events = events
+        self._batches = batches
         self._close = close
 
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._events
-
-    async def __anext__(self) -> dict[str, Any]:
-        return await self._events.__anext__()
+    def __aiter__(self) -> AsyncIterator[list[dict[str, Any]]]:
+        return self._batches
 
     def close(self) -> None:
         """Drop the upstream connection at once (client gone, or we stop reading)."""
@@ -147,17 +145,9 @@ class Provider:
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         raise NotImplementedError
 
-    async def events(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
-        """Decode the provider's SSE frames into event dicts; the default reads `data:` JSON frames."""
-        decoder = SSEDecoder()
-        async for chunk in body_chunks(response):
-            for _event, data in decoder.feed(chunk):
-                if data == "[DONE]":
-                    return
-                yield _load_event(data)
-        for _event, data in decoder.close():
-            if data != "[DONE]":
-                yield _load_event(data)
+    def decode_frame(self, event: str | None, data: str) -> dict[str, Any] | None:
+        """One SSE frame as an event dict, or None where the frame ends the stream (`[DONE]`)."""
+        return None if data == "[DONE]" else _load_event(data)
 
     def error_message(self, body: dict[str, Any]) -> tuple[str, str | None]:
         """(message, type) from an error body in the provider's dialect."""
@@ -175,10 +165,28 @@ class Provider:
         response = await self._send(call)
         return UpstreamStream(response.headers, self._guarded(response), response.close)
 
-    async def _guarded(self, response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    async def _batches(self, response: aiohttp.ClientResponse) -> AsyncIterator[list[dict[str, Any]]]:
+        """Events grouped by network read: whatever arrived together is relayed in one write."""
+        decoder = SSEDecoder()
+        async for chunk in body_chunks(response):
+            batch = []
+            for name, data in decoder.feed(chunk):
+                event = self.decode_frame(name, data)
+                if event is None:
+                    if batch:
+                        yield batch
+                    return
+                batch.append(event)
+            if batch:
+                yield batch
+        tail = [event for name, data in decoder.close() if (event := self.decode_frame(name, data)) is not None]
+        if tail:
+            yield tail
+
+    async def _guarded(self, response: aiohttp.ClientResponse) -> AsyncIterator[list[dict[str, Any]]]:
         try:
-            async for event in self.events(response):
-                yield event
+            async for batch in self._batches(response):
+                yield batch
         except UpstreamError:
             raise
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):

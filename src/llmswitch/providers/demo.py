@@ -56,8 +56,7 @@ class DemoProvider(Provider):
     async def stream(self, call: UpstreamCall) -> UpstreamStream:
         chunks = completion_to_chunks(self._completion(call))
 
-        async def events() -> AsyncIterator[dict[str, Any]]:
-            for chunk in chunks:
-                yield chunk
+        async def batches() -> AsyncIterator[list[dict[str, Any]]]:
+            yield chunks
 
-        return UpstreamStream(CIMultiDictProxy(CIMultiDict()), events())
+        return UpstreamStream(CIMultiDictProxy(CIMultiDict()), batches())
