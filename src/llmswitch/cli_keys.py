@@ -20,10 +20,8 @@ import msgspec
 import typer
 
 from llmswitch.config import Config, ConfigError, load_config
-from llmswitch.core.auth import publish_key_change
 from llmswitch.core.key_admin import KeyAdmin, KeyNotFound
 from llmswitch.core.keys import server_secret
-from llmswitch.store import Store
 
 keys_app = typer.Typer(no_args_is_help=True, help="Manage virtual keys.")
 T = TypeVar("T")
@@ -46,6 +44,10 @@ def _run(config_path: Optional[Path], action: Callable[[KeyAdmin], Awaitable[T]]
 
 
 async def _with_store(config: Config, secret: bytes, action: Callable[[KeyAdmin], Awaitable[T]]) -> T:
+    # imported here, not at the top: every `llmswitch` command (serve included) imports this module
+    from llmswitch.core.auth import publish_key_change
+    from llmswitch.store import Store
+
     store = await Store.open(config.database_url)
 
     async def notify(key_id: str) -> None:

@@ -153,3 +153,26 @@ def test_budget_periods_start_at_utc_boundaries() -> None:
     assert budget_window("weekly", wednesday)[:2] == ("2024-W24", 1717977600.0)
     assert budget_window("monthly", wednesday)[:2] == ("2024-06", 1717200000.0)
     assert budget_window("total", wednesday) == ("total", 0.0, 0)
+
+
+async def test_a_concurrency_slot_never_settled_is_reclaimed_when_its_lease_runs_out(limiter: Limiter) -> None:
+    limiter.lease_ttl = 0.2
+    who = principal(max_concurrent=1)
+    await limiter.admit(who, "m", 1)  # its request never settles (a bug, a lost process)
+    with pytest.raises(GatewayError):
+        await limiter.admit(who, "m", 1)
+    await asyncio.sleep(1.1)  # Redis leases are scored in seconds
+    await limiter.admit(who, "m", 1)
+
+
+async def test_an_unreachable_redis_is_503_limits_unavailable_with_retry_after() -> None:
+    limiter = Limiter(parse_config("redis_url: redis://127.0.0.1:9/0\n"))
+    await limiter.start()  # a Redis that is down does not stop the gateway from starting
+    try:
+        with pytest.raises(GatewayError) as refused:
+            await limiter.admit(principal(rpm=10), "m", 1)
+    finally:
+        await limiter.stop()
+    error = refused.value
+    assert (error.status, error.type, error.code) == (503, "service_unavailable", "limits_unavailable")
+    assert error.headers["retry-after"] == "1"

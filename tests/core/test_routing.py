@@ -20,8 +20,8 @@ providers:
 """
 
 
-def router(models: str, extra: str = "", seed: int = 7) -> Router:
-    config: Config = parse_config(PROVIDERS + models + extra)
+def router(models: str, extra: str = "", seed: int = 7, providers: str = PROVIDERS) -> Router:
+    config: Config = parse_config(providers + models + extra)
     providers = {name: build_provider(name, cfg, None) for name, cfg in config.providers.items()}  # type: ignore[arg-type]
     return Router(config, providers, rng=random.Random(seed))
 
@@ -130,3 +130,34 @@ def test_per_model_strategy_overrides_the_routing_default() -> None:
                "routing: {strategy: weighted}\n")
     target(r, "m", "b").health.begin()
     assert first_picks(r, "m", 50) == Counter({"a": 50})
+
+
+def test_stored_keys_are_targets_after_the_configured_ones_each_with_its_own_health() -> None:
+    r = router("models:\n  m: [{provider: a}]\n")
+    r.use_stored_keys({"a": [("upk_1", "stored-1"), ("upk_2", "stored-2")]})
+    assert [(t.label, t.api_key) for t in r.targets["m"]] == [
+        ("a/m#0", "ka"), ("a/m#upk_1", "stored-1"), ("a/m#upk_2", "stored-2")]
+    assert len({id(t.health) for t in r.targets["m"]}) == 3
+
+
+def test_a_provider_without_configured_keys_uses_only_its_stored_ones() -> None:
+    r = router("models:\n  m: [{provider: a}]\n", providers="providers: {a: {type: openai, base_url: 'http://a'}}\n")
+    assert [t.api_key for t in r.targets["m"]] == [None]
+    r.use_stored_keys({"a": [("upk_1", "stored-1")]})
+    assert [t.api_key for t in r.targets["m"]] == ["stored-1"]
+
+
+def test_removing_a_stored_key_drops_its_target_and_the_others_keep_their_health() -> None:
+    r = router("models:\n  m: [{provider: a}]\n")
+    r.use_stored_keys({"a": [("upk_1", "stored-1"), ("upk_2", "stored-2")]})
+    kept = target(r, "m", "a", key=2)
+    kept.health.begin()
+    r.use_stored_keys({"a": [("upk_2", "stored-2")]})
+    assert [t.label for t in r.targets["m"]] == ["a/m#0", "a/m#upk_2"]
+    assert r.targets["m"][1] is kept and kept.health.in_flight == 1
+
+
+def test_a_targets_repr_never_shows_its_key() -> None:
+    r = router("models:\n  m: [{provider: a}]\n")
+    r.use_stored_keys({"a": [("upk_1", "sk-stored-secret")]})
+    assert "sk-stored-secret" not in repr(r.targets["m"])

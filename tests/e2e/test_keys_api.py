@@ -19,8 +19,11 @@ from llmswitch.app import build_app
 from llmswitch.config import parse_config
 from llmswitch.core.gateway import GATEWAY
 from llmswitch.core.keys import revoked
+from llmswitch.core.upstream_keys import fernet
+from llmswitch.fake_upstream import RunningFake, running_fake
+from llmswitch.store import Store
 from llmswitch.store.tables import upstream_keys, usage_records, virtual_keys
-from tests.support.fake import received
+from tests.support.fake import fake_directive, received
 from tests.support.processes import start_fake_upstream
 
 MASTER = "sk-master-test"
@@ -37,7 +40,7 @@ def config(database_url: str, **extra: Any) -> dict[str, Any]:
 @asynccontextmanager
 async def serve(settings: dict[str, Any]) -> AsyncIterator[TestClient]:
     app = build_app(parse_config(yaml.safe_dump(settings)))
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(TestServer(app, handler_cancellation=True)) as client:  # as `llmswitch serve`
         yield client
 
 
@@ -277,3 +280,160 @@ async def test_a_key_changed_by_another_process_is_seen_within_a_second(gw: Test
     await store.keys.save(revoked(record))  # as the CLI would: straight to the database
     await asyncio.sleep(1.3)
     assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))).status == 401
+
+
+# --- stored upstream keys route requests -----------------------------------------------------------
+def upstream_config(database_url: str, fake_url: str) -> dict[str, Any]:
+    """A provider with no configured api_keys: whatever key reaches the fake was stored."""
+    settings = config(database_url)
+    settings["providers"]["up"] = {"type": "openai", "base_url": f"{fake_url}/v1"}
+    settings["models"]["up-model"] = [{"provider": "up", "model": "gpt-4o"}]
+    return settings
+
+
+async def upstream_authorization(client: TestClient, fake: RunningFake, marker: str) -> str | None:
+    """The authorization header the fake received for one request through the gateway (the fake
+    answers 401 to a request without one, as the real services do)."""
+    body = {"model": "up-model", "messages": [{"role": "user", "content": marker}]}
+    await client.post("/v1/chat/completions", json=body, headers=ADMIN)
+    seen = [r for r in fake.requests() if marker in str(r.get("body"))]
+    return seen[0]["headers"].get("authorization")
+
+
+async def test_a_stored_upstream_key_is_used_at_once_and_no_more_once_deleted(tmp_path: Path) -> None:
+    async with running_fake() as fake, serve(upstream_config(f"sqlite:///{tmp_path}/x.db", fake.url)) as gw:
+        assert await upstream_authorization(gw, fake, "before-any") is None
+        added = await gw.post("/admin/api/upstream-keys", json={"provider": "up", "api_key": "sk-stored-one"},
+                              headers=ADMIN)
+        assert await upstream_authorization(gw, fake, "with-stored") == "Bearer sk-stored-one"
+        key_id = (await added.json())["id"]
+        assert (await gw.delete(f"/admin/api/upstream-keys/{key_id}", headers=ADMIN)).status == 200
+        assert await upstream_authorization(gw, fake, "after-delete") is None
+
+
+async def test_each_stored_key_is_its_own_target(tmp_path: Path) -> None:
+    async with running_fake() as fake, serve(upstream_config(f"sqlite:///{tmp_path}/x.db", fake.url)) as gw:
+        for value in ("sk-stored-a", "sk-stored-b"):
+            await gw.post("/admin/api/upstream-keys", json={"provider": "up", "api_key": value}, headers=ADMIN)
+        used = {await upstream_authorization(gw, fake, f"spread-{i}") for i in range(24)}
+        assert used == {"Bearer sk-stored-a", "Bearer sk-stored-b"}
+        status = await (await gw.get("/health/ready")).json()
+        assert "sk-stored" not in str(status)
+
+
+async def test_stored_keys_are_loaded_at_start_up(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path}/x.db"
+    store = await Store.open(database_url)
+    await store.upstream_keys.add(fernet(b"test-secret"), "up", "sk-stored-earlier")
+    await store.close()
+    async with running_fake() as fake, serve(upstream_config(database_url, fake.url)) as gw:
+        assert await upstream_authorization(gw, fake, "at-start") == "Bearer sk-stored-earlier"
+
+
+async def test_a_key_stored_by_another_instance_is_picked_up_by_polling(tmp_path: Path) -> None:
+    async with running_fake() as fake, serve(upstream_config(f"sqlite:///{tmp_path}/x.db", fake.url)) as gw:
+        store = gw.server.app[GATEWAY].auth.store
+        await store.upstream_keys.add(fernet(b"test-secret"), "up", "sk-stored-elsewhere")  # not announced
+        await asyncio.sleep(1.3)
+        assert await upstream_authorization(gw, fake, "polled") == "Bearer sk-stored-elsewhere"
+
+
+# --- rate-limit headers on every admitted response --------------------------------------------------
+LIMITED = {"rpm": 100, "tpm": 1_000_000}
+RATE_HEADERS = [f"x-ratelimit-{name}-{unit}" for name in ("limit", "remaining", "reset")
+                for unit in ("requests", "tokens")]
+
+
+async def test_an_upstream_failure_still_carries_the_ratelimit_headers(tmp_path: Path) -> None:
+    settings = config(f"sqlite:///{tmp_path}/x.db")
+    settings["providers"]["nowhere"] = {"type": "openai", "base_url": "http://127.0.0.1:9/v1", "api_keys": ["x"]}
+    settings["models"]["dead"] = [{"provider": "nowhere"}]
+    async with serve(settings) as gw:
+        key = await (await gw.post("/admin/api/keys", json=LIMITED, headers=ADMIN)).json()
+        response = await gw.post("/v1/chat/completions", json={**CHAT, "model": "dead"}, headers=bearer(key))
+        assert response.status >= 500
+        assert all(h in response.headers for h in RATE_HEADERS)
+        assert response.headers["x-ratelimit-remaining-requests"] == "99"
+
+
+async def test_a_stream_carries_the_ratelimit_headers(gw: TestClient, make_key: Make) -> None:
+    key = await make_key(**LIMITED)
+    response = await gw.post("/v1/chat/completions", json={**CHAT, "stream": True}, headers=bearer(key))
+    assert response.status == 200
+    assert all(h in response.headers for h in RATE_HEADERS)
+    await response.read()
+
+
+# --- Redis down ------------------------------------------------------------------------------------
+async def test_an_unreachable_redis_is_a_503_in_the_apis_error_shape(tmp_path: Path) -> None:
+    async with serve(config(f"sqlite:///{tmp_path}/x.db", redis_url="redis://127.0.0.1:9/0")) as gw:
+        key = await (await gw.post("/admin/api/keys", json={"rpm": 10}, headers=ADMIN)).json()
+        response = await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))
+        assert response.status == 503
+        assert response.headers["retry-after"] == "1"
+        error = await error_of(response)
+        assert (error["type"], error["code"]) == ("service_unavailable", "limits_unavailable")
+        unlimited = await (await gw.post("/admin/api/keys", json={}, headers=ADMIN)).json()
+        assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(unlimited))).status == 200
+
+
+# --- allow-lists match aliases ---------------------------------------------------------------------
+@pytest.fixture
+async def aliased(tmp_path: Path) -> AsyncIterator[TestClient]:
+    settings = config(f"sqlite:///{tmp_path}/x.db", aliases={"gpt-latest": "gpt-4o", "team-chat": "claude-x"})
+    async with serve(settings) as client:
+        yield client
+
+
+async def allowed(client: TestClient, models: list[str], requested: str) -> int:
+    key = await (await client.post("/admin/api/keys", json={"models": models}, headers=ADMIN)).json()
+    response = await client.post("/v1/chat/completions", json={**CHAT, "model": requested}, headers=bearer(key))
+    return response.status
+
+
+async def test_a_key_allowed_a_model_may_use_its_aliases(aliased: TestClient) -> None:
+    assert await allowed(aliased, ["gpt-4o"], "gpt-latest") == 200
+    assert await allowed(aliased, ["gpt-4o"], "team-chat") == 403
+
+
+async def test_globs_match_the_resolved_model_or_the_requested_name(aliased: TestClient) -> None:
+    assert await allowed(aliased, ["gpt-4*"], "gpt-latest") == 200  # resolved gpt-4o
+    assert await allowed(aliased, ["team-*"], "team-chat") == 200  # as requested
+    assert await allowed(aliased, ["team-*"], "claude-x") == 403
+
+
+# --- a client that leaves frees its concurrency slot -----------------------------------------------
+@pytest.fixture
+async def stalling(tmp_path: Path) -> AsyncIterator[TestClient]:
+    """A gateway in front of a fake upstream that can be told to stall a stream."""
+    async with running_fake() as fake:
+        settings = upstream_config(f"sqlite:///{tmp_path}/x.db", fake.url)
+        settings["providers"]["up"]["api_keys"] = ["sk-configured"]
+        async with serve(settings) as client:
+            yield client
+
+
+async def test_a_client_disconnecting_mid_stream_frees_its_concurrency_slot(stalling: TestClient) -> None:
+    key = await (await stalling.post("/admin/api/keys", json={"max_concurrent": 1}, headers=ADMIN)).json()
+    stalled = fake_directive(chunks=4, stall_after=3, stall_s=30)
+    body = {"model": "up-model", "stream": True, "messages": [{"role": "user", "content": stalled}]}
+    response = await stalling.post("/v1/chat/completions", json=body, headers=bearer(key))
+    assert response.status == 200
+    await response.content.readline()  # the stream is under way, holding the key's one slot
+    busy = await stalling.post("/v1/chat/completions", json={**body, "stream": False}, headers=bearer(key))
+    assert (busy.status, (await error_of(busy))["code"]) == (429, "concurrency_limit_exceeded")
+    response.close()  # the client goes away mid-stream
+    statuses = []
+    for _ in range(20):
+        await asyncio.sleep(0.05)
+        again = await stalling.post("/v1/chat/completions", json=CHAT, headers=bearer(key))
+        statuses.append(again.status)
+        if again.status == 200:
+            break
+    assert statuses[-1] == 200, statuses
+
+
+async def test_models_lists_the_aliases_of_allowed_models(aliased: TestClient) -> None:
+    key = await (await aliased.post("/admin/api/keys", json={"models": ["gpt-4o"]}, headers=ADMIN)).json()
+    listing = await (await aliased.get("/v1/models", headers=bearer(key))).json()
+    assert sorted(m["id"] for m in listing["data"]) == ["gpt-4o", "gpt-latest"]

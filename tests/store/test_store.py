@@ -109,7 +109,18 @@ async def test_upstream_keys_are_encrypted_at_rest_and_decrypted_for_use(store: 
     async with store.engine.connect() as connection:
         stored = (await connection.execute(select(upstream_keys.c.ciphertext))).scalar_one()
     assert "plaintext" not in stored
-    assert await store.upstream_keys.keys_for(fernet, "openai") == ["sk-upstream-plaintext-1234"]
+    ((key_id, provider, ciphertext),) = await store.upstream_keys.encrypted()
+    assert (key_id, provider) == (shown["id"], "openai")
+    assert fernet.decrypt(ciphertext.encode()) == b"sk-upstream-plaintext-1234"
+
+
+async def test_deleting_an_upstream_key_changes_the_stored_ids(store: Store) -> None:
+    fernet = Fernet(fernet_key(SECRET))
+    kept = await store.upstream_keys.add(fernet, "openai", "sk-kept")
+    gone = await store.upstream_keys.add(fernet, "openai", "sk-gone")
+    assert await store.upstream_keys.ids() == {kept["id"], gone["id"]}
+    assert await store.upstream_keys.delete(gone["id"])
+    assert await store.upstream_keys.ids() == {kept["id"]}
 
 
 async def test_usage_totals_sum_a_keys_rows_since_a_time(store: Store) -> None:

@@ -3,6 +3,8 @@ and budget spend. One process keeps them in memory; `counters_redis` shares them
 
 The minute is sixty one-second buckets, so a burst is cut at exactly the limit (no fixed-window
 double burst at a minute boundary) and the time until capacity frees is known to the second.
+A concurrency slot is a lease with a deadline, here as in Redis: a request settles it when it
+ends, and should that ever not happen the slot is reclaimed once the lease runs out.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Ask:
     cost: int  # micro-dollars reserved against the budget
     cost_tokens: int  # tokens reserved against the budget
     budget_ttl: int  # seconds the budget counter must outlive its period (0: forever)
-    lease_ttl: float  # a concurrency slot is reclaimed after this, should its request's process die
+    lease_ttl: float  # a concurrency slot is reclaimed after this, should its request never settle
     lease: str = ""
 
 
@@ -52,6 +54,10 @@ class Snapshot:
     concurrent: int
     spent_usd: int  # micro-dollars
     spent_tokens: int
+
+
+class CountersUnavailable(Exception):
+    """The shared counter store cannot be reached: limits can be neither checked nor enforced."""
 
 
 class Counters(Protocol):
@@ -110,7 +116,14 @@ class Window:
 class Scope:
     requests: Window = field(default_factory=Window)
     tokens: Window = field(default_factory=Window)
-    concurrent: int = 0
+    leases: dict[str, float] = field(default_factory=dict)  # concurrency slot -> deadline
+
+    def concurrent(self, now: float) -> int:
+        """Slots held now; expired leases are dropped first."""
+        expired = [lease for lease, deadline in self.leases.items() if deadline <= now]
+        for lease in expired:
+            del self.leases[lease]
+        return len(self.leases)
 
 
 class MemoryCounters:
@@ -137,7 +150,8 @@ class MemoryCounters:
             need = min(ask.tokens, ask.tpm)
             if refused is None and tokens.total + need > ask.tpm:
                 refused, retry = "tokens", tokens.wait(now, tokens.total + need - ask.tpm)
-        if refused is None and ask.max_concurrent and scope.concurrent >= ask.max_concurrent:
+        if (refused is None and ask.max_concurrent and len(scope.leases) >= ask.max_concurrent
+                and scope.concurrent(now) >= ask.max_concurrent):
             refused, retry = "concurrency", 1.0
         if refused is None and ask.budget and _over_budget(ask, *self.budgets.get((ask.scope, ask.budget), (0, 0))):
             refused = "budget"
@@ -147,7 +161,7 @@ class MemoryCounters:
             if ask.tpm:
                 tokens.add(second, ask.tokens)
             if ask.max_concurrent:
-                scope.concurrent += 1
+                scope.leases[ask.lease] = now + ask.lease_ttl
             if ask.budget:
                 spent = self.budgets.setdefault((ask.scope, ask.budget), [0, 0])
                 spent[0] += ask.cost
@@ -158,7 +172,7 @@ class MemoryCounters:
                       cost_tokens_delta: int) -> None:
         scope = self.scopes[ask.scope]
         if ask.max_concurrent:
-            scope.concurrent = max(0, scope.concurrent - 1)
+            scope.leases.pop(ask.lease, None)
         if ask.tpm and tokens_delta:
             scope.tokens.adjust(verdict.second, tokens_delta)
         if ask.budget:
@@ -167,12 +181,13 @@ class MemoryCounters:
             spent[1] = max(0, spent[1] + cost_tokens_delta)
 
     async def snapshot(self, scope: str, budget: str | None) -> Snapshot:
-        second = int(time.time())
+        now = time.time()
+        second = int(now)
         state = self.scopes.get(scope) or Scope()
         state.requests.prune(second)
         state.tokens.prune(second)
         spent = self.budgets.get((scope, budget), [0, 0]) if budget else [0, 0]
-        return Snapshot(state.requests.total, state.tokens.total, state.concurrent, spent[0], spent[1])
+        return Snapshot(state.requests.total, state.tokens.total, state.concurrent(now), spent[0], spent[1])
 
     def seed(self, scope: str, budget: str, micro_usd: int, tokens: int) -> None:
         """Start a budget from spend recorded before this process started."""

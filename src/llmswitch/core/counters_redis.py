@@ -7,9 +7,15 @@ Redis Cluster. Times come from Redis (`TIME`), so gateway clocks need not agree.
 
 from __future__ import annotations
 
+import logging
+
 import redis.asyncio as redis
 
-from llmswitch.core.counters import Ask, Snapshot, Verdict
+from llmswitch.core.counters import Ask, CountersUnavailable, Snapshot, Verdict
+
+log = logging.getLogger("llmswitch.limits")
+CONNECT_TIMEOUT_S = 1.0  # a Redis that cannot be reached fails the request fast, as a 503
+COMMAND_TIMEOUT_S = 5.0
 
 WINDOW = """
 local t = redis.call('TIME')
@@ -132,17 +138,21 @@ def _keys(scope: str, budget: str | None) -> list[str]:
 
 class RedisCounters:
     def __init__(self, url: str):
-        self.client = redis.Redis.from_url(url)
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S,
+                                           socket_timeout=COMMAND_TIMEOUT_S)
         self._acquire = self.client.register_script(ACQUIRE)
         self._release = self.client.register_script(RELEASE)
         self._snapshot = self.client.register_script(SNAPSHOT)
 
     async def acquire(self, ask: Ask) -> Verdict:
-        refused, retry, requests, requests_reset, tokens, tokens_reset, second = await self._acquire(
-            keys=_keys(ask.scope, ask.budget),
-            args=[ask.rpm, ask.tpm, ask.max_concurrent, ask.tokens, ask.budget_usd if ask.budget else -1,
-                  ask.budget_tokens if ask.budget else -1, ask.cost, ask.cost_tokens, ask.budget_ttl, ask.lease,
-                  ask.lease_ttl])
+        try:
+            refused, retry, requests, requests_reset, tokens, tokens_reset, second = await self._acquire(
+                keys=_keys(ask.scope, ask.budget),
+                args=[ask.rpm, ask.tpm, ask.max_concurrent, ask.tokens, ask.budget_usd if ask.budget else -1,
+                      ask.budget_tokens if ask.budget else -1, ask.cost, ask.cost_tokens, ask.budget_ttl,
+                      ask.lease, ask.lease_ttl])
+        except (redis.RedisError, OSError) as error:
+            raise CountersUnavailable(str(error)) from error
         return Verdict(refused.decode() or None, float(retry), int(requests), float(requests_reset), int(tokens),
                        float(tokens_reset), int(second))
 
@@ -154,11 +164,19 @@ class RedisCounters:
                                   ask.lease if ask.max_concurrent else "", cost_delta, cost_tokens_delta])
 
     async def snapshot(self, scope: str, budget: str | None) -> Snapshot:
-        values = await self._snapshot(keys=_keys(scope, budget), args=[])
+        try:
+            values = await self._snapshot(keys=_keys(scope, budget), args=[])
+        except (redis.RedisError, OSError) as error:
+            raise CountersUnavailable(str(error)) from error
         return Snapshot(*(int(v) for v in values))
 
     async def start(self) -> None:
-        await self.client.ping()
+        """Check the connection; a Redis that is down does not stop the gateway from starting (its
+        keys without limits keep working; the others get 503s until Redis is back)."""
+        try:
+            await self.client.ping()
+        except (redis.RedisError, OSError):
+            log.warning("Redis for rate limits is unreachable; limited keys get 503 until it is back")
 
     async def stop(self) -> None:
         await self.client.aclose()

@@ -99,6 +99,7 @@ class Gateway:
             self._sessions.append(session)
             self.providers[name] = build_provider(name, provider_config, session)
         self.router = Router(self.config, self.providers)
+        self.auth.on_upstream_keys = self.router.use_stored_keys
         await self.auth.start()
         await self.limiter.start()
         await self.usage.start()
@@ -125,10 +126,10 @@ class Gateway:
             include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
             prompt_estimate=max(1, (request.content_length or 0) // 4),
         )
-        admission = await self.limiter.admit(principal, name, req.prompt_estimate,
-                                             body.get("max_tokens") or body.get("max_completion_tokens"))
         assert self.router is not None
         plan = self.router.plan(model, name)
+        admission = await self.limiter.admit(principal, name, req.prompt_estimate,
+                                             body.get("max_tokens") or body.get("max_completion_tokens"))
         usage: Usage | None = None
         try:
             if body.get("stream"):
@@ -136,6 +137,9 @@ class Gateway:
             else:
                 response, usage = await self._complete(req, plan, admission.headers)
             return response
+        except GatewayError as error:  # an upstream failure still tells the caller its rate limits
+            error.headers = {**admission.headers, **error.headers}
+            raise
         finally:
             await admission.settle(usage, name)
 
@@ -146,7 +150,7 @@ class Gateway:
         if model is None:
             raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",
                                type="invalid_request_error", param="model", code="model_not_found")
-        if not principal.allows(name):
+        if not principal.allows(name, model.name):
             raise GatewayError(403, f"This key is not allowed to use the model `{name}`.",
                                type="permission_error", param="model", code="model_not_allowed")
         return principal, model

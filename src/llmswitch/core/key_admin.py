@@ -8,12 +8,14 @@ publishes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from llmswitch.core.keys import KeyFields, KeyRecord, new_record, revoked, rotated, updated
-from llmswitch.store import Store
+
+if TYPE_CHECKING:
+    from llmswitch.store import Store
 
 
 class KeyNotFound(LookupError):

@@ -18,12 +18,11 @@ from datetime import UTC, datetime, timedelta
 
 from llmswitch.config import Config
 from llmswitch.core.auth import Principal
-from llmswitch.core.counters import Ask, Counters, MemoryCounters, Snapshot, Verdict
+from llmswitch.core.counters import Ask, Counters, CountersUnavailable, MemoryCounters, Snapshot, Verdict
 from llmswitch.core.keys import KeyRecord
 from llmswitch.core.pricing import PriceTable
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError
-from llmswitch.store import acquire_store, release_store
 
 log = logging.getLogger("llmswitch.limits")
 MICRO = 1_000_000
@@ -130,6 +129,8 @@ class Limiter:
     async def _seed_budgets(self, counters: MemoryCounters) -> None:
         """In-memory budgets start from the spend recorded in the database, so a restart does not
         hand out a fresh budget. (Redis counters outlive gateway restarts by themselves.)"""
+        from llmswitch.store import acquire_store, release_store  # keys mode only: see core.auth
+
         store = await acquire_store(self.config.database_url)
         try:
             now = time.time()
@@ -168,7 +169,10 @@ class Limiter:
         if key is None or not has_limits(key):
             return UNLIMITED
         ask = self.ask(key, model, estimated_tokens, max_tokens, time.time())
-        verdict = await self.counters.acquire(ask)
+        try:
+            verdict = await self.counters.acquire(ask)
+        except CountersUnavailable:
+            raise _limits_unavailable() from None
         headers = rate_headers(key, verdict)
         if verdict.refused is not None:
             raise _refusal(key, verdict, headers)
@@ -177,7 +181,17 @@ class Limiter:
     async def usage_of(self, key: KeyRecord) -> Snapshot:
         """The key's current counters, for `GET /v1/key`."""
         period, _start, _ttl = budget_window(key.budget_period, time.time())
-        return await self.counters.snapshot(key.id, period)
+        try:
+            return await self.counters.snapshot(key.id, period)
+        except CountersUnavailable:
+            raise _limits_unavailable() from None
+
+
+def _limits_unavailable() -> GatewayError:
+    """Redis is down: a clear, retryable 503 rather than admitting unchecked or failing with a 500."""
+    return GatewayError(503, "This key's rate limits cannot be checked right now (the limit store is "
+                             "unreachable); retry shortly.", type="service_unavailable",
+                        code="limits_unavailable", headers={"retry-after": "1"})
 
 
 def _refusal(key: KeyRecord, verdict: Verdict, headers: dict[str, str]) -> GatewayError:

@@ -1,9 +1,10 @@
 """Which targets, and in which order, serve a request for a public model.
 
-A `Target` is one unit of selection: a deployment with one of its provider's upstream keys, each
-with its own health and limits. A request gets a `Plan`: the model's available targets, lower
-priority tiers first and ordered inside a tier by the model's strategy, then the targets of its
-`fallbacks` models; a `context_window_fallbacks` chain is kept aside for a prompt that is too long.
+A `Target` is one unit of selection: a deployment with one of its provider's upstream keys (from
+the config, or stored through the admin API: `use_stored_keys`), each with its own health and
+limits. A request gets a `Plan`: the model's available targets, lower priority tiers first and
+ordered inside a tier by the model's strategy, then the targets of its `fallbacks` models; a
+`context_window_fallbacks` chain is kept aside for a prompt that is too long.
 """
 
 from __future__ import annotations
@@ -16,19 +17,23 @@ from llmswitch.config import Config, DeploymentConfig, Model
 from llmswitch.core.health import TargetHealth, Unavailable
 from llmswitch.providers.base import Provider
 
+StoredKeys = dict[str, list[tuple[str, str]]]  # provider -> [(stored key id, key in clear)], oldest first
+
+
 @dataclass(slots=True, eq=False)
 class Target:
     model: Model
     deployment: DeploymentConfig
     provider: Provider
-    api_key: str | None
+    api_key: str | None = field(repr=False)  # never in a repr, hence never in a log line
     key_index: int
     health: TargetHealth
+    key_ref: str = ""  # the key's position among the configured keys, or its stored key's id
+    label: str = field(init=False)  # how headers, attempt lists and usage name it (never the key itself)
 
-    @property
-    def label(self) -> str:
-        """How response headers and attempt lists name this target (never the key itself)."""
-        return f"{self.provider.name}/{self.deployment.model}#{self.key_index}"
+    def __post_init__(self) -> None:
+        self.key_ref = self.key_ref or str(self.key_index)
+        self.label = f"{self.provider.name}/{self.deployment.model}#{self.key_ref}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +93,31 @@ class Router:
         self.providers = providers
         self.rng = rng or random.Random()
         self.targets: dict[str, list[Target]] = {}
-        for model in config.models.values():
-            targets = []
+        self.use_stored_keys({})
+
+    def use_stored_keys(self, stored: StoredKeys) -> None:
+        """(Re)build every model's targets: each deployment with each of its provider's configured
+        keys, then each key stored through the admin API, one target apiece (no key at all when
+        there are neither). A target that remains keeps its health; each model's list is replaced
+        whole, so plans already made are unaffected."""
+        known = {(id(t.deployment), t.key_ref): t for targets in self.targets.values() for t in targets}
+        rebuilt: dict[str, list[Target]] = {}
+        for model in self.config.models.values():
+            targets: list[Target] = []
             for deployment in model.deployments:
-                provider = providers[deployment.provider]
-                keys: list[str | None] = list(provider.config.api_keys) or [None]
-                targets += [
-                    Target(model, deployment, provider, key, i,
-                           TargetHealth(config.routing, rpm=deployment.rpm, tpm=deployment.tpm))
-                    for i, key in enumerate(keys)
-                ]
-            self.targets[model.name] = targets
+                provider = self.providers[deployment.provider]
+                keys: list[tuple[str, str | None]] = [(str(i), k) for i, k in enumerate(provider.config.api_keys)]
+                keys += stored.get(provider.name, [])
+                for index, (ref, key) in enumerate(keys or [("0", None)]):
+                    target = known.get((id(deployment), ref))
+                    if target is None or target.api_key != key:
+                        target = Target(model, deployment, provider, key, index,
+                                        TargetHealth(self.config.routing, rpm=deployment.rpm, tpm=deployment.tpm),
+                                        key_ref=ref)
+                    target.key_index = index
+                    targets.append(target)
+            rebuilt[model.name] = targets
+        self.targets = rebuilt
 
     def plan(self, model: Model, requested: str | None = None) -> Plan:
         """The plan for a request naming `requested` (an alias or the model's own name)."""

@@ -13,12 +13,14 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmswitch.config import Config
 from llmswitch.core.pricing import PriceTable
 from llmswitch.dialects.usage import Usage
-from llmswitch.store import Store, acquire_store, release_store
+
+if TYPE_CHECKING:
+    from llmswitch.store import Store
 
 log = logging.getLogger("llmswitch.usage")
 FLUSH_INTERVAL_S = 1.0
@@ -79,6 +81,8 @@ class UsageRecorder:
     async def start(self) -> None:
         """Start the background writer."""
         if self.persist and self.config is not None:
+            from llmswitch.store import acquire_store  # keys mode only: see core.auth
+
             self.store = await acquire_store(self.config.database_url)
             self._task = asyncio.create_task(self._run())
 
@@ -93,6 +97,8 @@ class UsageRecorder:
             try:
                 await self.flush()
             finally:
+                from llmswitch.store import release_store
+
                 await release_store(self.store)
                 self.store = None
 

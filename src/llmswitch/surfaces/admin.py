@@ -12,12 +12,12 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
-from cryptography.fernet import Fernet
 
 from llmswitch.core.auth import presented_key
 from llmswitch.core.gateway import GATEWAY, Gateway
 from llmswitch.core.key_admin import KeyAdmin, KeyNotFound
-from llmswitch.core.keys import KeyFields, KeyRecord, fernet_key
+from llmswitch.core.keys import KeyFields, KeyRecord
+from llmswitch.core.upstream_keys import fernet
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.surfaces.body import read_json_object
 
@@ -109,11 +109,6 @@ async def rotate_key(request: web.Request) -> web.Response:
     return await _one(request, "rotate")
 
 
-def _fernet(gateway: Gateway) -> Fernet:
-    assert gateway.auth.secret is not None
-    return Fernet(fernet_key(gateway.auth.secret))
-
-
 async def add_upstream_key(request: web.Request) -> web.Response:
     gateway = _gateway(request)
     try:
@@ -122,8 +117,10 @@ async def add_upstream_key(request: web.Request) -> web.Response:
         raise _bad_field(error) from None
     if entry.provider not in gateway.config.providers:
         raise invalid(f"Unknown provider {entry.provider!r}.", param="provider")
-    assert gateway.auth.store is not None
-    row = await gateway.auth.store.upstream_keys.add(_fernet(gateway), entry.provider, entry.api_key, entry.name)
+    assert gateway.auth.store is not None and gateway.auth.secret is not None
+    row = await gateway.auth.store.upstream_keys.add(fernet(gateway.auth.secret), entry.provider, entry.api_key,
+                                                     entry.name)
+    await gateway.auth.upstream_keys_changed()
     return web.json_response(row, status=201)
 
 
@@ -139,6 +136,7 @@ async def delete_upstream_key(request: web.Request) -> web.Response:
     key_id = request.match_info["key_id"]
     if not await gateway.auth.store.upstream_keys.delete(key_id):
         raise GatewayError(404, f"No upstream key with id {key_id!r}.", type="not_found_error")
+    await gateway.auth.upstream_keys_changed()
     return web.json_response({"id": key_id, "deleted": True})
 
 
@@ -200,7 +198,8 @@ def openapi() -> dict[str, Any]:
                                        **errors}},
             },
             f"{BASE}/upstream-keys": {
-                "post": {"summary": "Store a provider API key, encrypted at rest", "requestBody": body(upstream),
+                "post": {"summary": "Store a provider API key, encrypted at rest; the provider's requests use it "
+                                    "at once, beside its configured keys", "requestBody": body(upstream),
                          "responses": {"201": reply("The stored key, without its value", {"type": "object"}),
                                        **errors}},
                 "get": {"summary": "List stored provider keys (values never shown)",

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from llmswitch.core.auth import Principal
 from llmswitch.core.gateway import GATEWAY, Gateway
 from llmswitch.errors import GatewayError
 
@@ -22,10 +23,16 @@ def _entry(gateway: Gateway, name: str) -> dict[str, Any]:
     return {"id": name, "object": "model", "created": gateway.created, "owned_by": owner}
 
 
+def _allowed(gateway: Gateway, principal: Principal, name: str) -> bool:
+    """As generation checks it: the name itself or the model it resolves to."""
+    model = gateway.config.resolve_model(name)
+    return principal.allows(name, model.name) if model else principal.allows(name)
+
+
 async def list_models(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
     principal = await gateway.auth.authenticate(request)
-    data = [_entry(gateway, name) for name in gateway.config.public_names() if principal.allows(name)]
+    data = [_entry(gateway, name) for name in gateway.config.public_names() if _allowed(gateway, principal, name)]
     return web.json_response({"object": "list", "data": data})
 
 
@@ -33,7 +40,7 @@ async def retrieve_model(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
     principal = await gateway.auth.authenticate(request)
     name = unquote(request.match_info["model_id"])
-    if name not in gateway.config.public_names() or not principal.allows(name):
+    if name not in gateway.config.public_names() or not _allowed(gateway, principal, name):
         raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",
                            type="invalid_request_error", param="model", code="model_not_found")
     return web.json_response(_entry(gateway, name))
