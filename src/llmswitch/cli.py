@@ -6,6 +6,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -76,16 +77,25 @@ def serve(
     if count <= 1:
         _run_worker(cfg, sock)
         return
-    processes = [multiprocessing.get_context("fork").Process(target=_run_worker, args=(cfg, sock))
-                 for _ in range(count)]
-    for process in processes:
-        process.start()
-    try:
-        for process in processes:
-            process.join()
-    except KeyboardInterrupt:
-        for process in processes:
-            process.terminate()
+    _supervise([multiprocessing.get_context("fork").Process(target=_run_worker, args=(cfg, sock))
+                for _ in range(count)])
+
+
+def _supervise(workers: list[multiprocessing.process.BaseProcess]) -> None:
+    """Run the workers until they exit; SIGTERM or Ctrl-C on this process stops them all, so that
+    stopping the gateway never leaves orphaned workers holding the port."""
+
+    def stop(signum: int, _frame: object) -> None:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+
+    for worker in workers:
+        worker.start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.join()
 
 
 @app.command("check-config")
