@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 
 import msgspec
@@ -30,6 +32,12 @@ def test_the_record_keeps_a_keyed_hash_and_a_visible_prefix_never_the_key() -> N
     assert record.key_hash == hash_key(SECRET, key) != hash_key(b"other secret", key)
     assert key.startswith(record.key_prefix) and len(record.key_prefix) == len("sk-llms-") + 6
     assert key not in msgspec.json.encode(record).decode()
+
+
+def test_the_key_hash_is_hmac_sha256_under_the_derived_key() -> None:
+    derived = hmac.new(SECRET, b"llmswitch/key-hash", hashlib.sha256).digest()
+    for key in ("sk-llms-abc", "x" * 100, "ключ"):
+        assert hash_key(SECRET, key) == hmac.new(derived, key.encode(), hashlib.sha256).hexdigest()
 
 
 def test_rotation_keeps_the_id_and_changes_the_hash() -> None:

@@ -124,7 +124,8 @@ async def test_deleting_an_upstream_key_changes_the_stored_ids(store: Store) -> 
 
 
 async def test_usage_totals_sum_a_keys_rows_since_a_time(store: Store) -> None:
-    row = {"request_id": "r", "key_id": "key_a", "model": "m", "target": "t", "status": 200, "prompt_tokens": 10,
-           "completion_tokens": 5, "cached_tokens": 0, "cost_usd": 0.25, "duration_ms": 1.0}
-    await store.usage.append([{**row, "at": 100.0}, {**row, "at": 200.0}, {**row, "key_id": "key_b", "at": 200.0}])
+    def row(key_id: str, at: float) -> tuple:
+        return ("r", key_id, "m", "t", 200, 10, 5, 0, 0.25, 1.0, at)
+
+    await store.usage.append([row("key_a", 100.0), row("key_a", 200.0), row("key_b", 200.0)])
     assert await store.usage.totals("key_a", 150.0) == (1, 0.25, 15)

@@ -43,7 +43,7 @@ class Admission:
             return
         ask = self.ask
         tokens = usage.total_tokens if usage else 0
-        cost = _micro(self.limiter.prices.cost(model, usage)) if usage else 0
+        cost = _micro(self.limiter.prices.cost(model, usage)) if usage and ask.budget else 0
         try:
             await self.limiter.counters.release(ask, self.verdict, tokens - ask.tokens, cost - ask.cost,
                                                 tokens - ask.cost_tokens)
@@ -147,19 +147,20 @@ class Limiter:
         await self.counters.stop()
 
     def ask(self, key: KeyRecord, model: str, prompt_tokens: int, max_tokens: int | None, now: float) -> Ask:
+        lease = secrets.token_hex(8) if key.max_concurrent else ""
         budgeted = key.budget_usd is not None or key.budget_tokens is not None
+        if not budgeted:  # the common case, on every request: nothing to price
+            return Ask(key.id, key.rpm or 0, key.tpm or 0, key.max_concurrent or 0, prompt_tokens + (max_tokens or 0),
+                       None, -1, -1, 0, 0, 0, self.lease_ttl, lease)
         reserve = max_tokens or self.config.limits.budget_reserve_tokens
-        period, _start, ttl = budget_window(key.budget_period, now) if budgeted else ("", 0.0, 0)
+        period, _start, ttl = budget_window(key.budget_period, now)
         return Ask(
             scope=key.id, rpm=key.rpm or 0, tpm=key.tpm or 0, max_concurrent=key.max_concurrent or 0,
-            tokens=prompt_tokens + (max_tokens or 0),
-            budget=period if budgeted else None,
+            tokens=prompt_tokens + (max_tokens or 0), budget=period,
             budget_usd=_micro(key.budget_usd) if key.budget_usd is not None else -1,
             budget_tokens=key.budget_tokens if key.budget_tokens is not None else -1,
-            cost=_micro(self.prices.estimate(model, prompt_tokens, reserve)) if budgeted else 0,
-            cost_tokens=prompt_tokens + reserve if budgeted else 0,
-            budget_ttl=ttl, lease_ttl=self.lease_ttl,
-            lease=secrets.token_hex(8) if key.max_concurrent else "",
+            cost=_micro(self.prices.estimate(model, prompt_tokens, reserve)), cost_tokens=prompt_tokens + reserve,
+            budget_ttl=ttl, lease_ttl=self.lease_ttl, lease=lease,
         )
 
     async def admit(self, principal: Principal, model: str, estimated_tokens: int,

@@ -56,11 +56,14 @@ class PriceTable:
         return FREE
 
     def cost(self, model: str, usage: Usage) -> float:
+        return self.cost_of(model, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
+
+    def cost_of(self, model: str, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
+        """USD of a call; `prompt_tokens` includes the `cached_tokens` billed at the cached rate."""
         price = self.price(model)
         cached_rate = price.cached_input if price.cached_input is not None else price.input
-        fresh = usage.prompt_tokens - usage.cached_tokens
-        return (fresh * price.input + usage.cached_tokens * cached_rate
-                + usage.completion_tokens * price.output) / 1_000_000
+        return ((prompt_tokens - cached_tokens) * price.input + cached_tokens * cached_rate
+                + completion_tokens * price.output) / 1_000_000
 
     def estimate(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
         price = self.price(model)

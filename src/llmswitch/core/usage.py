@@ -12,8 +12,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from llmswitch.config import Config
 from llmswitch.core.pricing import PriceTable
@@ -27,16 +26,10 @@ FLUSH_INTERVAL_S = 1.0
 BATCH = 5000
 
 
-@dataclass(slots=True)
-class UsageRecord:
-    request_id: str
-    key_id: str | None
-    model: str
-    target: str
-    status: int
-    usage: Usage | None
-    duration_ms: float
-    at: float
+# What the request path queues: request_id, key_id, model, target, status, prompt, completion and
+# cached tokens, duration_ms, at. A tuple of plain values: cheap to build, and one the garbage
+# collector stops tracking, however many wait for the next flush.
+Pending = tuple[str, str | None, str, str, int, int, int, int, float, float]
 
 
 class UsageRecorder:
@@ -44,37 +37,37 @@ class UsageRecorder:
         self.config = config
         self.prices = PriceTable(config) if config is not None else None
         self.persist = config is not None and config.auth.effective_mode == "keys"
-        self.pending: deque[UsageRecord] = deque(maxlen=max_pending)
+        self.pending: deque[Pending] = deque(maxlen=max_pending)
         self.totals: dict[str, int] = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
         self.store: Store | None = None
         self._task: asyncio.Task[None] | None = None
 
     def record(self, request_id: str, key_id: str | None, model: str, target: str, status: int,
                usage: Usage | None, started: float) -> None:
-        self.totals["requests"] += 1
+        totals = self.totals
+        totals["requests"] += 1
+        prompt = completion = cached = 0
         if usage is not None:
-            self.totals["prompt_tokens"] += usage.prompt_tokens
-            self.totals["completion_tokens"] += usage.completion_tokens
+            prompt, completion, cached = usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
+            totals["prompt_tokens"] += prompt
+            totals["completion_tokens"] += completion
         if self.persist:
-            self.pending.append(UsageRecord(request_id, key_id, model, target, status, usage,
-                                            (time.perf_counter() - started) * 1000, time.time()))
+            self.pending.append((request_id, key_id, model, target, status, prompt, completion, cached,
+                                 (time.perf_counter() - started) * 1000, time.time()))
 
     async def flush(self) -> None:
         """Write what is queued: usage rows, then each key's latest use."""
         assert self.store is not None and self.prices is not None
+        cost = self.prices.cost_of
         while self.pending:
             batch = [self.pending.popleft() for _ in range(min(BATCH, len(self.pending)))]
-            rows: list[dict[str, Any]] = []
             last_used: dict[str, float] = {}
-            for r in batch:
-                usage = r.usage or Usage()
-                rows.append({"request_id": r.request_id, "key_id": r.key_id, "model": r.model, "target": r.target,
-                             "status": r.status, "prompt_tokens": usage.prompt_tokens,
-                             "completion_tokens": usage.completion_tokens, "cached_tokens": usage.cached_tokens,
-                             "cost_usd": self.prices.cost(r.model, usage), "duration_ms": r.duration_ms,
-                             "at": r.at})
-                if r.key_id is not None:
-                    last_used[r.key_id] = max(r.at, last_used.get(r.key_id, 0.0))
+            rows = []
+            for request_id, key_id, model, target, status, prompt, completion, cached, duration_ms, at in batch:
+                rows.append((request_id, key_id, model, target, status, prompt, completion, cached,
+                             cost(model, prompt, completion, cached), duration_ms, at))
+                if key_id is not None and at > last_used.get(key_id, 0.0):
+                    last_used[key_id] = at
             await self.store.usage.append(rows)
             await self.store.keys.touch(last_used.items())
 
