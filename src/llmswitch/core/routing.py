@@ -156,6 +156,8 @@ class Router:
 
     def _order(self, model: Model, targets: list[Target]) -> list[Target]:
         """Lower priority tier first; inside a tier, the model's strategy decides."""
+        if len(targets) <= 1:
+            return list(targets)
         strategy = model.strategy or self.config.routing.strategy
         ordered: list[Target] = []
         for tier in sorted({t.deployment.priority for t in targets}):
