@@ -8,6 +8,7 @@ failure to an `UpstreamError` the failover logic can classify, lives here once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import time
 from collections.abc import AsyncIterator, Callable
@@ -202,15 +203,17 @@ class Provider:
         url = url or self.url(call)
         timeout = aiohttp.ClientTimeout(total=call.timeouts.total, sock_connect=call.timeouts.connect,
                                         sock_read=call.timeouts.idle)
+        # A first-byte limit shorter than the whole request needs its own timer; otherwise the
+        # request's total timeout already bounds the wait for the answer's headers.
+        first_byte = call.timeouts.first_byte
+        guard = asyncio.timeout(first_byte) if first_byte < call.timeouts.total else contextlib.nullcontext()
         try:
-            async with asyncio.timeout(call.timeouts.first_byte):
+            async with guard:
                 response = await self.session.post(url, data=orjson.dumps(call.body), headers=headers,
                                                    timeout=timeout)
-        except TimeoutError:
-            raise UpstreamError("first_byte_timeout", "upstream did not answer in time") from None
-        except aiohttp.ConnectionTimeoutError:
+        except aiohttp.ConnectionTimeoutError:  # before TimeoutError: it is one, but nothing was sent
             raise UpstreamError("connect_timeout", "could not connect to the upstream in time") from None
-        except aiohttp.ServerTimeoutError:
+        except TimeoutError:
             raise UpstreamError("first_byte_timeout", "upstream did not answer in time") from None
         except (aiohttp.ClientConnectorError, aiohttp.ClientSSLError) as exc:
             raise UpstreamError("connect", f"cannot reach the upstream: {type(exc).__name__}") from None
