@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-import orjson
 
 from llmswitch.config import ProviderConfig
 from llmswitch.dialects.anthropic import error_status
-from llmswitch.providers.base import Provider, UpstreamCall, UpstreamError, json_object
+from llmswitch.providers.base import Provider, UpstreamCall, UpstreamError, json_object, load_event
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 
@@ -56,12 +55,7 @@ class AnthropicProvider(Provider):
 
 
 def _event(name: str | None, data: str) -> dict[str, Any]:
-    try:
-        event = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise UpstreamError("protocol", "upstream stream carried a frame that is not JSON") from None
-    if not isinstance(event, dict):
-        raise UpstreamError("protocol", "upstream stream carried a frame that is not an object")
+    event = load_event(data)
     event.setdefault("type", name)
     if event["type"] == "error":
         error = event.get("error") if isinstance(event.get("error"), dict) else {}

@@ -148,7 +148,7 @@ class Provider:
 
     def decode_frame(self, event: str | None, data: str) -> dict[str, Any] | None:
         """One SSE frame as an event dict, or None where the frame ends the stream (`[DONE]`)."""
-        return None if data == "[DONE]" else _load_event(data)
+        return None if data == "[DONE]" else load_event(data)
 
     def error_message(self, body: dict[str, Any]) -> tuple[str, str | None]:
         """(message, type) from an error body in the provider's dialect."""
@@ -276,7 +276,8 @@ async def body_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _load_event(data: str) -> dict[str, Any]:
+def load_event(data: str) -> dict[str, Any]:
+    """One SSE frame's data as a JSON object, or a `protocol` error."""
     try:
         event = orjson.loads(data)
     except orjson.JSONDecodeError:
