@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from llmswitch.config import Config
-from llmswitch.core.gateway import GATEWAY, Gateway
+from llmswitch.core.gateway import GATEWAY, REQUEST_ID, Gateway
 from llmswitch.errors import GatewayError
 from llmswitch.surfaces import admin, anthropic_messages, key_info, models, openai_chat
 from llmswitch.surfaces.status import health_ready
@@ -54,7 +54,7 @@ def build_app(config: Config) -> web.Application:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         nonlocal in_flight
         request_id = request.headers.get("x-request-id") or f"req_{id_prefix}{next(id_counter):08x}"
-        request["request_id"] = request_id
+        request[REQUEST_ID] = request_id
         cors = cors_headers(request)
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
             return web.Response(status=204, headers={

@@ -119,7 +119,7 @@ class Gateway:
         principal, model = await self.authorize(request, name)
         stream_options = body.get("stream_options")
         req = Request(
-            body=body, dialect=dialect, model_name=name, request_id=request["request_id"],
+            body=body, dialect=dialect, model_name=name, request_id=request[REQUEST_ID],
             principal=principal, timeouts=self.timeouts(request, body),
             forwarded={h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers},
             query=request.query_string, started=started,
@@ -310,6 +310,7 @@ class Gateway:
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
+REQUEST_ID = web.RequestKey("request_id", str)  # set by the app's middleware on every request
 
 
 async def _one_batch(items: list[dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:
