@@ -188,6 +188,19 @@ def wait_ready(url: str, timeout: float = 20) -> float:
     raise RuntimeError(f"{url} did not answer")
 
 
+NGINX_PORT = 18080
+
+
+def start_nginx(tmp: Path) -> subprocess.Popen[bytes]:
+    """nginx on core 1 serving the fixed upstream answers; returns once it answers."""
+    (tmp / "nginx.conf").write_text(NGINX_CONF.format(
+        tmp=tmp, port=NGINX_PORT, json=_nginx_literal(_openai_completion()), sse=_nginx_literal(_openai_stream()),
+        anthropic=_nginx_literal(_anthropic_stream())))
+    nginx = subprocess.Popen(["taskset", "-c", "1", NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)])
+    wait_ready(f"http://127.0.0.1:{NGINX_PORT}/json/v1/chat/completions")
+    return nginx
+
+
 class Gateway:
     """One gateway process pinned to core 0, started on a config setup."""
 
@@ -219,15 +232,12 @@ def main() -> None:
     parser.add_argument("--soak", type=int, default=0, help="also send this many requests and report RSS after")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="llmswitch-bench-"))
-    nginx_port, gateway_port = 18080, 18081
-    (tmp / "nginx.conf").write_text(NGINX_CONF.format(
-        tmp=tmp, port=nginx_port, json=_nginx_literal(_openai_completion()), sse=_nginx_literal(_openai_stream()),
-        anthropic=_nginx_literal(_anthropic_stream())))
-    nginx = subprocess.Popen(["taskset", "-c", "1", NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)])
-    up = f"http://127.0.0.1:{nginx_port}"
+    gateway_port = 18081
+    nginx = start_nginx(tmp)
+    up = f"http://127.0.0.1:{NGINX_PORT}"
+    nginx_port = NGINX_PORT
     rows, notes = [], []
     try:
-        wait_ready(up + "/json/v1/chat/completions")
         for setup in dict.fromkeys(s.setup for s in SCENARIOS):
             gateway = Gateway(setup, nginx_port, gateway_port, tmp)
             try:
