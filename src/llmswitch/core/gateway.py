@@ -92,9 +92,11 @@ class Gateway:
 
     async def start(self) -> None:
         for name, provider_config in self.config.providers.items():
+            # No cookie jar: a cookie one client's request got from an upstream must never ride
+            # along on another client's request (and nothing is spent storing cookies).
             session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60),
-                auto_decompress=True, skip_auto_headers=("User-Agent",),
+                auto_decompress=True, skip_auto_headers=("User-Agent",), cookie_jar=aiohttp.DummyCookieJar(),
             )
             self._sessions.append(session)
             self.providers[name] = build_provider(name, provider_config, session)
