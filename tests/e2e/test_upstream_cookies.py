@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from tests.support.processes import start_gateway
+from tests.support.servers import serve_app
 
 COMPLETION = {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
               "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
@@ -30,13 +31,8 @@ async def cookie_setting_upstream() -> AsyncIterator[tuple[str, list[str | None]
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://localhost:{port}", seen  # a host name: cookie jars ignore cookies from IP addresses
-    await runner.cleanup()
+    async with serve_app(app, host="localhost") as url:  # a host name: cookie jars ignore IP addresses
+        yield url, seen
 
 
 async def test_cookies_set_by_an_upstream_are_not_sent_on_later_requests(

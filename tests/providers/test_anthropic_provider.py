@@ -14,6 +14,7 @@ from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.providers import PROVIDER_TYPES
 from llmswitch.providers.anthropic import AnthropicProvider
 from llmswitch.providers.base import Timeouts, UpstreamCall, UpstreamError
+from tests.support.servers import serve_app
 
 MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-up",
            "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "stop_sequence": None,
@@ -57,13 +58,8 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
     script = Upstream()
     app = web.Application()
     app.router.add_post("/{tail:.*}", script.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield script, f"http://127.0.0.1:{port}/prefix"
-    await runner.cleanup()
+    async with serve_app(app) as url:
+        yield script, f"{url}/prefix"
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.providers import PROVIDER_TYPES
 from llmswitch.providers.base import Timeouts, UpstreamCall, UpstreamError
 from llmswitch.providers.gemini import GeminiProvider
+from tests.support.servers import serve_app
 
 ANSWER = {"candidates": [{"index": 0, "finishReason": "STOP",
                           "content": {"role": "model", "parts": [{"text": "hi"}]}}],
@@ -55,15 +56,8 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
     server = Upstream()
     app = web.Application()
     app.router.add_post("/v1beta/models/{call}", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield server, f"http://127.0.0.1:{port}/v1beta"
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as url:
+        yield server, f"{url}/v1beta"
 
 
 @pytest.fixture
