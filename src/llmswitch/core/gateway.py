@@ -320,7 +320,9 @@ async def _one_batch(items: list[dict[str, Any]]) -> AsyncIterator[list[dict[str
 
 
 async def _keepalive(response: web.StreamResponse, interval: float) -> None:
-    """Send `: ping` comments while the stream is idle, so proxies do not cut it."""
+    """Send a `: ping` comment every `interval` for as long as the stream lasts, so that proxies
+    with idle timeouts never cut a stream whose model is slow to produce its next token. Clients
+    ignore comments, so a ping between busy chunks costs nothing but a few bytes."""
     with contextlib.suppress(ConnectionResetError, RuntimeError, asyncio.CancelledError):
         while True:
             await asyncio.sleep(interval)
