@@ -85,7 +85,7 @@ def _supervise(workers: list[multiprocessing.process.BaseProcess]) -> None:
     """Run the workers until they exit; SIGTERM or Ctrl-C on this process stops them all, so that
     stopping the gateway never leaves orphaned workers holding the port."""
 
-    def stop(signum: int, _frame: object) -> None:
+    def stop(_signum: int, _frame: object) -> None:
         for worker in workers:
             if worker.is_alive():
                 worker.terminate()

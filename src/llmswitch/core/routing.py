@@ -53,9 +53,6 @@ class Plan:
     overflow: Callable[[], Plan] | None = None  # the context-window fallback chain, if any
 
 
-Order = Callable[[list[Target], random.Random], list[Target]]
-
-
 def weighted_order(pool: list[Target], rng: random.Random) -> list[Target]:
     """Weighted random order without replacement: the first pick matches the weights."""
     pool = list(pool)
