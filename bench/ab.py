@@ -3,8 +3,8 @@
     .venv/bin/python bench/ab.py open keys-memory               # keys mode vs open, non-streaming
     .venv/bin/python bench/ab.py open open bench-sse bench-anthropic   # translated vs pass-through stream
 
-Setups and models are those of bench.py. Prints each side's requests/s per round and the ratio of
-the medians (B / A).
+Setups and models are those of bench.py. Prints each side's requests/s per round, its gateway's CPU
+time per request (which the host's stolen CPU does not skew), and the ratios of the medians (B / A).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench import MESSAGES, NGINX_PORT, Gateway, start_nginx, wrk
+from bench import MESSAGES, NGINX_PORT, Gateway, cpu_seconds, start_nginx, wrk
 
 
 def body(model: str) -> dict:
@@ -36,22 +36,27 @@ def main() -> None:
     sides = [(args.setup_a, body(args.model_a)), (args.setup_b, body(args.model_b))]
     gateways = [Gateway(setup, NGINX_PORT, 18200 + i, tmp) for i, (setup, _) in enumerate(sides)]
     results: list[list[float]] = [[], []]
+    cpu_us: list[list[float]] = [[], []]
     try:
         for gateway, (_, request) in zip(gateways, sides):
             wrk(gateway.url + "/v1/chat/completions", request, 8, 1, gateway.auth)  # warm-up
         for _ in range(args.rounds):
             for i, (gateway, (_, request)) in enumerate(zip(gateways, sides)):
-                results[i].append(wrk(gateway.url + "/v1/chat/completions", request, 64, args.seconds,
-                                      gateway.auth)["rps"])
+                before = cpu_seconds(gateway.process.pid)
+                run = wrk(gateway.url + "/v1/chat/completions", request, 64, args.seconds, gateway.auth)
+                results[i].append(run["rps"])
+                cpu_us[i].append((cpu_seconds(gateway.process.pid) - before) / run["requests"] * 1e6)
     finally:
         for gateway in gateways:
             gateway.stop()
         nginx.terminate()
         nginx.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
-    for (setup, request), runs in zip(sides, results):
-        print(f"{setup} {request['model']}: {[round(r) for r in runs]} median {statistics.median(runs):.0f}")
-    print(f"ratio B/A {statistics.median(results[1]) / statistics.median(results[0]):.2f}")
+    for (setup, request), runs, cpu in zip(sides, results, cpu_us):
+        print(f"{setup} {request['model']}: req/s {[round(r) for r in runs]} median {statistics.median(runs):.0f}; "
+              f"CPU us/request median {statistics.median(cpu):.0f}")
+    print(f"req/s ratio B/A {statistics.median(results[1]) / statistics.median(results[0]):.2f}; "
+          f"CPU-per-request ratio A/B {statistics.median(cpu_us[0]) / statistics.median(cpu_us[1]):.2f}")
 
 
 if __name__ == "__main__":

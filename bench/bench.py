@@ -152,7 +152,8 @@ def wrk(url: str, body: dict, connections: int, seconds: float, auth: str = "Bea
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
                           "-s", str(ROOT / "bench" / "post.lua"), url], env=env, capture_output=True, text=True,
                          check=True).stdout
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+              "requests": float(re.search(r"(\d+) requests in", out).group(1))}  # type: ignore[union-attr]
     for label, key in (("50%", "p50"), ("99%", "p99")):
         match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", out)
         if match:
@@ -168,6 +169,12 @@ def median_run(url: str, body: dict, args: argparse.Namespace, auth: str) -> dic
     runs = sorted((wrk(url, body, args.connections, args.seconds, auth) for _ in range(args.repeat)),
                   key=lambda r: r["rps"])
     return runs[len(runs) // 2]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far: unlike requests/s, not skewed by CPU the host steals."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
