@@ -18,6 +18,7 @@ from typing import Any
 
 import anthropic
 import openai
+import pytest
 from anthropic.types import Message
 from openai.types.chat import ChatCompletion
 
@@ -27,6 +28,8 @@ from tests.support.processes import start_fake_upstream, start_gateway
 CLIENTS = ("openai", "anthropic")
 PROVIDERS = ("openai", "anthropic", "gemini")
 PAIRS = [(client, provider) for client in CLIENTS for provider in PROVIDERS]
+matrix_cases = pytest.mark.parametrize(("client", "provider"), PAIRS)  # every client SDK x provider
+streaming = pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 ANTHROPIC_MAX_TOKENS_DEFAULT = 1024
 
 # Each client's own word for why the answer ended.

@@ -18,19 +18,19 @@ from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
 from tests.e2e.matrix_fixtures import (
     FINISH,
-    PROVIDERS,
     Matrix,
+    PROVIDERS,
     answer_turns,
     marker,
     model,
     running_matrix,
+    streaming,
     tool_spec,
     tools,
     user_text,
 )
 from tests.support.fake import fake_directive
 
-streaming = pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 TWO_CALLS = [{"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_time", "arguments": {}}]
 ANTHROPIC_TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 

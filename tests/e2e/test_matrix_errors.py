@@ -14,19 +14,19 @@ import openai
 import pytest
 
 from tests.e2e.matrix_fixtures import (
+    Matrix,
     PAIRS,
     PROVIDERS,
-    Matrix,
     deployment,
     marker,
+    matrix_cases,
     model,
     running_matrix,
+    streaming,
     user_text,
 )
 from tests.support.fake import fake_directive
 
-matrix_cases = pytest.mark.parametrize(("client", "provider"), PAIRS)
-streaming = pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 MODES = ("whole", "stream")
 
 

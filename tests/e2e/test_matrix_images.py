@@ -7,10 +7,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.matrix_fixtures import PAIRS, Matrix, marker, model, running_matrix
+from tests.e2e.matrix_fixtures import (
+    Matrix,
+    marker,
+    matrix_cases,
+    model,
+    running_matrix,
+    streaming,
+)
 
-matrix_cases = pytest.mark.parametrize(("client", "provider"), PAIRS)
-streaming = pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 PHOTO_URL = "https://example.com/photos/cat.png"

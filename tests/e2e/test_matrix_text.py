@@ -10,18 +10,17 @@ import pytest
 from tests.e2e.matrix_fixtures import (
     ANTHROPIC_MAX_TOKENS_DEFAULT,
     FINISH,
-    PAIRS,
     Matrix,
     marker,
+    matrix_cases,
     model,
     running_matrix,
+    streaming,
     system_prompt_sent,
     user_text,
 )
 from tests.support.fake import fake_directive, received
 
-matrix_cases = pytest.mark.parametrize(("client", "provider"), PAIRS)
-streaming = pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 
 UPSTREAM_PATHS = {
     ("openai", False): "/v1/chat/completions", ("openai", True): "/v1/chat/completions",

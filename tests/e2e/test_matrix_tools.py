@@ -8,21 +8,20 @@ from typing import Any
 import pytest
 
 from tests.e2e.matrix_fixtures import (
-    FINISH,
-    PAIRS,
     Answer,
+    FINISH,
     Matrix,
     answer_turns,
     marker,
+    matrix_cases,
     model,
     running_matrix,
+    streaming,
     tools,
     user_text,
 )
 from tests.support.fake import fake_directive
 
-matrix_cases = pytest.mark.parametrize(("client", "provider"), PAIRS)
-streaming = pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 
 WEATHER_CALL = {"name": "get_weather", "arguments": {"city": "Paris"}}
 TIME_CALL = {"name": "get_time", "arguments": {}}

@@ -62,12 +62,6 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
         yield script, f"{url}/prefix"
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
 def make_call(body: dict[str, Any], *, stream: bool = False, headers: dict[str, str] | None = None,
               query: str = "") -> UpstreamCall:
     return UpstreamCall(deployment=DeploymentConfig(provider="anthropic"), body=body, stream=stream,

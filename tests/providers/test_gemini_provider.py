@@ -60,12 +60,6 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
         yield server, f"{url}/v1beta"
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
 def make_call(model: str, stream: bool = False) -> UpstreamCall:
     return UpstreamCall(deployment=DeploymentConfig(provider="g", model=model), body={"contents": []},
                         stream=stream, api_key="goog-key", timeouts=Timeouts(5, 5, 5, 10))
