@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
+
+from llmswitch.providers.http import HTTPClient
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    """The pooled client session a provider is built with, closed after the test."""
-    async with aiohttp.ClientSession() as client:
-        yield client
+async def client() -> AsyncIterator[HTTPClient]:
+    """The pooled upstream client a provider is built with, closed after the test."""
+    http = HTTPClient()
+    yield http
+    await http.close()

@@ -6,7 +6,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -14,6 +13,7 @@ from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.providers import PROVIDER_TYPES
 from llmswitch.providers.anthropic import AnthropicProvider
 from llmswitch.providers.base import Timeouts, UpstreamCall, UpstreamError
+from llmswitch.providers.http import HTTPClient
 from tests.support.servers import serve_app
 
 MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-up",
@@ -69,9 +69,9 @@ def make_call(body: dict[str, Any], *, stream: bool = False, headers: dict[str, 
                         headers=headers or {}, query=query)
 
 
-def provider(base_url: str, session: aiohttp.ClientSession) -> AnthropicProvider:
+def provider(base_url: str, client: HTTPClient) -> AnthropicProvider:
     return AnthropicProvider("anthropic", ProviderConfig(type="anthropic", base_url=base_url,
-                                                         anthropic_version="2023-06-01"), session)
+                                                         anthropic_version="2023-06-01"), client)
 
 
 def test_anthropic_is_a_registered_provider_type_speaking_the_anthropic_dialect():
@@ -79,9 +79,9 @@ def test_anthropic_is_a_registered_provider_type_speaking_the_anthropic_dialect(
     assert AnthropicProvider.dialect == "anthropic"
 
 
-async def test_posts_to_v1_messages_under_the_base_url_with_key_and_version(upstream, session):
+async def test_posts_to_v1_messages_under_the_base_url_with_key_and_version(upstream, client):
     script, base = upstream
-    reply = await provider(base, session).complete(make_call({"model": "claude-up"}))
+    reply = await provider(base, client).complete(make_call({"model": "claude-up"}))
     sent = script.requests[0]
     assert reply.body == MESSAGE
     assert sent["path"] == "/prefix/v1/messages"
@@ -89,44 +89,44 @@ async def test_posts_to_v1_messages_under_the_base_url_with_key_and_version(upst
     assert sent["headers"]["anthropic-version"] == "2023-06-01"
 
 
-async def test_the_clients_query_string_and_forwarded_headers_win(upstream, session):
+async def test_the_clients_query_string_and_forwarded_headers_win(upstream, client):
     script, base = upstream
     headers = {"anthropic-version": "2024-01-01", "anthropic-beta": "context-management-2025-06-27"}
-    await provider(base, session).complete(make_call({"model": "m"}, headers=headers, query="beta=true"))
+    await provider(base, client).complete(make_call({"model": "m"}, headers=headers, query="beta=true"))
     sent = script.requests[0]
     assert sent["query"] == "beta=true"
     assert sent["headers"]["anthropic-version"] == "2024-01-01"
     assert sent["headers"]["anthropic-beta"] == "context-management-2025-06-27"
 
 
-async def test_stream_frames_become_event_dicts_with_pings_passed_through(upstream, session):
+async def test_stream_frames_become_event_dicts_with_pings_passed_through(upstream, client):
     _, base = upstream
-    stream = await provider(base, session).stream(make_call({"model": "m", "stream": True}, stream=True))
+    stream = await provider(base, client).stream(make_call({"model": "m", "stream": True}, stream=True))
     events = [event async for batch in stream for event in batch]
     assert [event["type"] for event in events] == ["message_start", "ping", "message_stop"]
 
 
-async def test_an_error_event_mid_stream_raises_with_the_status_anthropic_pairs_with_it(upstream, session):
+async def test_an_error_event_mid_stream_raises_with_the_status_anthropic_pairs_with_it(upstream, client):
     script, base = upstream
     script.stream_body = OVERLOADED
-    stream = await provider(base, session).stream(make_call({"model": "m", "stream": True}, stream=True))
+    stream = await provider(base, client).stream(make_call({"model": "m", "stream": True}, stream=True))
     with pytest.raises(UpstreamError) as caught:
         [event async for batch in stream for event in batch]
     assert (caught.value.status, caught.value.error_type, caught.value.message) == (529, "overloaded_error",
                                                                                     "Overloaded")
 
 
-async def test_an_error_answer_keeps_anthropics_message_and_type(upstream, session):
+async def test_an_error_answer_keeps_anthropics_message_and_type(upstream, client):
     _, base = upstream
     with pytest.raises(UpstreamError) as caught:
-        await provider(base, session).complete(make_call({"model": "missing"}))
+        await provider(base, client).complete(make_call({"model": "missing"}))
     assert (caught.value.status, caught.value.message, caught.value.error_type) == (404, "model: missing",
                                                                                     "not_found_error")
 
 
-async def test_count_tokens_posts_to_its_own_endpoint_with_the_query(upstream, session):
+async def test_count_tokens_posts_to_its_own_endpoint_with_the_query(upstream, client):
     script, base = upstream
-    counted = await provider(base, session).count_tokens(make_call({"model": "m", "messages": []}, query="beta=true"))
+    counted = await provider(base, client).count_tokens(make_call({"model": "m", "messages": []}, query="beta=true"))
     assert counted == {"input_tokens": 42}
     assert (script.requests[0]["path"], script.requests[0]["query"]) == ("/prefix/v1/messages/count_tokens",
                                                                          "beta=true")

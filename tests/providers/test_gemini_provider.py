@@ -6,13 +6,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.providers import PROVIDER_TYPES
 from llmswitch.providers.base import Timeouts, UpstreamCall, UpstreamError
+from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.gemini import GeminiProvider
 from tests.support.servers import serve_app
 
@@ -65,57 +65,57 @@ def make_call(model: str, stream: bool = False) -> UpstreamCall:
                         stream=stream, api_key="goog-key", timeouts=Timeouts(5, 5, 5, 10))
 
 
-def provider(base_url: str, session: aiohttp.ClientSession) -> GeminiProvider:
-    return GeminiProvider("g", ProviderConfig(type="gemini", base_url=base_url), session)
+def provider(base_url: str, client: HTTPClient) -> GeminiProvider:
+    return GeminiProvider("g", ProviderConfig(type="gemini", base_url=base_url), client)
 
 
 def test_gemini_is_a_registered_provider_type_speaking_the_gemini_dialect():
     assert PROVIDER_TYPES["gemini"] is GeminiProvider and GeminiProvider.dialect == "gemini"
 
 
-async def test_complete_posts_to_generate_content_with_the_model_in_the_url(upstream, session):
+async def test_complete_posts_to_generate_content_with_the_model_in_the_url(upstream, client):
     server, base_url = upstream
-    reply = await provider(base_url, session).complete(make_call("gemini-2.5-flash"))
+    reply = await provider(base_url, client).complete(make_call("gemini-2.5-flash"))
     assert reply.status == 200 and reply.body == ANSWER
     [seen] = server.requests
     assert (seen["model"], seen["method"], seen["body"]) == ("gemini-2.5-flash", "generateContent",
                                                                {"contents": []})
 
 
-async def test_api_key_goes_in_the_x_goog_api_key_header(upstream, session):
+async def test_api_key_goes_in_the_x_goog_api_key_header(upstream, client):
     server, base_url = upstream
-    await provider(base_url, session).complete(make_call("gemini-2.5-flash"))
+    await provider(base_url, client).complete(make_call("gemini-2.5-flash"))
     assert server.requests[0]["key"] == "goog-key"
 
 
-async def test_stream_uses_stream_generate_content_with_alt_sse_and_yields_each_chunk(upstream, session):
+async def test_stream_uses_stream_generate_content_with_alt_sse_and_yields_each_chunk(upstream, client):
     server, base_url = upstream
-    stream = await provider(base_url, session).stream(make_call("gemini-2.5-flash", stream=True))
+    stream = await provider(base_url, client).stream(make_call("gemini-2.5-flash", stream=True))
     events = [event async for batch in stream for event in batch]
     assert events == CHUNKS
     seen = server.requests[0]
     assert (seen["method"], seen["query"]) == ("streamGenerateContent", {"alt": "sse"})
 
 
-async def test_google_error_body_gives_message_and_status_as_type(upstream, session):
+async def test_google_error_body_gives_message_and_status_as_type(upstream, client):
     _, base_url = upstream
     with pytest.raises(UpstreamError) as caught:
-        await provider(base_url, session).complete(make_call("bad"))
+        await provider(base_url, client).complete(make_call("bad"))
     error = caught.value
     assert (error.status, error.message) == (400, "Invalid JSON payload")
     assert error.error_type == "INVALID_ARGUMENT"
 
 
-async def test_google_error_wrapped_in_a_list_is_read_the_same(upstream, session):
+async def test_google_error_wrapped_in_a_list_is_read_the_same(upstream, client):
     _, base_url = upstream
     with pytest.raises(UpstreamError) as caught:
-        await provider(base_url, session).complete(make_call("listed-error"))
+        await provider(base_url, client).complete(make_call("listed-error"))
     assert (caught.value.status, caught.value.message) == (429, "Quota exceeded")
     assert caught.value.not_processed
 
 
 def test_a_models_prefix_in_the_deployment_model_is_not_doubled():
     config = ProviderConfig(type="gemini", base_url="https://g.test/v1beta/")
-    gemini = GeminiProvider("g", config, None)  # type: ignore[arg-type]  # url() needs no session
+    gemini = GeminiProvider("g", config, None)  # type: ignore[arg-type]  # url() needs no client
     url = gemini.url(make_call("models/gemini-2.5-pro"))
     assert url == "https://g.test/v1beta/models/gemini-2.5-pro:generateContent"

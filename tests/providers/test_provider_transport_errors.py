@@ -7,11 +7,11 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import aiohttp
 import pytest
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.providers.base import Timeouts, UpstreamCall, UpstreamError
+from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.openai import OpenAIProvider
 
 
@@ -49,11 +49,14 @@ def silent_server() -> Iterator[int]:
 
 
 async def send(port: int, timeouts: Timeouts) -> UpstreamError:
-    async with aiohttp.ClientSession() as session:
-        provider = OpenAIProvider("p", ProviderConfig(type="openai", base_url=f"http://127.0.0.1:{port}/v1"), session)
-        call = UpstreamCall(DeploymentConfig(provider="p", model="m"), {"model": "m"}, False, "k", timeouts)
+    client = HTTPClient()
+    provider = OpenAIProvider("p", ProviderConfig(type="openai", base_url=f"http://127.0.0.1:{port}/v1"), client)
+    call = UpstreamCall(DeploymentConfig(provider="p", model="m"), {"model": "m"}, False, "k", timeouts)
+    try:
         with pytest.raises(UpstreamError) as excinfo:
             await asyncio.wait_for(provider.complete(call), 10)
+    finally:
+        await client.close()
     return excinfo.value
 
 

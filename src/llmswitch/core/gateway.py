@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import aiohttp
 import orjson
 from aiohttp import web
 
@@ -33,6 +32,7 @@ from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamCont
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers import build_provider
+from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.base import Provider, Timeouts, UpstreamCall, UpstreamError, UpstreamStream
 
 # Client headers that reach an upstream of the same dialect (Anthropic betas and API version).
@@ -87,19 +87,14 @@ class Gateway:
         self.usage = UsageRecorder(config)
         self.providers: dict[str, Provider] = {}
         self.router: Router | None = None
-        self._sessions: list[aiohttp.ClientSession] = []
+        self._clients: list[HTTPClient] = []
         self.created = int(time.time())  # reported as every model's `created`
 
     async def start(self) -> None:
         for name, provider_config in self.config.providers.items():
-            # No cookie jar: a cookie one client's request got from an upstream must never ride
-            # along on another client's request (and nothing is spent storing cookies).
-            session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60),
-                auto_decompress=True, skip_auto_headers=("User-Agent",), cookie_jar=aiohttp.DummyCookieJar(),
-            )
-            self._sessions.append(session)
-            self.providers[name] = build_provider(name, provider_config, session)
+            client = HTTPClient()  # keeps no cookies: nothing one client's call got rides on another's
+            self._clients.append(client)
+            self.providers[name] = build_provider(name, provider_config, client)
         self.router = Router(self.config, self.providers)
         self.auth.on_upstream_keys = self.router.use_stored_keys
         await self.auth.start()
@@ -110,8 +105,8 @@ class Gateway:
         await self.usage.stop()
         await self.limiter.stop()
         await self.auth.stop()
-        for session in self._sessions:
-            await session.close()
+        for client in self._clients:
+            await client.close()
 
     # --- entry point -----------------------------------------------------------------------------
     async def generate(self, request: web.Request, body: dict[str, Any], dialect: str) -> web.StreamResponse:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import aiohttp
-
 from llmswitch.config import ProviderConfig
 from llmswitch.providers.anthropic import AnthropicProvider
 from llmswitch.providers.base import Provider
 from llmswitch.providers.demo import DemoProvider
 from llmswitch.providers.gemini import GeminiProvider
+from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.openai import OpenAIProvider
 
 PROVIDER_TYPES: dict[str, type[Provider]] = {
@@ -19,5 +18,5 @@ PROVIDER_TYPES: dict[str, type[Provider]] = {
 }
 
 
-def build_provider(name: str, config: ProviderConfig, session: aiohttp.ClientSession) -> Provider:
-    return PROVIDER_TYPES[config.type](name, config, session)
+def build_provider(name: str, config: ProviderConfig, client: HTTPClient) -> Provider:
+    return PROVIDER_TYPES[config.type](name, config, client)

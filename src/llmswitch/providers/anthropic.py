@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
 from llmswitch.config import ProviderConfig
 from llmswitch.dialects.anthropic import error_status
 from llmswitch.providers.base import Provider, UpstreamCall, UpstreamError, json_object, load_event
+from llmswitch.providers.http import HTTPClient
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 
@@ -16,8 +15,8 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 class AnthropicProvider(Provider):
     dialect = "anthropic"
 
-    def __init__(self, name: str, config: ProviderConfig, session: aiohttp.ClientSession):
-        super().__init__(name, config, session)
+    def __init__(self, name: str, config: ProviderConfig, client: HTTPClient):
+        super().__init__(name, config, client)
         # Configured version first: a client's own anthropic-version (forwarded by the core in
         # call.headers) overrides it, because its body was written for that version.
         self.static_headers = {"anthropic-version": config.anthropic_version, **self.static_headers}

@@ -7,20 +7,18 @@ failure to an `UpstreamError` the failover logic can classify, lives here once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import email.utils
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-import aiohttp
 import orjson
 from multidict import CIMultiDictProxy
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.dialects.sse import SSEDecoder
+from llmswitch.providers.http import HTTPClient, Response, Timeouts, TransportError
 
 ErrorKind = Literal[
     "http",  # the upstream answered with an error status
@@ -31,14 +29,6 @@ ErrorKind = Literal[
     "reset",  # the connection broke after the request was sent
     "protocol",  # the upstream answered something that is not its dialect
 ]
-
-
-@dataclass(slots=True)
-class Timeouts:
-    connect: float
-    first_byte: float
-    idle: float
-    total: float
 
 
 @dataclass(slots=True)
@@ -133,10 +123,10 @@ class Provider:
 
     dialect: ClassVar[str] = "openai"
 
-    def __init__(self, name: str, config: ProviderConfig, session: aiohttp.ClientSession):
+    def __init__(self, name: str, config: ProviderConfig, client: HTTPClient):
         self.name = name
         self.config = config
-        self.session = session
+        self.client = client
         self.static_headers = {"content-type": "application/json", **config.headers}
 
     # --- slots for each provider -------------------------------------------------------------
@@ -166,10 +156,10 @@ class Provider:
         response = await self._send(call)
         return UpstreamStream(response.headers, self._guarded(response), response.close)
 
-    async def _batches(self, response: aiohttp.ClientResponse) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _batches(self, response: Response) -> AsyncIterator[list[dict[str, Any]]]:
         """Events grouped by network read: whatever arrived together is relayed in one write."""
         decoder = SSEDecoder()
-        async for chunk in body_chunks(response):
+        async for chunk in response.iter_chunks():
             batch = []
             for name, data in decoder.feed(chunk):
                 event = self.decode_frame(name, data)
@@ -184,52 +174,31 @@ class Provider:
         if tail:
             yield tail
 
-    async def _guarded(self, response: aiohttp.ClientResponse) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _guarded(self, response: Response) -> AsyncIterator[list[dict[str, Any]]]:
         try:
             async for batch in self._batches(response):
                 yield batch
-        except UpstreamError:
-            raise
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-            raise UpstreamError("idle_timeout", "upstream stream went silent") from None
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            raise UpstreamError("reset", f"upstream connection broke mid-stream: {type(exc).__name__}") from None
+        except TransportError as exc:
+            raise UpstreamError(exc.kind, exc.message) from None
         finally:
             response.release()
 
-    async def _send(self, call: UpstreamCall, url: str | None = None) -> aiohttp.ClientResponse:
+    async def _send(self, call: UpstreamCall, url: str | None = None) -> Response:
         """POST the call's body to `url` (default: the provider's main endpoint)."""
         headers = {**self.static_headers, **call.headers, **self.auth_headers(call.api_key)}
-        url = url or self.url(call)
-        timeout = aiohttp.ClientTimeout(total=call.timeouts.total, sock_connect=call.timeouts.connect,
-                                        sock_read=call.timeouts.idle)
-        # A first-byte limit shorter than the whole request needs its own timer; otherwise the
-        # request's total timeout already bounds the wait for the answer's headers.
-        first_byte = call.timeouts.first_byte
-        guard = asyncio.timeout(first_byte) if first_byte < call.timeouts.total else contextlib.nullcontext()
         try:
-            async with guard:
-                response = await self.session.post(url, data=orjson.dumps(call.body), headers=headers,
-                                                   timeout=timeout)
-        except aiohttp.ConnectionTimeoutError:  # before TimeoutError: it is one, but nothing was sent
-            raise UpstreamError("connect_timeout", "could not connect to the upstream in time") from None
-        except TimeoutError:
-            raise UpstreamError("first_byte_timeout", "upstream did not answer in time") from None
-        except (aiohttp.ClientConnectorError, aiohttp.ClientSSLError) as exc:
-            raise UpstreamError("connect", f"cannot reach the upstream: {type(exc).__name__}") from None
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            raise UpstreamError("reset", f"upstream connection broke: {type(exc).__name__}") from None
+            response = await self.client.post(url or self.url(call), orjson.dumps(call.body), headers, call.timeouts)
+        except TransportError as exc:
+            raise UpstreamError(exc.kind, exc.message) from None
         if response.status >= 400:
             await self._raise_for_status(response)
         return response
 
-    async def _raise_for_status(self, response: aiohttp.ClientResponse) -> None:
+    async def _raise_for_status(self, response: Response) -> None:
         try:
             raw = await _read(response)
         except UpstreamError:
             raw = b""
-        finally:
-            response.release()
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -245,21 +214,17 @@ class Provider:
                             retry_after=parse_retry_after(response.headers), error_type=error_type)
 
 
-async def _read(response: aiohttp.ClientResponse) -> bytes:
+async def _read(response: Response) -> bytes:
+    """The whole body (the connection is released either way)."""
     try:
         return await response.read()
-    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-        raise UpstreamError("idle_timeout", "upstream went silent while sending its answer") from None
-    except (aiohttp.ClientError, ConnectionError) as exc:
-        raise UpstreamError("reset", f"upstream connection broke: {type(exc).__name__}") from None
+    except TransportError as exc:
+        raise UpstreamError(exc.kind, exc.message) from None
 
 
-async def json_object(response: aiohttp.ClientResponse) -> dict[str, Any]:
+async def json_object(response: Response) -> dict[str, Any]:
     """The whole answer as a JSON object, or a `protocol` error naming what was wrong with it."""
-    try:
-        raw = await _read(response)
-    finally:
-        response.release()
+    raw = await _read(response)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -269,11 +234,6 @@ async def json_object(response: aiohttp.ClientResponse) -> dict[str, Any]:
         raise UpstreamError("protocol", "upstream answered with a body that is not an object",
                             status=response.status)
     return body
-
-
-async def body_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    async for chunk in response.content.iter_any():
-        yield chunk
 
 
 def load_event(data: str) -> dict[str, Any]:
