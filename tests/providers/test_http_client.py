@@ -1,0 +1,312 @@
+"""The upstream HTTP/1.1 client against raw sockets that answer exactly what each test scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import pytest
+
+from llmswitch.providers.http import HTTPClient, Timeouts, TransportError
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+LIMITS = Timeouts(connect=2, first_byte=2, idle=2, total=5)
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Upstream"], Awaitable[None]]
+
+
+@dataclass
+class Upstream:
+    port: int
+    connections: int = 0
+    requests: list[bytes] = field(default_factory=list)
+    closed_by_client: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1/chat/completions?beta=true"
+
+
+async def read_request(reader: asyncio.StreamReader, upstream: Upstream) -> bytes:
+    """One request (head and Content-Length body), recorded; b'' once the client has closed."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        upstream.closed_by_client.set()
+        return b""
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    request = head + await reader.readexactly(length)
+    upstream.requests.append(request)
+    return request
+
+
+async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+    """A well-behaved keep-alive upstream: OK to every request until the client closes."""
+    while await read_request(reader, upstream):
+        writer.write(OK)
+
+
+@asynccontextmanager
+async def upstream_server(script: Script = answer_each) -> AsyncIterator[Upstream]:
+    upstream = Upstream(port=0)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream.connections += 1
+        try:
+            await script(reader, writer, upstream)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    upstream.port = server.sockets[0].getsockname()[1]
+    try:
+        yield upstream
+    finally:
+        server.close()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[HTTPClient]:
+    http = HTTPClient()
+    yield http
+    await http.close()
+
+
+async def post(client: HTTPClient, upstream: Upstream, headers: dict[str, str] | None = None,
+               timeouts: Timeouts = LIMITS) -> bytes:
+    response = await client.post(upstream.url, b'{"a":1}', headers or {"content-type": "application/json"}, timeouts)
+    return await response.read()
+
+
+async def test_the_request_carries_path_query_host_with_port_headers_and_body(client: HTTPClient) -> None:
+    async with upstream_server() as upstream:
+        await post(client, upstream, {"x-api-key": "k"})
+    request = upstream.requests[0]
+    assert request.startswith(b"POST /v1/chat/completions?beta=true HTTP/1.1\r\n")
+    assert f"\r\nHost: 127.0.0.1:{upstream.port}\r\n".encode() in request
+    assert b"\r\nx-api-key: k\r\n" in request
+    assert request.endswith(b"\r\nContent-Length: 7\r\n\r\n{\"a\":1}")
+
+
+async def test_answers_read_to_the_end_reuse_one_connection(client: HTTPClient) -> None:
+    async with upstream_server() as upstream:
+        assert [await post(client, upstream) for _ in range(3)] == [b"{}"] * 3
+    assert upstream.connections == 1
+
+
+async def test_an_answer_saying_connection_close_is_not_reused(client: HTTPClient) -> None:
+    async def close_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(OK.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+
+    async with upstream_server(close_each) as upstream:
+        await post(client, upstream)
+        await post(client, upstream)
+    assert upstream.connections == 2
+
+
+async def test_a_pooled_connection_the_upstream_closed_is_replaced_without_an_error(client: HTTPClient) -> None:
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(OK)  # keep-alive answer, then the upstream drops the idle connection
+
+    async with upstream_server(answer_once) as upstream:
+        await post(client, upstream)
+        await asyncio.sleep(0.05)
+        assert await post(client, upstream) == b"{}"
+    assert upstream.connections == 2
+
+
+async def test_a_pooled_connection_carrying_unrequested_bytes_is_not_reused(client: HTTPClient) -> None:
+    async def then_babble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(OK)
+        await asyncio.sleep(0.02)
+        writer.write(OK)  # an answer nobody asked for must never be taken for the next one's
+        await answer_each(reader, writer, upstream)
+
+    async with upstream_server(then_babble) as upstream:
+        await post(client, upstream)
+        await asyncio.sleep(0.1)
+        await post(client, upstream)
+    assert upstream.connections == 2
+
+
+async def test_a_body_without_length_ends_where_the_connection_does(client: HTTPClient) -> None:
+    async def until_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"long\":")
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.write(b"true}")
+
+    async with upstream_server(until_close) as upstream:
+        assert await post(client, upstream) == b'{"long":true}'
+
+
+async def test_a_chunked_body_is_handed_over_as_each_piece_arrives(client: HTTPClient) -> None:
+    second_may_go = asyncio.Event()
+
+    async def two_chunks(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst \r\n")
+        await second_may_go.wait()
+        writer.write(b"6\r\nsecond\r\n0\r\n\r\n")
+        await answer_each(reader, writer, upstream)
+
+    async with upstream_server(two_chunks) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        chunks = []
+        async for chunk in response.iter_chunks():
+            chunks.append(chunk)
+            second_may_go.set()
+        assert chunks == [b"first ", b"second"]
+        await post(client, upstream)
+    assert upstream.connections == 1
+
+
+async def test_a_gzip_body_is_decoded(client: HTTPClient) -> None:
+    packed = gzip.compress(b'{"zipped":true}')
+
+    async def zipped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(packed) + packed)
+
+    async with upstream_server(zipped) as upstream:
+        assert await post(client, upstream) == b'{"zipped":true}'
+
+
+async def test_a_body_larger_than_the_read_buffer_arrives_whole(client: HTTPClient) -> None:
+    big = b"x" * (3 << 20)  # past the point where the client pauses reading the socket
+
+    async def large(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(big) + big)
+        await writer.drain()
+        await answer_each(reader, writer, upstream)
+
+    async with upstream_server(large) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        received = b""
+        async for chunk in response.iter_chunks():
+            received += chunk
+            await asyncio.sleep(0)  # a slow reader
+        assert received == big
+        assert await post(client, upstream) == b"{}"
+
+
+async def test_an_interim_100_continue_is_skipped_for_the_real_answer(client: HTTPClient) -> None:
+    async def interim(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" + OK.replace(b"200 OK", b"201 Created"))
+
+    async with upstream_server(interim) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        assert (response.status, response.reason, await response.read()) == (201, "Created", b"{}")
+
+
+async def test_a_header_holding_a_line_break_is_refused_before_anything_is_sent(client: HTTPClient) -> None:
+    async with upstream_server() as upstream:
+        with pytest.raises(TransportError) as excinfo:
+            await post(client, upstream, {"x-evil": "a\r\nx-injected: 1"})
+    assert excinfo.value.kind == "protocol"
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize("answer, words", [
+    (b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 2\r\n\r\n{}", "content-encoding"),
+    (b"HTTP/1.1 abc nonsense\r\n\r\n", "malformed HTTP"),
+])
+async def test_an_answer_that_is_not_usable_http_is_a_protocol_error(client: HTTPClient, answer: bytes,
+                                                                      words: str) -> None:
+    async def broken(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(answer)
+        await asyncio.sleep(1)
+
+    async with upstream_server(broken) as upstream:
+        with pytest.raises(TransportError) as excinfo:
+            await post(client, upstream)
+    assert excinfo.value.kind == "protocol"
+    assert words in excinfo.value.message
+
+
+async def test_a_body_that_stops_arriving_is_an_idle_timeout(client: HTTPClient) -> None:
+    async def stalls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\"")
+        await asyncio.sleep(2)
+
+    async with upstream_server(stalls) as upstream:
+        with pytest.raises(TransportError) as excinfo:
+            await post(client, upstream, timeouts=Timeouts(connect=1, first_byte=1, idle=0.2, total=5))
+    assert excinfo.value.kind == "idle_timeout"
+
+
+async def test_the_total_limit_ends_a_body_that_keeps_trickling(client: HTTPClient) -> None:
+    async def trickles(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(100):
+            writer.write(b"x")
+            await asyncio.sleep(0.05)
+
+    async with upstream_server(trickles) as upstream:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TransportError) as excinfo:
+            await post(client, upstream, timeouts=Timeouts(connect=1, first_byte=1, idle=1, total=0.4))
+    assert excinfo.value.kind == "idle_timeout"
+    assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_a_connection_broken_mid_body_is_a_reset(client: HTTPClient) -> None:
+    async def breaks(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial\"")
+
+    async with upstream_server(breaks) as upstream:
+        with pytest.raises(TransportError) as excinfo:
+            await post(client, upstream)
+    assert excinfo.value.kind == "reset"
+
+
+async def test_a_cancelled_read_closes_the_connection_so_the_upstream_can_stop(client: HTTPClient) -> None:
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n")
+        await read_request(reader, upstream)  # returns once the client closes
+
+    async with upstream_server(endless) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        reading = asyncio.create_task(response.read())
+        await asyncio.sleep(0.05)
+        reading.cancel()
+        await asyncio.wait_for(upstream.closed_by_client.wait(), 2)
+
+
+async def test_an_answer_released_before_its_end_is_not_pooled(client: HTTPClient) -> None:
+    async def long_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        if upstream.connections == 1:
+            await read_request(reader, upstream)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+        await answer_each(reader, writer, upstream)
+
+    async with upstream_server(long_answer) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        response.release()
+        await post(client, upstream)
+    assert upstream.connections == 2
+
+
+async def test_tls_that_cannot_be_negotiated_is_a_connect_error(client: HTTPClient) -> None:
+    async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")  # plain HTTP to a TLS hello
+
+    async with upstream_server(plain) as upstream:
+        with pytest.raises(TransportError) as excinfo:
+            await client.post(upstream.url.replace("http://", "https://"), b"{}", {}, LIMITS)
+    assert excinfo.value.kind == "connect"
