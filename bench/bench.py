@@ -99,8 +99,10 @@ class Scenario:
 
 STREAM = {"messages": MESSAGES, "stream": True}
 SCENARIOS = [
-    Scenario("bare aiohttp relay (reference floor), non-streaming", "relay", "/v1/chat/completions",
-             {"model": "bench-json", "messages": MESSAGES}, None),
+    Scenario("reference: bare relay, aiohttp server + aiohttp client, non-streaming", "relay-aiohttp",
+             "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES}, None),
+    Scenario("reference: bare relay, aiohttp server + llmswitch's HTTP client, non-streaming", "relay-llmswitch",
+             "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES}, None),
     Scenario("chat, non-streaming", "open", "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES},
              "/json/v1/chat/completions"),
     Scenario("chat, streaming (20 chunks)", "open", "/v1/chat/completions", {"model": "bench-sse", **STREAM},
@@ -114,7 +116,8 @@ SCENARIOS = [
 ]
 MASTER_KEY = "sk-bench-master"
 SETUPS = {
-    "relay": "",
+    "relay-aiohttp": "",
+    "relay-llmswitch": "",
     "open": "",
     "keys-memory": f"auth: {{master_key: {MASTER_KEY}, secret: bench-secret}}\ndatabase_url: sqlite:///{{tmp}}/bench.db\n",
     "keys-redis": f"auth: {{master_key: {MASTER_KEY}, secret: bench-secret}}\ndatabase_url: sqlite:///{{tmp}}/bench.db\n"
@@ -212,9 +215,10 @@ class Gateway:
     """One gateway process pinned to core 0, started on a config setup."""
 
     def __init__(self, setup: str, nginx_port: int, port: int, tmp: Path):
-        if setup == "relay":
+        if setup.startswith("relay-"):
             command = [str(ROOT / ".venv/bin/python"), str(ROOT / "bench" / "relay.py"), str(port),
-                       f"http://127.0.0.1:{nginx_port}/json/v1/chat/completions"]
+                       f"http://127.0.0.1:{nginx_port}/json/v1/chat/completions",
+                       "--client", setup.removeprefix("relay-")]
         else:
             config = tmp / f"{setup}.yaml"
             config.write_text(gateway_config(nginx_port, setup, tmp))

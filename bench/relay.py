@@ -1,45 +1,76 @@
-"""The floor the gateway is measured against: a bare aiohttp + orjson relay with no features.
+"""The references the gateway is measured against: a bare aiohttp + orjson relay with no features.
 
 It does what any relay must (parse the body, set the upstream model, forward, parse the answer,
 set the client's model, answer) and nothing else: no validation, auth, routing, limits or usage.
-Usage: python bench/relay.py PORT UPSTREAM_URL
+Its upstream client is aiohttp's ClientSession (the design the project started from) or, with
+`--client llmswitch`, the gateway's own HTTP client: the floor of the gateway's design, so the
+difference to the gateway is what its features cost.
+Usage: python bench/relay.py PORT UPSTREAM_URL [--client aiohttp|llmswitch]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import orjson
 import uvloop
 from aiohttp import web
 
+from llmswitch.providers.http import HTTPClient, Timeouts
 
-def build(upstream: str) -> web.Application:
-    app = web.Application()
+Post = Callable[[bytes], Awaitable[bytes]]
+HEADERS = {"content-type": "application/json"}
+
+
+def aiohttp_client(upstream: str, app: web.Application) -> Post:
     sessions: list[aiohttp.ClientSession] = []
 
     async def start(app: web.Application) -> None:
         sessions.append(aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)))
 
+    async def post(body: bytes) -> bytes:
+        async with sessions[0].post(upstream, data=body, headers=HEADERS) as response:
+            return await response.read()
+
+    app.on_startup.append(start)
+    return post
+
+
+def llmswitch_client(upstream: str, app: web.Application) -> Post:
+    client, limits = HTTPClient(), Timeouts(connect=10, first_byte=60, idle=60, total=60)
+
+    async def post(body: bytes) -> bytes:
+        return await (await client.post(upstream, body, HEADERS, limits)).read()
+
+    return post
+
+
+def build(upstream: str, client: str) -> web.Application:
+    app = web.Application()
+    post = (llmswitch_client if client == "llmswitch" else aiohttp_client)(upstream, app)
+
     async def relay(request: web.Request) -> web.Response:
         body = orjson.loads(await request.read())
         client_model, body["model"] = body["model"], "up-model"
-        async with sessions[0].post(upstream, data=orjson.dumps(body),
-                                    headers={"content-type": "application/json"}) as response:
-            answer = orjson.loads(await response.read())
+        answer = orjson.loads(await post(orjson.dumps(body)))
         answer["model"] = client_model
         return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
     async def health(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    app.on_startup.append(start)
     app.router.add_post("/v1/chat/completions", relay)
     app.router.add_get("/health", health)
     return app
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("port", type=int)
+    parser.add_argument("upstream")
+    parser.add_argument("--client", choices=("aiohttp", "llmswitch"), default="aiohttp")
+    args = parser.parse_args()
     uvloop.install()
-    web.run_app(build(sys.argv[2]), host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    web.run_app(build(args.upstream, args.client), host="127.0.0.1", port=args.port, print=None, access_log=None)
