@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
+import trustme
 
 from llmswitch.providers.http import HTTPClient, Timeouts, TransportError
 
@@ -49,7 +51,7 @@ async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 
 
 @asynccontextmanager
-async def upstream_server(script: Script = answer_each) -> AsyncIterator[Upstream]:
+async def upstream_server(script: Script = answer_each, tls: ssl.SSLContext | None = None) -> AsyncIterator[Upstream]:
     upstream = Upstream(port=0)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -61,7 +63,7 @@ async def upstream_server(script: Script = answer_each) -> AsyncIterator[Upstrea
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
     upstream.port = server.sockets[0].getsockname()[1]
     try:
         yield upstream
@@ -310,3 +312,33 @@ async def test_tls_that_cannot_be_negotiated_is_a_connect_error(client: HTTPClie
         with pytest.raises(TransportError) as excinfo:
             await client.post(upstream.url.replace("http://", "https://"), b"{}", {}, LIMITS)
     assert excinfo.value.kind == "connect"
+
+
+@pytest.fixture
+def tls_upstream(tmp_path, monkeypatch: pytest.MonkeyPatch) -> tuple[ssl.SSLContext, trustme.CA]:
+    """A server certificate for `localhost` from a CA of the test's own, and that CA made the one
+    the system trusts (the client's default context reads SSL_CERT_FILE when it is built)."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    return server_context, ca
+
+
+async def test_https_verifies_the_upstream_certificate_for_its_host_name(
+        client: HTTPClient, tls_upstream: tuple[ssl.SSLContext, trustme.CA]) -> None:
+    async with upstream_server(tls=tls_upstream[0]) as upstream:
+        url = f"https://localhost:{upstream.port}/v1/chat/completions"
+        response = await client.post(url, b"{}", {}, LIMITS)
+        assert (response.status, await response.read()) == (200, b"{}")
+    assert f"\r\nHost: localhost:{upstream.port}\r\n".encode() in upstream.requests[0]
+
+
+async def test_https_refuses_a_certificate_not_issued_for_the_host(
+        client: HTTPClient, tls_upstream: tuple[ssl.SSLContext, trustme.CA]) -> None:
+    async with upstream_server(tls=tls_upstream[0]) as upstream:
+        with pytest.raises(TransportError) as excinfo:
+            await client.post(f"https://127.0.0.1:{upstream.port}/v1", b"{}", {}, LIMITS)  # cert names localhost
+    assert excinfo.value.kind == "connect"
+    assert "CertVerification" in excinfo.value.message
