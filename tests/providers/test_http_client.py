@@ -94,6 +94,18 @@ async def test_the_request_carries_path_query_host_with_port_headers_and_body(cl
     assert request.endswith(b"\r\nContent-Length: 7\r\n\r\n{\"a\":1}")
 
 
+async def test_answer_headers_are_read_case_insensitively_with_repeats_kept(client: HTTPClient) -> None:
+    async def headers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(OK.replace(b"\r\n\r\n", b"\r\nRetry-After: 7\r\nX-Tag: a\r\nx-tag: b\r\n\r\n", 1))
+
+    async with upstream_server(headers) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        await response.read()
+    assert response.headers["retry-after"] == "7"
+    assert response.headers.getall("X-TAG") == ["a", "b"]
+
+
 async def test_answers_read_to_the_end_reuse_one_connection(client: HTTPClient) -> None:
     async with upstream_server() as upstream:
         assert [await post(client, upstream) for _ in range(3)] == [b"{}"] * 3

@@ -244,7 +244,7 @@ class Gateway:
         call, dropped = self._call(req, target, stream=not simulate)
         if simulate:
             reply = await target.provider.complete(call)
-            upstream = UpstreamStream(reply.headers, _one_batch(SIMULATORS[target.provider.dialect](reply.body)))
+            upstream = UpstreamStream(_one_batch(SIMULATORS[target.provider.dialect](reply.body)))
         else:
             upstream = await target.provider.stream(call)
         translator = stream_translator(

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import orjson
-from multidict import CIMultiDictProxy
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.dialects.sse import SSEDecoder
@@ -78,7 +77,6 @@ class UpstreamError(Exception):
 @dataclass(slots=True)
 class UpstreamReply:
     status: int
-    headers: CIMultiDictProxy[str]
     body: dict[str, Any]
 
 
@@ -86,9 +84,7 @@ class UpstreamStream:
     """The provider's stream as batches of events in its dialect (one batch per network read);
     iterate, then close (also on early exit)."""
 
-    def __init__(self, headers: Any, batches: AsyncIterator[list[dict[str, Any]]],
-                 close: Callable[[], None] = lambda: None):
-        self.headers = headers
+    def __init__(self, batches: AsyncIterator[list[dict[str, Any]]], close: Callable[[], None] = lambda: None):
         self._batches = batches
         self._close = close
 
@@ -150,11 +146,11 @@ class Provider:
     # --- shared machinery -------------------------------------------------------------------
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
         response = await self._send(call)
-        return UpstreamReply(response.status, response.headers, await json_object(response))
+        return UpstreamReply(response.status, await json_object(response))
 
     async def stream(self, call: UpstreamCall) -> UpstreamStream:
         response = await self._send(call)
-        return UpstreamStream(response.headers, self._guarded(response), response.close)
+        return UpstreamStream(self._guarded(response), response.close)
 
     async def _batches(self, response: Response) -> AsyncIterator[list[dict[str, Any]]]:
         """Events grouped by network read: whatever arrived together is relayed in one write."""

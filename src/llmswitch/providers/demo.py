@@ -10,8 +10,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from multidict import CIMultiDict, CIMultiDictProxy
-
 from llmswitch.dialects.openai import completion_to_chunks
 from llmswitch.providers.base import Provider, UpstreamCall, UpstreamReply, UpstreamStream
 
@@ -51,7 +49,7 @@ class DemoProvider(Provider):
         }
 
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
-        return UpstreamReply(200, CIMultiDictProxy(CIMultiDict()), self._completion(call))
+        return UpstreamReply(200, self._completion(call))
 
     async def stream(self, call: UpstreamCall) -> UpstreamStream:
         chunks = completion_to_chunks(self._completion(call))
@@ -59,4 +57,4 @@ class DemoProvider(Provider):
         async def batches() -> AsyncIterator[list[dict[str, Any]]]:
             yield chunks
 
-        return UpstreamStream(CIMultiDictProxy(CIMultiDict()), batches())
+        return UpstreamStream(batches())

@@ -81,11 +81,13 @@ class _Connection(asyncio.Protocol):
         """Ready for the next exchange on this connection."""
         self.status = 0
         self.reason = ""
-        self.headers: CIMultiDictProxy[str] | None = None
+        self.headers_done = False
         self.complete = False
         self.keep_alive = False
         self.error: TransportError | None = None
-        self._raw_headers: list[tuple[bytes, bytes]] = []
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self._framed = False  # the body's end is marked by Content-Length or chunked encoding
+        self._encoding = b"identity"
         self._chunks: list[bytes] = []
         self._buffered = 0
         self._until_eof = False
@@ -115,7 +117,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._registry.discard(self)
-        if self.headers is not None and self._until_eof and not self.complete:
+        if self.headers_done and self._until_eof and not self.complete:
             self.complete = True  # a body without length or chunks ends where the connection does
         elif not self.complete and self.error is None:
             self.error = TransportError("reset", "upstream closed the connection before its answer ended")
@@ -126,20 +128,24 @@ class _Connection(asyncio.Protocol):
         self.reason = status.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._raw_headers.append((name, value))
+        self.raw_headers.append((name, value))
+        if len(name) in (14, 16, 17):  # maybe Content-Length, Content-Encoding or Transfer-Encoding
+            lowered = name.lower()
+            if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
+                self._framed = True
+            elif lowered == b"content-encoding":
+                self._encoding = value.strip().lower()
 
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
         if self.status < 200:
             return  # an interim answer (100 Continue): its message ends at once, the real one follows
-        headers = CIMultiDict((name.decode("latin-1"), value.decode("latin-1")) for name, value in self._raw_headers)
-        self.headers = CIMultiDictProxy(headers)
-        self._until_eof = ("content-length" not in headers and "chunked" not in headers.get("transfer-encoding", "")
-                           and self.status not in (204, 304))
-        encoding = headers.get("content-encoding", "identity").strip().lower()
-        if encoding in ("gzip", "deflate", "x-gzip"):
+        self.headers_done = True
+        self._until_eof = not self._framed and self.status not in (204, 304)
+        if self._encoding in (b"gzip", b"deflate", b"x-gzip"):
             self._decoder = zlib.decompressobj(wbits=47)  # 32 + 15: gzip or zlib framing, told apart by header
-        elif encoding != "identity":
+        elif self._encoding != b"identity":
+            encoding = self._encoding.decode("latin-1")
             raise TransportError("protocol", f"upstream used an unsupported content-encoding {encoding!r}")
 
     def on_body(self, body: bytes) -> None:
@@ -153,7 +159,7 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self.status < 200:
-            self._raw_headers = []
+            self.reset()
             return
         self.complete = True
         self.keep_alive = self.parser.should_keep_alive()  # only known here: llhttp forgets it after
@@ -213,16 +219,25 @@ def _expire(waiter: asyncio.Future[None]) -> None:
 class Response:
     """An upstream answer whose headers have arrived; read its body, then `release` (or `close`)."""
 
-    __slots__ = ("status", "reason", "headers", "_conn", "_client", "_idle", "_deadline")
+    __slots__ = ("status", "reason", "_raw_headers", "_headers", "_conn", "_client", "_idle", "_deadline")
 
     def __init__(self, conn: _Connection, client: HTTPClient, idle: float, deadline: float):
         self.status = conn.status
         self.reason = conn.reason
-        self.headers: CIMultiDictProxy[str] = conn.headers  # type: ignore[assignment]
+        self._raw_headers = conn.raw_headers
+        self._headers: CIMultiDictProxy[str] | None = None
         self._conn: _Connection | None = conn
         self._client = client
         self._idle = idle
         self._deadline = deadline
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        """Built on first use: most answers are relayed without anyone reading their headers."""
+        if self._headers is None:
+            self._headers = CIMultiDictProxy(CIMultiDict(
+                (name.decode("latin-1"), value.decode("latin-1")) for name, value in self._raw_headers))
+        return self._headers
 
     async def read(self) -> bytes:
         """The whole body; the connection goes back to the pool once it is read."""
@@ -300,7 +315,7 @@ class HTTPClient:
         conn.transport.write(head + body)  # type: ignore[union-attr]
         until = min(started + timeouts.first_byte, deadline)
         try:
-            while conn.headers is None:
+            while not conn.headers_done:
                 await conn.wait(until, "first_byte_timeout", "upstream did not answer in time")
         except BaseException:
             conn.close()
