@@ -354,3 +354,14 @@ async def test_https_refuses_a_certificate_not_issued_for_the_host(
             await client.post(f"https://127.0.0.1:{upstream.port}/v1", b"{}", {}, LIMITS)  # cert names localhost
     assert excinfo.value.kind == "connect"
     assert "CertVerification" in excinfo.value.message
+
+
+async def test_the_wait_for_the_answer_is_bounded_by_the_first_byte_limit_not_the_idle_one(
+        client: HTTPClient) -> None:
+    async def thinks(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        await asyncio.sleep(0.4)  # a non-streaming answer is silent until the model is done
+        writer.write(OK)
+
+    async with upstream_server(thinks) as upstream:
+        assert await post(client, upstream, timeouts=Timeouts(connect=1, first_byte=2, idle=0.2, total=5)) == b"{}"
