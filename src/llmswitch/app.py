@@ -24,6 +24,7 @@ log = logging.getLogger("llmswitch")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PREFIXES = ("/v1", "/api/v1")
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+GC_YOUNG_THRESHOLD = 20_000  # net allocations between young collections (CPython's default: 700)
 
 
 def _dialect_of(path: str) -> str:
@@ -97,7 +98,7 @@ def build_app(config: Config) -> web.Application:
         await gateway.stop()
 
     app.cleanup_ctx.append(lifecycle)  # type: ignore[arg-type]
-    app.on_startup.append(_freeze_startup_objects)
+    app.on_startup.append(_tune_garbage_collector)
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -116,11 +117,20 @@ def build_app(config: Config) -> web.Application:
     return app
 
 
-async def _freeze_startup_objects(app: web.Application) -> None:
-    """Move everything built at start-up (config, imported modules, ORM metadata) out of the
-    garbage collector's sight: full collections would otherwise walk it over and over under load."""
+async def _tune_garbage_collector(app: web.Application) -> None:
+    """Keep the cycle collector off the hot path.
+
+    Everything built at start-up (config, imported modules, ORM metadata) is frozen out of its
+    sight, or full collections would walk it over and over. And young collections run every
+    GC_YOUNG_THRESHOLD net allocations instead of every 700: each one walks every object of the
+    requests in flight (their coroutines, dicts, futures), so under load the default spent 10.6 us of
+    each open-mode request and 24 us of each keys-mode request in collections (measured with
+    `gc.callbacks` at 64 connections); at 20,000, 0.2-0.3 us. Requests free almost everything by
+    reference counting, so the few cycles collected later cost little memory."""
     gc.collect()
     gc.freeze()
+    _young, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def _error_response(error: GatewayError, request: web.Request, request_id: str,
