@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmswitch.config import RoutingConfig
-from llmswitch.core.health import TargetHealth
+from llmswitch.core.health import OutcomeWindow, TargetHealth
 from llmswitch.providers.base import UpstreamError
 
 
@@ -175,3 +175,12 @@ def test_snapshot_reports_cooldown_with_a_wall_clock_deadline(clock: Clock) -> N
     fail(h, UpstreamError("http", "slow down", status=429, retry_after=30.0))
     snap = h.snapshot()
     assert snap["state"] == "cooling_down" and snap["until"] is not None and snap["error_rate"] == 1.0
+
+
+def test_the_error_rate_window_keeps_one_bucket_per_second_not_one_entry_per_attempt(clock: Clock) -> None:
+    window = OutcomeWindow(60.0)
+    for i in range(10_000):
+        window.add(clock.now + i / 1000, ok=i % 4 != 0)  # 10,000 attempts over 10 seconds
+    assert len(window._buckets) == 10
+    assert window.failure_share(clock.now + 10) == pytest.approx(0.25)
+    assert window.failure_share(clock.now + 75) == 0.0
