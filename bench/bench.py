@@ -152,9 +152,9 @@ def create_key(gateway_url: str) -> str:
 
 def wrk(url: str, body: dict, connections: int, seconds: float, auth: str = "Bearer bench") -> dict[str, float]:
     env = {**os.environ, "BODY": json.dumps(body), "AUTH": auth}
-    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-                          "-s", str(ROOT / "bench" / "post.lua"), url], env=env, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+                          "--latency", "-s", str(ROOT / "bench" / "post.lua"), url], env=env, capture_output=True,
+                         text=True, check=True).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
               "requests": float(re.search(r"(\d+) requests in", out).group(1))}  # type: ignore[union-attr]
     for label, key in (("50%", "p50"), ("99%", "p99")):

@@ -38,7 +38,8 @@ async def read_request(reader: asyncio.StreamReader, upstream: Upstream) -> byte
     except asyncio.IncompleteReadError:
         upstream.closed_by_client.set()
         return b""
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length"))
     request = head + await reader.readexactly(length)
     upstream.requests.append(request)
     return request
