@@ -32,8 +32,8 @@ from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamCont
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers import build_provider
-from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.base import Provider, Timeouts, UpstreamCall, UpstreamError, UpstreamStream
+from llmswitch.providers.http import HTTPClient
 
 # Client headers that reach an upstream of the same dialect (Anthropic betas and API version).
 FORWARDED_HEADERS = {"anthropic": ("anthropic-beta", "anthropic-version")}
