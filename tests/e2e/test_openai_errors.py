@@ -191,6 +191,19 @@ async def test_client_disconnect_cancels_the_upstream_request(gateway: Process, 
     assert fake_get(fake.url, "/_fake/stats")["disconnects"] == before + 1
 
 
+async def test_client_leaving_before_a_non_streaming_answer_cancels_the_upstream_request(
+        gateway: Process, fake: Process) -> None:
+    before = fake_get(fake.url, "/_fake/stats")["disconnects"]
+    client = openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key="x", max_retries=0, timeout=0.5)
+    with pytest.raises(openai.APITimeoutError):
+        await client.chat.completions.create(model="fault-disconnect",
+                                             messages=[{"role": "user", "content": fake_directive(hang_s=10)}])
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and fake_get(fake.url, "/_fake/stats")["disconnects"] == before:
+        await asyncio.sleep(0.05)
+    assert fake_get(fake.url, "/_fake/stats")["disconnects"] == before + 1
+
+
 def test_cors_preflight_is_answered(gateway: Process) -> None:
     request = urllib.request.Request(gateway.url + "/v1/chat/completions", method="OPTIONS", headers={
         "origin": "http://app.example", "access-control-request-method": "POST",
