@@ -53,11 +53,20 @@ class TransportError(Exception):
 class _Target:
     """A URL taken apart once: the pool it draws from and the start of every request head."""
 
-    origin: tuple[str, str, int]
-    host: str
-    port: int
-    tls: bool
+    origin: tuple[str, str, int]  # scheme, host, port: one pool each
     head: bytes  # request line and Host header
+
+    @property
+    def host(self) -> str:
+        return self.origin[1]
+
+    @property
+    def port(self) -> int:
+        return self.origin[2]
+
+    @property
+    def tls(self) -> bool:
+        return self.origin[0] == "https"
 
 
 class _Connection(asyncio.Protocol):
@@ -389,7 +398,7 @@ def _parse_target(url: str) -> _Target:
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     authority = host if port == (443 if tls else 80) else f"{host}:{port}"
     head = f"POST {path} HTTP/1.1\r\nHost: {authority}\r\n".encode()
-    return _Target((parts.scheme, parts.hostname, port), parts.hostname, port, tls, head)
+    return _Target((parts.scheme, parts.hostname, port), head)
 
 
 def _header_lines(headers: Mapping[str, str], length: int) -> bytes:
