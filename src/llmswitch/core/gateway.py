@@ -19,7 +19,7 @@ from aiohttp import web
 
 from llmswitch.config import Config, Model
 from llmswitch.core.attempts import Outcome, run_attempts
-from llmswitch.core.auth import Authenticator, Principal
+from llmswitch.core.auth import Authenticator, Principal, without_credentials
 from llmswitch.core.limits import Limiter
 from llmswitch.core.routing import Plan, Router, Target
 from llmswitch.core.usage import UsageRecorder
@@ -34,6 +34,7 @@ from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers import build_provider
 from llmswitch.providers.base import Provider, Timeouts, UpstreamCall, UpstreamError, UpstreamStream
 from llmswitch.providers.http import HTTPClient
+from llmswitch.redact import SECRETS, held_by
 
 # Client headers that reach an upstream of the same dialect (Anthropic betas and API version).
 FORWARDED_HEADERS = {"anthropic": ("anthropic-beta", "anthropic-version")}
@@ -91,6 +92,7 @@ class Gateway:
         self.created = int(time.time())  # reported as every model's `created`
 
     async def start(self) -> None:
+        SECRETS.hold(self, held_by(self.config, self.auth.secret))  # scrubbed from all upstream text
         for name, provider_config in self.config.providers.items():
             client = HTTPClient()  # keeps no cookies: nothing one client's call got rides on another's
             self._clients.append(client)
@@ -107,6 +109,7 @@ class Gateway:
         await self.auth.stop()
         for client in self._clients:
             await client.close()
+        SECRETS.release(self)
 
     # --- entry point -----------------------------------------------------------------------------
     async def generate(self, request: web.Request, body: dict[str, Any], dialect: str) -> web.StreamResponse:
@@ -188,7 +191,8 @@ class Gateway:
         call = UpstreamCall(
             deployment=deployment, body=translated.body, stream=stream,
             api_key=req.principal.upstream_key or target.api_key, timeouts=timeouts,
-            headers=req.forwarded if same_dialect else {}, query=req.query if same_dialect else "",
+            headers=req.forwarded if same_dialect else {},
+            query=without_credentials(req.query) if same_dialect else "",  # never a client's `?key=`
         )
         return call, translated.dropped
 

@@ -2,7 +2,9 @@
 
 A provider module fills in a few slots (URL, auth headers, how a stream's frames become events,
 where an error body keeps its message); the rest, including the mapping of every transport
-failure to an `UpstreamError` the failover logic can classify, lives here once.
+failure to an `UpstreamError` the failover logic can classify, lives here once. So does the rule
+that an upstream's own text (error bodies, error events) is scrubbed of credentials before anything
+else in the gateway sees it: upstreams quote the key they were sent ("Incorrect API key provided").
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import orjson
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.dialects.sse import SSEDecoder
 from llmswitch.providers.http import HTTPClient, Response, Timeouts, TransportError
+from llmswitch.redact import scrub, scrub_value
+
+MESSAGE_SCAN = 4096  # bytes of a non-JSON error body scrubbed, of which the message keeps 500 characters
 
 ErrorKind = Literal[
     "http",  # the upstream answered with an error status
@@ -44,18 +49,33 @@ class UpstreamCall:
 
 
 class UpstreamError(Exception):
-    """An attempt that failed; `kind` and `status` tell the failover logic whether it is safe to retry."""
+    """An attempt that failed; `kind` and `status` tell the failover logic whether it is safe to retry.
+
+    `message`, `body` and `error_type` may be the upstream's own words: they are scrubbed here of
+    every credential the gateway holds, of `sent_key` (the key the attempt carried, which in
+    passthrough mode is the client's) and of anything key-shaped, so that no reader of an
+    UpstreamError (the client's error, `attempts`, a stream's error event, a log line) can leak one.
+    """
 
     def __init__(self, kind: ErrorKind, message: str, *, status: int | None = None,
                  body: dict[str, Any] | None = None, retry_after: float | None = None,
-                 error_type: str | None = None):
+                 error_type: str | None = None, sent_key: str | None = None):
+        message = scrub(message, sent_key)
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
-        self.body = body
+        self.body = scrub_value(body, sent_key) if body else body
         self.retry_after = retry_after
-        self.error_type = error_type
+        self.error_type = scrub(error_type, sent_key) if isinstance(error_type, str) else error_type
+
+    def scrubbed(self, sent_key: str | None) -> UpstreamError:
+        """This error with SENT_KEY scrubbed too, for one raised where the key was not known (a frame
+        decoder)."""
+        if not sent_key:
+            return self
+        return UpstreamError(self.kind, self.message, status=self.status, body=self.body,
+                             retry_after=self.retry_after, error_type=self.error_type, sent_key=sent_key)
 
     @property
     def client_status(self) -> int:
@@ -146,13 +166,13 @@ class Provider:
     # --- shared machinery -------------------------------------------------------------------
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
         response = await self._send(call)
-        return UpstreamReply(response.status, await json_object(response))
+        return UpstreamReply(response.status, _scrub_error(await json_object(response), call.api_key))
 
     async def stream(self, call: UpstreamCall) -> UpstreamStream:
         response = await self._send(call)
-        return UpstreamStream(self._guarded(response), response.close)
+        return UpstreamStream(self._guarded(response, call.api_key), response.close)
 
-    async def _batches(self, response: Response) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _batches(self, response: Response, sent_key: str | None) -> AsyncIterator[list[dict[str, Any]]]:
         """Events grouped by network read: whatever arrived together is relayed in one write."""
         decoder = SSEDecoder()
         async for chunk in response.iter_chunks():
@@ -163,19 +183,22 @@ class Provider:
                     if batch:
                         yield batch
                     return
-                batch.append(event)
+                batch.append(_scrub_error(event, sent_key))
             if batch:
                 yield batch
-        tail = [event for name, data in decoder.close() if (event := self.decode_frame(name, data)) is not None]
+        tail = [_scrub_error(event, sent_key) for name, data in decoder.close()
+                if (event := self.decode_frame(name, data)) is not None]
         if tail:
             yield tail
 
-    async def _guarded(self, response: Response) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _guarded(self, response: Response, sent_key: str | None) -> AsyncIterator[list[dict[str, Any]]]:
         try:
-            async for batch in self._batches(response):
+            async for batch in self._batches(response, sent_key):
                 yield batch
         except TransportError as exc:
-            raise UpstreamError(exc.kind, exc.message) from None
+            raise UpstreamError(exc.kind, exc.message, sent_key=sent_key) from None
+        except UpstreamError as exc:  # an error event, raised by a frame decoder that knows no key
+            raise exc.scrubbed(sent_key) from None
         finally:
             response.release()
 
@@ -185,12 +208,12 @@ class Provider:
         try:
             response = await self.client.post(url or self.url(call), orjson.dumps(call.body), headers, call.timeouts)
         except TransportError as exc:
-            raise UpstreamError(exc.kind, exc.message) from None
+            raise UpstreamError(exc.kind, exc.message, sent_key=call.api_key) from None
         if response.status >= 400:
-            await self._raise_for_status(response)
+            await self._raise_for_status(response, call.api_key)
         return response
 
-    async def _raise_for_status(self, response: Response) -> None:
+    async def _raise_for_status(self, response: Response, sent_key: str | None) -> None:
         try:
             raw = await _read(response)
         except UpstreamError:
@@ -201,13 +224,25 @@ class Provider:
             body = None
         if isinstance(body, list) and body and isinstance(body[0], dict):
             body = body[0]  # Gemini sometimes wraps its error in a list
+        # Scrubbed before anything is cut short: half a key is out of reach of the value match.
         if isinstance(body, dict):
+            body = scrub_value(body, sent_key)
             message, error_type = self.error_message(body)
         else:
-            message, error_type = (raw.decode(errors="replace")[:500] or response.reason or "error"), None
+            text = scrub(raw[:MESSAGE_SCAN].decode(errors="replace"), sent_key)
+            message, error_type = (text[:500] or response.reason or "error"), None
             body = None
         raise UpstreamError("http", message, status=response.status, body=body,
-                            retry_after=parse_retry_after(response.headers), error_type=error_type)
+                            retry_after=parse_retry_after(response.headers), error_type=error_type,
+                            sent_key=sent_key)
+
+
+def _scrub_error(event: dict[str, Any], sent_key: str | None) -> dict[str, Any]:
+    """An answer or stream event that reports an error (OpenAI-compatible servers and Gemini send
+    `{"error": ...}` frames mid-stream) with the upstream's text in it scrubbed; others as they are."""
+    if "error" in event:
+        event["error"] = scrub_value(event["error"], sent_key)
+    return event
 
 
 async def _read(response: Response) -> bytes:
