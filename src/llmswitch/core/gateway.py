@@ -155,6 +155,59 @@ class Gateway:
                                type="permission_error", param="model", code="model_not_allowed")
         return principal, model
 
+    async def count_tokens(self, request: web.Request, body: dict[str, Any], dialect: str,
+                           estimate: Callable[[dict[str, Any]], dict[str, Any]]) -> web.Response:
+        """Count a prompt's input tokens where the model is served, admitted and routed as generation is.
+
+        The key's rpm and concurrency count the call; it reserves no tokens and no budget (counting is
+        free upstream and nothing is generated). The router's plan picks among the model's targets that
+        can count in `dialect`, with their configured or stored keys, and a failure moves on to the next
+        (a count has no effect upstream, so repeating one duplicates nothing). Where no target can count,
+        or all failed on their side (5xx), the answer is the surface's local `estimate` of the body.
+        """
+        name = body["model"]
+        principal, model = await self.authorize(request, name)
+        req = Request(
+            body=body, dialect=dialect, model_name=name, request_id=request[REQUEST_ID], principal=principal,
+            timeouts=self.timeouts(request, body),  # takes the client's `timeout` out of the body
+            forwarded={h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers},
+            query=request.query_string, started=time.perf_counter(), include_usage=False, prompt_estimate=0,
+        )
+        plan = self._counting_plan(model, name, dialect)
+        admission = await self.limiter.admit(principal, name, 0, metered=False)
+        outcome: Outcome[dict[str, Any]] | None = None
+        try:
+            if plan.targets:
+                outcome = await run_attempts(plan, lambda target: self._count(req, target), retry_unsafe=True,
+                                             own_keys=principal.upstream_key is None)
+        except GatewayError as error:
+            if error.status < 500:
+                error.headers = {**admission.headers, **error.headers}
+                raise
+        finally:
+            await admission.settle(None, name)
+        if outcome is None:
+            return web.json_response(estimate(body), headers=admission.headers)
+        outcome.finish(None)
+        return web.json_response(outcome.value, headers=self._headers(req, outcome, [], admission.headers))
+
+    def _counting_plan(self, model: Model, name: str, dialect: str) -> Plan:
+        """The model's plan cut to the targets that can count a prompt written in `dialect`."""
+        def counts(target: Target) -> bool:
+            return target.provider.counts_tokens and target.provider.dialect == dialect
+
+        assert self.router is not None
+        plan = self.router.plan(model, name)
+        plan.targets = [t for t in plan.targets if counts(t)]
+        plan.skipped = [s for s in plan.skipped if counts(s.target)]
+        plan.overflow = None  # a prompt too long to count is the client's to shorten
+        return plan
+
+    async def _count(self, req: Request, target: Target) -> dict[str, Any]:
+        call, _dropped = self._call(req, target, stream=False)
+        call.body = {**req.body, "model": call.body["model"]}  # the prompt as sent: no max_tokens, no stream
+        return await target.provider.count_tokens(call)
+
     def timeouts(self, request: web.Request, body: dict[str, Any]) -> Timeouts:
         server = self.config.server
         total = server.timeout_s

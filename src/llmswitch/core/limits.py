@@ -9,6 +9,7 @@ the real usage. Refusals are 429s carrying `Retry-After`; every admitted respons
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import secrets
@@ -164,12 +165,16 @@ class Limiter:
         )
 
     async def admit(self, principal: Principal, model: str, estimated_tokens: int,
-                    max_tokens: int | None = None) -> Admission:
-        """Reserve this request's share of its key's limits, or raise the 429 that explains why not."""
+                    max_tokens: int | None = None, *, metered: bool = True) -> Admission:
+        """Reserve this request's share of its key's limits, or raise the 429 that explains why not.
+        An unmetered call (count_tokens: nothing is generated or billed) counts against rpm and
+        concurrency only; it reserves no tokens and no budget, so a spent budget does not stop it."""
         key = principal.key
         if key is None or not has_limits(key):
             return UNLIMITED
         ask = self.ask(key, model, estimated_tokens, max_tokens, time.time())
+        if not metered:
+            ask = dataclasses.replace(ask, tokens=0, budget=None)
         try:
             verdict = await self.counters.acquire(ask)
         except CountersUnavailable:

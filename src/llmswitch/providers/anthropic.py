@@ -14,6 +14,7 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 class AnthropicProvider(Provider):
     dialect = "anthropic"
+    counts_tokens = True
 
     def __init__(self, name: str, config: ProviderConfig, client: HTTPClient):
         super().__init__(name, config, client)

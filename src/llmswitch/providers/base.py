@@ -138,6 +138,7 @@ class Provider:
     """Base adapter. Subclasses set `dialect` and fill in `url`, `auth_headers` and `events`."""
 
     dialect: ClassVar[str] = "openai"
+    counts_tokens: ClassVar[bool] = False  # has `count_tokens`: counts a prompt in its own dialect
 
     def __init__(self, name: str, config: ProviderConfig, client: HTTPClient):
         self.name = name
@@ -155,6 +156,10 @@ class Provider:
     def decode_frame(self, event: str | None, data: str) -> dict[str, Any] | None:
         """One SSE frame as an event dict, or None where the frame ends the stream (`[DONE]`)."""
         return None if data == "[DONE]" else load_event(data)
+
+    async def count_tokens(self, call: UpstreamCall) -> dict[str, Any]:
+        """The upstream's own count of the call's prompt, as it answers it (`counts_tokens` providers)."""
+        raise NotImplementedError
 
     def error_message(self, body: dict[str, Any]) -> tuple[str, str | None]:
         """(message, type) from an error body in the provider's dialect."""
