@@ -71,6 +71,19 @@ class ProviderConfig(_Strict):
         return PROVIDER_DIALECTS[self.type]
 
 
+def unsendable(value: str) -> str | None:
+    """Why VALUE cannot be sent as an HTTP header value (a key, a configured header), or None.
+
+    A NUL, CR, LF or any other unprintable character would break the header or forge another one
+    (a key pasted with its trailing newline is the usual case); the value itself is never quoted,
+    because it is a secret."""
+    for position, char in enumerate(value):
+        if not char.isprintable():
+            return (f"holds a character that cannot be sent in an HTTP header (U+{ord(char):04X} at "
+                    f"position {position})")
+    return None
+
+
 class DeploymentConfig(_Strict):
     provider: str
     model: str | None = None  # upstream model id; defaults to the public name
@@ -326,6 +339,11 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
             providers[name] = provider
             if provider.type != "demo" and not provider.base_url:
                 v.problem(("providers", name, "base_url"), "required for this provider type")
+            sent = [(("api_keys", i), key) for i, key in enumerate(provider.api_keys)]
+            sent += [(("headers", header), value) for header, value in provider.headers.items()]
+            for where, value in sent:
+                if (why := unsendable(value)) is not None:
+                    v.problem(("providers", name, *where), why)
 
     models: dict[str, Model] = {}
     for name, body in v.mapping(raw.get("models"), ("models",)).items():

@@ -290,3 +290,17 @@ def test_no_client_credential_reaches_any_kind_of_upstream() -> None:
                         assert leaks(json.dumps(sent), [client_key, MASTER]) == [], (kind, client)
             [anthropic_call] = received(fake.url, "marker-an-anthropic-False")
             assert anthropic_call["query"] == {"beta": "true"}  # what is not a credential still goes
+
+
+# --- what may be stored --------------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["sk-a\x00b-0001", "sk-0001\r\nx-evil: 1", "sk-0001\n", "sk-\t0001", "sk-\x1b0001",
+                                   ""])
+def test_a_stored_upstream_key_that_cannot_be_sent_in_a_header_is_refused(gateway: Gateway, value: str) -> None:
+    admin = {"authorization": f"Bearer {MASTER}"}
+    status, _, text = http("POST", f"{gateway.process.url}/admin/api/upstream-keys",
+                           {"provider": "stored", "api_key": value}, admin)
+    error = json.loads(text)["error"]
+    assert (status, error["param"]) == (400, "api_key")
+    assert error["message"].startswith("api_key: ")
+    _, _, listing = http("GET", f"{gateway.process.url}/admin/api/upstream-keys", None, admin)
+    assert len(json.loads(listing)["data"]) == 1  # only the fixture's own key
