@@ -171,7 +171,10 @@ class Provider:
     # --- shared machinery -------------------------------------------------------------------
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
         response = await self._send(call)
-        return UpstreamReply(response.status, _scrub_error(await json_object(response), call.api_key))
+        body = await json_object(response)
+        if "error" in body:  # some OpenAI-compatible servers report errors with a 200
+            _scrub_error(body, call.api_key)
+        return UpstreamReply(response.status, body)
 
     async def stream(self, call: UpstreamCall) -> UpstreamStream:
         response = await self._send(call)
@@ -188,11 +191,13 @@ class Provider:
                     if batch:
                         yield batch
                     return
-                batch.append(_scrub_error(event, sent_key))
+                if "error" in event:  # OpenAI-compatible servers and Gemini send error frames mid-stream
+                    _scrub_error(event, sent_key)
+                batch.append(event)
             if batch:
                 yield batch
         tail = [_scrub_error(event, sent_key) for name, data in decoder.close()
-                if (event := self.decode_frame(name, data)) is not None]
+                if (event := self.decode_frame(name, data)) is not None]  # once per stream
         if tail:
             yield tail
 
@@ -243,8 +248,7 @@ class Provider:
 
 
 def _scrub_error(event: dict[str, Any], sent_key: str | None) -> dict[str, Any]:
-    """An answer or stream event that reports an error (OpenAI-compatible servers and Gemini send
-    `{"error": ...}` frames mid-stream) with the upstream's text in it scrubbed; others as they are."""
+    """An answer or stream event with the upstream's text in its `error` field, if any, scrubbed."""
     if "error" in event:
         event["error"] = scrub_value(event["error"], sent_key)
     return event
