@@ -284,7 +284,8 @@ def test_no_client_credential_reaches_any_kind_of_upstream() -> None:
                         if client == "anthropic":
                             body["max_tokens"] = 16
                         status, _, answer = http("POST", f"{process.url}{path}{query}", body,
-                                                 {"x-api-key": key, "x-goog-api-key": key})
+                                                 {"authorization": f"Bearer {key}", "x-api-key": key,
+                                                  "x-goog-api-key": key})
                         assert status == 200, answer
                         [sent] = received(fake.url, marker)
                         assert leaks(json.dumps(sent), [client_key, MASTER]) == [], (kind, client)
