@@ -80,6 +80,8 @@ providers:
     ("groq gsk_Ab12Cd34Ef56Gh78 refused", f"groq {REDACTED} refused"),
     ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", f"token {REDACTED}"),
     ("Authorization: Bearer my.opaque-t0ken", f"Authorization: Bearer {REDACTED}"),
+    ("Incorrect API key provided: Bearer my.opaque-t0ken. See the docs.",
+     f"Incorrect API key provided: Bearer {REDACTED}. See the docs."),
     ("got Basic dXNlcjpwYXNzd29yZA==", f"got Basic {REDACTED}"),
     ("GET /v1/models/m:generateContent?alt=sse&key=short&x=1",
      f"GET /v1/models/m:generateContent?alt=sse&key={REDACTED}&x=1"),

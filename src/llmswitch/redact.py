@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 REDACTED = "[redacted]"
 MIN_HELD = 8
 
-_TOKEN = r"[A-Za-z0-9._~+/=\-]"
+_VALUE = r"[A-Za-z0-9._~+/=\-]*[A-Za-z0-9_~+/=\-]"  # a token; a sentence's full stop after it is not part of it
 # Known key formats: OpenAI and most OpenAI-compatible vendors (sk-, sk-proj-, sk-ant- of Anthropic),
 # Groq (gsk_), xAI, Hugging Face, Replicate, Perplexity, NVIDIA, Google API keys and OAuth tokens, JWTs.
 # `*` is allowed inside so that a half-masked echo ("sk-proj-****abcd") goes too.
@@ -35,10 +35,10 @@ _KNOWN = (r"(?<![A-Za-z0-9])(?:sk|gsk|xai|hf|r8|pplx|nvapi)[-_][A-Za-z0-9_*\-]{8
           r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*")
 # A scheme or label followed by its value: the label stays, the value goes if it looks like a token.
 # Schemes go first, so that in "Authorization: Bearer <token>" the token is what is judged.
-_SCHEME = r"(?i)(\b(?:bearer|basic)\s+)(" + _TOKEN + r"+)"
+_SCHEME = r"(?i)(\b(?:bearer|basic)\s+)(" + _VALUE + ")"
 _LABELLED = (r"(?i)([?&;](?:key|api[_-]?key|apikey|access_token|token|secret|password|x-goog-api-key|x-api-key)="
              r"|\b(?:x-api-key|x-goog-api-key|api[_-]?key|access[_-]?token|secret|password|authorization)"
-             r"[\"']?\s*[:=]\s*[\"']?)(" + _TOKEN + r"+)")
+             r"[\"']?\s*[:=]\s*[\"']?)(" + _VALUE + ")")
 _LONG = r"(?<![A-Za-z0-9_\-])[A-Za-z0-9][A-Za-z0-9_\-]{31,}"
 _KNOWN_RE = re.compile(_KNOWN)
 _LONG_RE = re.compile(_LONG)
