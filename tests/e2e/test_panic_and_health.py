@@ -47,6 +47,7 @@ def gateway(fake: Process) -> Iterator[Process]:
             "busy": on_fake({}),
             "shared": on_fake({}),
             "shared-anthropic": [{"provider": "claude", "max_tokens_default": 64}],
+            "left-early": on_fake({}),
             "key-renewed": on_fake({}),
             "three-hanging": [{"provider": name, "priority": i} for i, name in enumerate(HANGING)],
             "parse": on_fake({}),
@@ -148,6 +149,17 @@ def test_an_anthropic_clients_short_timeouts_never_open_the_circuit_either(gatew
                                    extra_headers={"x-llmswitch-timeout-ms": "50"})
         assert caught.value.status_code == 504
     assert state(gateway, "shared-anthropic") == "healthy"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+def test_clients_that_leave_before_the_answer_never_open_the_circuit(gateway: Process, stream: bool) -> None:
+    impatient = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="x", max_retries=0, timeout=0.2)
+    for _ in range(4):
+        with pytest.raises(openai.APITimeoutError):
+            impatient.chat.completions.create(model="left-early", messages=say(tag(), hang_s=1),  # type: ignore[arg-type]
+                                              stream=stream)
+    time.sleep(0.2)  # the gateway sees each disconnect a moment after the client gives up
+    assert state(gateway, "left-early") == "healthy"
 
 
 def test_a_rejected_upstream_key_is_probed_after_the_cooldown_and_comes_back_once_it_works(
