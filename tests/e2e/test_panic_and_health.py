@@ -74,14 +74,13 @@ def status_of(call: Any) -> tuple[int, dict[str, str]]:
     """(HTTP status, headers) of an SDK call that may fail."""
     try:
         raw = call()
-        if getattr(raw, "http_response", None) is not None:
-            raw.parse()
         return raw.status_code, dict(raw.headers)
     except openai.APIStatusError as error:
         return error.status_code, dict(error.response.headers)
 
 
-def ask(client: openai.OpenAI, model: str, messages: list[dict[str, str]], **options: Any) -> tuple[int, dict[str, str]]:
+def ask(client: openai.OpenAI, model: str, messages: list[dict[str, str]],
+        **options: Any) -> tuple[int, dict[str, str]]:
     return status_of(lambda: client.chat.completions.with_raw_response.create(model=model, messages=messages,
                                                                               **options))
 
@@ -145,7 +144,8 @@ def test_an_anthropic_clients_short_timeouts_never_open_the_circuit_either(gatew
     claude = anthropic.Anthropic(base_url=gateway.url, api_key="x", max_retries=0, timeout=20)
     for _ in range(3):
         with pytest.raises(anthropic.APIStatusError) as caught:
-            claude.messages.create(model="shared-anthropic", max_tokens=16, messages=say(tag(), hang_s=1),  # type: ignore[arg-type]
+            claude.messages.create(model="shared-anthropic", max_tokens=16,
+                                   messages=say(tag(), hang_s=1),  # type: ignore[arg-type]
                                    extra_headers={"x-llmswitch-timeout-ms": "50"})
         assert caught.value.status_code == 504
     assert state(gateway, "shared-anthropic") == "healthy"
@@ -156,8 +156,8 @@ def test_clients_that_leave_before_the_answer_never_open_the_circuit(gateway: Pr
     impatient = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="x", max_retries=0, timeout=0.2)
     for _ in range(4):
         with pytest.raises(openai.APITimeoutError):
-            impatient.chat.completions.create(model="left-early", messages=say(tag(), hang_s=1),  # type: ignore[arg-type]
-                                              stream=stream)
+            impatient.chat.completions.create(model="left-early", stream=stream,
+                                              messages=say(tag(), hang_s=1))  # type: ignore[arg-type]
     time.sleep(0.2)  # the gateway sees each disconnect a moment after the client gives up
     assert state(gateway, "left-early") == "healthy"
 
