@@ -51,24 +51,34 @@ TIMEOUT_KINDS = frozenset({"connect_timeout", "first_byte_timeout", "idle_timeou
 DEADLINE_SLACK_S = 0.01
 
 
-@dataclass(frozen=True, slots=True)
 class Deadline:
     """When one request's time runs out, shared by every attempt and fallback, so that
-    `max_attempts` tries cannot stretch a client's 60 s into five minutes."""
+    `max_attempts` tries cannot stretch a client's 60 s into five minutes. On the hot path, so a
+    plain class with comparisons in place of min(): with a frozen dataclass and min() the deadline
+    cost 18,700 instructions per request (bench/instructions.py), this way 8,700."""
 
-    at: float  # on `clock`
-    shortened: bool = False  # the client asked for less time than the configured timeout
-    clock: Callable[[], float] = time.perf_counter
+    __slots__ = ("at", "shortened")
+
+    def __init__(self, at: float, shortened: bool = False):
+        self.at = at  # on time.perf_counter
+        self.shortened = shortened  # the client asked for less time than the configured timeout
 
     def left(self) -> float:
-        return self.at - self.clock()
+        return self.at - time.perf_counter()
 
     def bound(self, timeouts: Timeouts, cap: float | None = None) -> Timeouts:
         """The limits of an attempt starting now: each one clipped to what is left of the request's
         time and to `cap` (the deployment's own timeout)."""
-        total = max(0.0, min(timeouts.total, self.left(), math.inf if cap is None else cap))
-        return Timeouts(min(timeouts.connect, total), min(timeouts.first_byte, total), min(timeouts.idle, total),
-                        total)
+        total = self.at - time.perf_counter()
+        if cap is not None and cap < total:
+            total = cap
+        if timeouts.total < total:
+            total = timeouts.total
+        if total < 0.0:
+            total = 0.0
+        return Timeouts(timeouts.connect if timeouts.connect < total else total,
+                        timeouts.first_byte if timeouts.first_byte < total else total,
+                        timeouts.idle if timeouts.idle < total else total, total)
 
     def ran_out_for_client(self, error: UpstreamError) -> bool:
         """Is this a timeout that fired at the client's own deadline, shorter than the configured
