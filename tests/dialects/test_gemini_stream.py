@@ -134,6 +134,15 @@ def test_saw_content_turns_true_only_with_content():
     assert translator.saw_content
 
 
+def test_chunks_without_parts_or_with_empty_text_are_not_content():
+    translator = GeminiToOpenAIStream(StreamContext(client_model="m"))
+    translator.feed({"candidates": [{"index": 0}], "usageMetadata": {"promptTokenCount": 3}})
+    translator.feed(chunk({"text": ""}))
+    assert not translator.saw_content
+    translator.feed(chunk(call("get")))
+    assert translator.saw_content
+
+
 def test_fail_gives_an_openai_error_frame():
     translator = GeminiToOpenAIStream(StreamContext(client_model="m"))
     assert translator.fail(502, "api_error", "upstream broke") == [

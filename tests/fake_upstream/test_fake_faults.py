@@ -120,6 +120,36 @@ async def test_stall_goes_silent_between_frames(openai_client):
     assert gaps.index(max(gaps)) == 1
 
 
+async def sse_frames(fake, path: str, body: dict, headers: dict) -> list[dict]:
+    """The decoded data of every frame of one stream, read off the wire."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(fake.url + path, json=body, headers=headers) as r:
+            raw = (await r.read()).decode()
+    return [json.loads(line[6:]) for line in raw.splitlines() if line.startswith("data: {")]
+
+
+async def test_an_anthropic_text_stream_opens_with_three_frames_that_show_nothing(fake):
+    frames = await sse_frames(fake, "/v1/messages", {"model": "m", "max_tokens": 5, "stream": True, "messages": [
+        {"role": "user", "content": "hi"}]}, {"x-api-key": "x", "anthropic-version": "2023-06-01"})
+    assert [f["type"] for f in frames[:4]] == ["message_start", "content_block_start", "ping", "content_block_delta"]
+    assert frames[1]["content_block"] == {"type": "text", "text": ""}
+
+
+async def test_blank_frames_open_each_dialects_stream_with_frames_that_carry_no_content(fake):
+    openai_frames = await sse_frames(fake, "/v1/chat/completions", chat(say(blank_frames=2), stream=True), AUTH)
+    assert [f["choices"][0]["delta"] for f in openai_frames[:3]] == [{"role": "assistant", "content": ""}, {}, {}]
+    anthropic_frames = await sse_frames(fake, "/v1/messages", {"model": "m", "max_tokens": 5, "stream": True,
+                                                               "messages": [{"role": "user", "content": say(
+                                                                   blank_frames=2)}]},
+                                        {"x-api-key": "x", "anthropic-version": "2023-06-01"})
+    assert [f["type"] for f in anthropic_frames[:4]] == ["message_start", "ping", "ping", "content_block_start"]
+    gemini_frames = await sse_frames(fake, "/v1beta/models/g:streamGenerateContent?alt=sse",
+                                     {"contents": [{"role": "user", "parts": [{"text": say(blank_frames=2)}]}]},
+                                     {"x-goog-api-key": "x"})
+    assert [f["candidates"][0]["content"]["parts"] for f in gemini_frames[:3]] == [
+        [], [{"text": ""}], [{"text": "You "}]]
+
+
 async def test_delay_ms_spaces_the_frames(openai_client):
     started = time.monotonic()
     stream = await openai_client.chat.completions.create(**chat(say(delay_ms=100, chunks=3)), stream=True)

@@ -18,7 +18,7 @@ import orjson
 from aiohttp import web
 
 from llmswitch.config import Config, Model
-from llmswitch.core.attempts import Outcome, run_attempts
+from llmswitch.core.attempts import Deadline, Outcome, run_attempts
 from llmswitch.core.auth import Authenticator, Principal, without_credentials
 from llmswitch.core.limits import Limiter
 from llmswitch.core.routing import Plan, Router, Target
@@ -73,6 +73,7 @@ class Request:
     request_id: str
     principal: Principal
     timeouts: Timeouts
+    deadline: Deadline  # `timeouts.total` after `started`, for every attempt and fallback together
     forwarded: dict[str, str]
     query: str
     started: float
@@ -115,12 +116,14 @@ class Gateway:
     async def generate(self, request: web.Request, body: dict[str, Any], dialect: str) -> web.StreamResponse:
         """Serve one generation request whose body is already validated in `dialect`."""
         started = time.perf_counter()
+        timeouts = self.timeouts(request, body)  # before anything copies the body: it drops `timeout`
         name = body["model"]
         principal, model = await self.authorize(request, name)
         stream_options = body.get("stream_options")
         req = Request(
             body=body, dialect=dialect, model_name=name, request_id=request[REQUEST_ID],
-            principal=principal, timeouts=self.timeouts(request, body),
+            principal=principal, timeouts=timeouts,
+            deadline=self._deadline(started, timeouts),
             forwarded={h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers},
             query=request.query_string, started=started,
             include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
@@ -165,13 +168,15 @@ class Gateway:
         (a count has no effect upstream, so repeating one duplicates nothing). Where no target can count,
         or all failed on their side (5xx), the answer is the surface's local `estimate` of the body.
         """
+        started = time.perf_counter()
+        timeouts = self.timeouts(request, body)  # takes the client's `timeout` out of the body
         name = body["model"]
         principal, model = await self.authorize(request, name)
         req = Request(
             body=body, dialect=dialect, model_name=name, request_id=request[REQUEST_ID], principal=principal,
-            timeouts=self.timeouts(request, body),  # takes the client's `timeout` out of the body
+            timeouts=timeouts, deadline=self._deadline(started, timeouts),
             forwarded={h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers},
-            query=request.query_string, started=time.perf_counter(), include_usage=False, prompt_estimate=0,
+            query=request.query_string, started=started, include_usage=False, prompt_estimate=0,
         )
         plan = self._counting_plan(model, name, dialect)
         admission = await self.limiter.admit(principal, name, 0, metered=False)
@@ -179,7 +184,7 @@ class Gateway:
         try:
             if plan.targets:
                 outcome = await run_attempts(plan, lambda target: self._count(req, target), retry_unsafe=True,
-                                             own_keys=principal.upstream_key is None)
+                                             own_keys=principal.upstream_key is None, deadline=req.deadline)
         except GatewayError as error:
             if error.status < 500:
                 error.headers = {**admission.headers, **error.headers}
@@ -208,7 +213,15 @@ class Gateway:
         call.body = {**req.body, "model": call.body["model"]}  # the prompt as sent: no max_tokens, no stream
         return await target.provider.count_tokens(call)
 
+    def _deadline(self, started: float, timeouts: Timeouts) -> Deadline:
+        """The one deadline of a request begun at `started`: every attempt and fallback shares it."""
+        return Deadline(started + timeouts.total, shortened=timeouts.total < self.config.server.timeout_s)
+
     def timeouts(self, request: web.Request, body: dict[str, Any]) -> Timeouts:
+        """The request's limits: the configured ones, or the client's `timeout` in milliseconds
+        (the `x-llmswitch-timeout-ms` header, else the body's `timeout`) up to `max_timeout_s`.
+        The body's `timeout` is removed, being the gateway's setting and never an upstream's: call
+        this before any copy of the body is made."""
         server = self.config.server
         total = server.timeout_s
         raw = body.pop("timeout", None)
@@ -216,13 +229,7 @@ class Gateway:
         if header is not None:
             raw = header
         if raw is not None:
-            try:
-                total = float(raw) / 1000.0
-            except (TypeError, ValueError):
-                raise invalid("timeout must be a number of milliseconds", param="timeout") from None
-            if total <= 0:
-                raise invalid("timeout must be a positive number of milliseconds", param="timeout")
-            total = min(total, server.max_timeout_s)
+            total = min(_client_timeout_s(raw), server.max_timeout_s)
         first_byte = min(server.first_byte_timeout_s or total, total)
         return Timeouts(connect=min(server.connect_timeout_s, total), first_byte=first_byte,
                         idle=server.idle_timeout_s, total=total)
@@ -237,10 +244,7 @@ class Gateway:
                            drop_unsupported=deployment.drop_unsupported),
         )
         same_dialect = req.dialect == target.provider.dialect
-        timeouts = req.timeouts
-        if deployment.timeout_s is not None and deployment.timeout_s < timeouts.total:
-            total = deployment.timeout_s
-            timeouts = Timeouts(min(timeouts.connect, total), min(timeouts.first_byte, total), timeouts.idle, total)
+        timeouts = req.deadline.bound(req.timeouts, deployment.timeout_s)
         call = UpstreamCall(
             deployment=deployment, body=translated.body, stream=stream,
             api_key=req.principal.upstream_key or target.api_key, timeouts=timeouts,
@@ -269,7 +273,7 @@ class Gateway:
         """Run the plan; a final failure is recorded for usage before it reaches the client."""
         try:
             return await run_attempts(plan, attempt, own_keys=req.principal.upstream_key is None,
-                                      estimated_tokens=req.prompt_estimate)
+                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         except GatewayError as error:
             self.usage.record(req.request_id, req.principal.key_id, req.model_name, "", error.status, None,
                               req.started)
@@ -365,6 +369,20 @@ class Gateway:
 
 GATEWAY = web.AppKey("gateway", Gateway)
 REQUEST_ID = web.RequestKey("request_id", str)  # set by the app's middleware on every request
+
+
+def _client_timeout_s(raw: Any) -> float:
+    """The client's `timeout` (milliseconds, a number or a numeric string) in seconds: infinite
+    means as long as allowed; anything else that is not a positive number is the client's 400."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise invalid("timeout must be a number of milliseconds", param="timeout")
+    try:
+        milliseconds = float(raw)
+    except (ValueError, OverflowError):
+        raise invalid("timeout must be a number of milliseconds", param="timeout") from None
+    if not milliseconds > 0:  # NaN too
+        raise invalid("timeout must be a positive number of milliseconds", param="timeout")
+    return milliseconds / 1000.0
 
 
 async def _one_batch(items: list[dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:

@@ -5,6 +5,12 @@ the config, or stored through the admin API: `use_stored_keys`), each with its o
 limits. A request gets a `Plan`: the model's available targets, lower priority tiers first and
 ordered inside a tier by the model's strategy, then the targets of its `fallbacks` models; a
 `context_window_fallbacks` chain is kept aside for a prompt that is too long.
+
+Targets the gateway ejected itself (open circuit) are left out of a plan but not given up on:
+when nothing else can be tried, `best_ejected` picks one to try anyway, as Envoy's panic
+threshold does, because a breaker that refuses the last target turns an upstream's brief trouble
+into the gateway's own outage. What the upstream asked for (`Retry-After`, a rejected key) and the
+operator's rpm/tpm caps are never overridden.
 """
 
 from __future__ import annotations
@@ -51,6 +57,18 @@ class Plan:
     max_attempts: int = 5
     retry_unsafe: bool = True  # the routing default; a deployment or model setting overrides it
     overflow: Callable[[], Plan] | None = None  # the context-window fallback chain, if any
+
+
+def best_ejected(skipped: list[Skipped]) -> Skipped | None:
+    """The ejected target to try when nothing else can be: of the first model that has one (the
+    plan lists the requested model before its fallbacks), the preferred tier, then the lowest
+    error rate, then the one whose circuit would have reopened first."""
+    ejected = [s for s in skipped if s.why.ejected]
+    if not ejected:
+        return None
+    model = ejected[0].target.model
+    return min((s for s in ejected if s.target.model is model),
+               key=lambda s: (s.target.deployment.priority, s.target.health.error_rate(), s.why.retry_in or 0.0))
 
 
 def weighted_order(pool: list[Target], rng: random.Random) -> list[Target]:

@@ -28,6 +28,11 @@ class StreamTranslator(Protocol):
         """The provider failed mid-stream: the client dialect's own error event, never a clean finish."""
 
 
+# Delta fields a client shows or acts on: a role-only first chunk (`"content": ""`) is not content,
+# reasoning that OpenAI-compatible servers stream (`reasoning_content`, `reasoning`) is.
+SHOWN_DELTA_KEYS = ("content", "tool_calls", "refusal", "function_call", "audio", "reasoning_content", "reasoning")
+
+
 class OpenAIPassthrough:
     """OpenAI chunks to OpenAI chunks: rewrite `model`, hide the usage chunk unless it was asked for."""
 
@@ -53,11 +58,8 @@ class OpenAIPassthrough:
         elif not self.ctx.include_usage and "usage" in event and event["usage"] is None:
             del event["usage"]
         if not self.saw_content and choices:
-            for choice in choices:
-                delta = choice.get("delta") or {}
-                if delta.get("content") or delta.get("tool_calls") or delta.get("refusal") \
-                        or choice.get("finish_reason"):
-                    self.saw_content = True
+            self.saw_content = any(choice.get("finish_reason") or any(
+                (choice.get("delta") or {}).get(key) for key in SHOWN_DELTA_KEYS) for choice in choices)
         return [event]
 
     def finish(self) -> list[dict[str, Any]]:

@@ -23,6 +23,10 @@ Directives. A test steers one answer with `!fake{...JSON...}` inside the last us
   usage        {"prompt", "completion", "cached", "reasoning"}: prompt includes cached, completion
                includes reasoning; each dialect splits them its own way
   chunks       pieces to split text and thinking into when streaming
+  blank_frames open the stream with this many frames that carry nothing a client shows, after the
+               dialect's own opening (OpenAI: chunks with an empty delta after the role chunk;
+               Anthropic: pings after message_start; Gemini: chunks with no parts, then an empty
+               text part, alternately)
   status, message   answer with this HTTP error in the dialect's error shape (529 = overloaded)
   retry_after  seconds, sent as the Retry-After header
   hang_s       wait this long before sending any header
@@ -34,7 +38,9 @@ Directives. A test steers one answer with `!fake{...JSON...}` inside the last us
                `status`/`message`) and end the stream
   fail_first, key   only the first N requests with the same `key` get the faults above; later
                ones get the plain answer (key defaults to the directive's own JSON)
-Frames are whole SSE events, counted from the first.
+Frames are whole SSE events, counted from the first: an Anthropic text answer opens with
+message_start, content_block_start (empty text) and ping, so `stall_after: 3` goes silent right
+after them, before the first delta.
 
 Server-wide options (`FakeOptions`, the CLI flags): name (sent back in `x-fake-upstream`),
 latency_ms, tokens_per_second, chunks, require_auth, models, record_limit.

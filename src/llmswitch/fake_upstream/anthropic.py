@@ -107,6 +107,7 @@ class AnthropicMessages:
             "id": f"msg_fake{reply.number}", "type": "message", "role": "assistant", "model": prompt.model,
             "content": [], "stop_reason": None, "stop_sequence": None, "usage": {**usage, "output_tokens": 1},
         }})]
+        out += [_PING] * answer.blank_frames
         blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         if answer.thinking:
             blocks.append(({"type": "thinking", "thinking": "", "signature": ""},

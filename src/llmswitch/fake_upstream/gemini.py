@@ -97,7 +97,8 @@ class GeminiGenerate:
             chunks.append(calls or [{"text": ""}])  # parallel calls arrive whole, together, in one chunk
         _sign([part for parts in chunks for part in parts], answer)
         running = {"promptTokenCount": answer.usage.prompt, "totalTokenCount": answer.usage.prompt}
-        out = [_response(parts, None, running, prompt, reply) for parts in chunks[:-1]]
+        blank: list[list[dict[str, Any]]] = [[] if i % 2 == 0 else [{"text": ""}] for i in range(answer.blank_frames)]
+        out = [_response(parts, None, running, prompt, reply) for parts in blank + chunks[:-1]]
         out.append(_response(chunks[-1], _finish(answer), _usage(answer.usage), prompt, reply))
         return [encode_data(o) for o in out]
 

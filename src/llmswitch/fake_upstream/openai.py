@@ -108,6 +108,7 @@ class OpenAIChat:
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
 
         out = [chunk({"role": "assistant", "content": ""})]
+        out += [chunk({}) for _ in range(answer.blank_frames)]
         out += [chunk({"reasoning_content": piece}) for piece in answer.thinking_pieces]
         out += [chunk({"content": piece}) for piece in answer.pieces]
         for index, call in enumerate(answer.tool_calls):
