@@ -175,11 +175,17 @@ def test_more_than_one_choice_is_a_400_naming_n():
     rejected("n", n=2)
 
 
-@pytest.mark.parametrize("param,value", [("logprobs", True), ("logit_bias", {"1": 2}), ("seed", 7),
-                                         ("presence_penalty", 0.5), ("frequency_penalty", 0.5),
-                                         ("top_logprobs", 2)])
-def test_sampling_params_anthropic_lacks_are_a_400_naming_them(param, value):
+@pytest.mark.parametrize("param,value", [("logprobs", True), ("logit_bias", {"1": 2}), ("top_logprobs", 2)])
+def test_features_anthropic_lacks_are_a_400_naming_them(param, value):
     rejected(param, **{param: value})
+
+
+@pytest.mark.parametrize("param,value", [("seed", 7), ("presence_penalty", 0.5), ("frequency_penalty", 0.5)])
+def test_sampling_hints_anthropic_lacks_are_dropped_and_listed_never_refused(param, value):
+    translated = openai_to_anthropic_request({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                                              param: value}, OPTIONS)
+    assert translated.dropped == [param]
+    assert param not in translated.body
 
 
 def test_sampling_params_anthropic_lacks_are_dropped_and_listed_when_the_deployment_allows():
@@ -410,11 +416,15 @@ def test_a_valid_request_passes_validation():
 @pytest.mark.parametrize("change,param", [
     ({"model": None}, "model"),
     ({"max_tokens": None}, "max_tokens"),
-    ({"max_tokens": 0}, "max_tokens"),
+    ({"max_tokens": -1}, "max_tokens"),
     ({"max_tokens": 1.5}, "max_tokens"),
     ({"messages": []}, "messages"),
     ({"messages": "hi"}, "messages"),
-    ({"messages": [{"role": "system", "content": "x"}]}, "messages.0.role"),
+    ({"messages": [{"role": "tool", "content": "x"}]}, "messages.0.role"),
+    ({"messages": [{"role": "system", "content": [{"type": "image", "source": {}}]}]}, "messages.0.content.0.type"),
+    ({"messages": [{"role": "user", "content": [{"type": "mid_conv_system"}]}]}, "messages.0.content.0.content"),
+    ({"messages": [{"role": "user", "content": [{"type": "mid_conv_system", "content": [{"type": "text"}]}]}]},
+     "messages.0.content.0.content.0.text"),
     ({"messages": [{"role": "user", "content": [{"text": "x"}]}]}, "messages.0.content.0"),
     ({"messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages.0.content.0.text"),
     ({"messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}, "messages.0.content.0.tool_use_id"),

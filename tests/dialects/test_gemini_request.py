@@ -272,9 +272,9 @@ def test_unsupported_parameter_is_a_400_naming_it(param: str):
 
 
 def test_unsupported_parameter_is_dropped_and_listed_when_the_deployment_allows_it():
-    result = openai_to_gemini_request(chat(user("x"), logit_bias={"1": 5}, parallel_tool_calls=False),
+    result = openai_to_gemini_request(chat(user("x"), logit_bias={"1": 5}, prediction={"type": "content"}),
                                       RequestOptions("gemini-2.5-flash", False, drop_unsupported=True))
-    assert result.dropped == ["logit_bias", "parallel_tool_calls"]
+    assert result.dropped == ["logit_bias", "prediction"]
     assert "logit_bias" not in json.dumps(result.body)
 
 
