@@ -14,7 +14,8 @@ import re
 from typing import Any
 
 from llmswitch.dialects.anthropic import DEFAULT_MAX_TOKENS, anthropic_tool_id
-from llmswitch.dialects.openai import LEGACY_FUNCTIONS_MESSAGE, tools_and_choice, uses_legacy_functions
+from llmswitch.dialects.openai import (CUSTOM_TOOLS_MESSAGE, LEGACY_FUNCTIONS_MESSAGE, tools_and_choice,
+                                       uses_legacy_functions)
 from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -204,6 +205,7 @@ def _text_blocks(content: Any, param: str) -> list[dict[str, Any]]:
 
 def _anthropic_messages(messages: list[dict[str, Any]], dropped: Dropped) -> list[dict[str, Any]]:
     turns: list[dict[str, Any]] = []
+    skipped: set[str] = set()  # ids of calls left out (custom tools), whose results go too
     for position, message in enumerate(messages):
         role = message.get("role")
         param = f"messages.{position}"
@@ -211,9 +213,11 @@ def _anthropic_messages(messages: list[dict[str, Any]], dropped: Dropped) -> lis
             blocks = _user_blocks(message.get("content"), f"{param}.content", dropped)
             turn_role = "user"
         elif role == "assistant":
-            blocks = _assistant_blocks(message, param)
+            blocks = _assistant_blocks(message, param, dropped, skipped)
             turn_role = "assistant"
         elif role == "tool":
+            if message.get("tool_call_id") in skipped:
+                continue
             blocks = [_tool_result(message, param)]
             turn_role = "user"
         elif role == "function":
@@ -290,13 +294,18 @@ def _document_block(file: Any) -> dict[str, Any] | None:
                                            "data": match.group(3)}}
 
 
-def _assistant_blocks(message: dict[str, Any], param: str) -> list[dict[str, Any]]:
+def _assistant_blocks(message: dict[str, Any], param: str, dropped: Dropped,
+                      skipped: set[str]) -> list[dict[str, Any]]:
     # Signed thinking blocks from an earlier Anthropic answer must be replayed verbatim and
     # first, or Anthropic rejects the turn ("Expected thinking...").
     blocks = [copy.deepcopy(block) for block in message.get("thinking_blocks") or []
               if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking")]
     blocks.extend(_text_blocks(message.get("content"), f"{param}.content"))
     for position, call in enumerate(message.get("tool_calls") or []):
+        if call.get("type") == "custom":
+            dropped.feature("messages.tool_calls.custom", CUSTOM_TOOLS_MESSAGE, param=f"{param}.tool_calls.{position}")
+            skipped.add(call.get("id"))
+            continue
         function = call.get("function") or {}
         arguments = function.get("arguments")
         try:
@@ -332,7 +341,7 @@ def _anthropic_tools(tools: list[Any], dropped: Dropped) -> list[dict[str, Any]]
     for position, tool in enumerate(tools):
         function = tool.get("function") if isinstance(tool, dict) else None
         if not isinstance(function, dict) or tool.get("type", "function") != "function":
-            dropped.feature(f"tools.{position}", "only function tools are supported by this model's provider")
+            dropped.feature(f"tools.{position}", CUSTOM_TOOLS_MESSAGE)
             continue
         entry: dict[str, Any] = {"name": function.get("name"),
                                  "input_schema": copy.deepcopy(function.get("parameters"))

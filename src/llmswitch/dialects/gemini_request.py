@@ -16,7 +16,8 @@ import re
 from typing import Any
 
 from llmswitch.dialects.gemini_schema import sanitize_schema
-from llmswitch.dialects.openai import LEGACY_FUNCTIONS_MESSAGE, tools_and_choice, uses_legacy_functions
+from llmswitch.dialects.openai import (CUSTOM_TOOLS_MESSAGE, LEGACY_FUNCTIONS_MESSAGE, tools_and_choice,
+                                       uses_legacy_functions)
 from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -97,6 +98,7 @@ def _contents(messages: Any, sign: bool, dropped: Dropped) -> tuple[list[dict[st
     names: dict[str, str] = {}  # tool call id -> function name, for the responses
     pending: list[str] = []  # ids of the last assistant turn's calls still awaiting a result
     results: dict[str, dict[str, Any]] = {}
+    skipped: set[str] = set()  # ids of calls left out (custom tools), whose results go too
 
     def close_tool_results(position: int) -> None:
         if not pending:
@@ -118,6 +120,8 @@ def _contents(messages: Any, sign: bool, dropped: Dropped) -> tuple[list[dict[st
             continue  # legacy function calling, refused or dropped with `functions`
         if role == "tool":
             call_id = message.get("tool_call_id")
+            if call_id in skipped:
+                continue
             if call_id not in pending:
                 raise invalid(f"tool message answers unknown or already answered call {call_id!r}",
                               param=f"{where}.tool_call_id")
@@ -135,7 +139,7 @@ def _contents(messages: Any, sign: bool, dropped: Dropped) -> tuple[list[dict[st
         elif role == "user":
             _append(contents, "user", _user_parts(message.get("content"), where, dropped))
         elif role == "assistant":
-            parts, calls = _assistant_parts(message, where, sign)
+            parts, calls = _assistant_parts(message, where, sign, dropped, skipped)
             for call_id, name in calls:
                 names[call_id] = name
                 pending.append(call_id)
@@ -225,14 +229,18 @@ def _media(url: Any, param: str, filename: str | None = None) -> dict[str, Any]:
     raise invalid("expected a data URL or an http(s) URL", param=param)
 
 
-def _assistant_parts(message: dict[str, Any], where: str,
-                     sign: bool) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def _assistant_parts(message: dict[str, Any], where: str, sign: bool, dropped: Dropped,
+                     skipped: set[str]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """Text first, then one functionCall part per tool call; returns the (id, name) of each call."""
     text = _text(message.get("content"), where)
     parts: list[dict[str, Any]] = [{"text": text}] if text else []
     calls: list[tuple[str, str]] = []
     for index, call in enumerate(message.get("tool_calls") or []):
         param = f"{where}.tool_calls[{index}]"
+        if call.get("type") == "custom":
+            dropped.feature("messages.tool_calls.custom", CUSTOM_TOOLS_MESSAGE, param=param)
+            skipped.add(call.get("id"))
+            continue
         function = call.get("function") or {}
         name, call_id = function.get("name"), call.get("id")
         if not name or not call_id:
@@ -242,7 +250,7 @@ def _assistant_parts(message: dict[str, Any], where: str,
         signature = ((call.get("extra_content") or {}).get("google") or {}).get("thought_signature")
         if signature:
             part["thoughtSignature"] = signature
-        elif sign and index == 0:
+        elif sign and not calls:
             part["thoughtSignature"] = SIGNATURE_SENTINEL  # only a turn's first call is signed
         parts.append(part)
         calls.append((call_id, name))
@@ -282,7 +290,7 @@ def _tools(tools: list[Any], dropped: Dropped) -> list[dict[str, Any]]:
     declarations: list[dict[str, Any]] = []
     for index, tool in enumerate(tools):
         if not isinstance(tool, dict) or tool.get("type") != "function":
-            dropped.feature(f"tools[{index}]", "only function tools can be sent to Gemini")
+            dropped.feature(f"tools[{index}]", CUSTOM_TOOLS_MESSAGE)
             continue
         function = tool.get("function") or {}
         if not function.get("name"):

@@ -75,6 +75,7 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
     return chunks
 
 
+CUSTOM_TOOLS_MESSAGE = "custom (free-form input) tools are not supported by this model's provider"
 LEGACY_FUNCTIONS_MESSAGE = ("the deprecated function-calling API (`functions`, `function_call`, role `function`) "
                             "is not supported by this model's provider; use `tools`")
 
