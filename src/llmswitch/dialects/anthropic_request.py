@@ -506,7 +506,9 @@ def _openai_messages(message: dict[str, Any], dropped: Dropped) -> list[dict[str
         return [{"role": role, "content": content}]
     blocks = content or []
     if role == "assistant":
-        return [*_mid_conversation_system(blocks), _openai_assistant(blocks, dropped)]
+        assistant = _openai_assistant(blocks, dropped)
+        carried = assistant["content"] is not None or "tool_calls" in assistant  # OpenAI wants one of them
+        return [*_mid_conversation_system(blocks), *([assistant] if carried else [])]
     out: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
     for block in blocks:

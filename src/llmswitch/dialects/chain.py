@@ -22,7 +22,7 @@ def chain_requests(first: RequestFn, second: RequestFn) -> RequestFn:
     def chained(body: dict[str, Any], options: RequestOptions) -> Translated:
         middle = first(body, options)
         last = second(middle.body, options)
-        return Translated(last.body, list(dict.fromkeys(middle.dropped + last.dropped)))  # each name once
+        return Translated(last.body, middle.dropped + last.dropped)
 
     return chained
 
