@@ -101,7 +101,7 @@ def openai_to_anthropic_request(body: dict[str, Any], options: RequestOptions) -
             if body.get(key) is not None:
                 out[key] = body[key]
 
-    response_format = body.get("response_format") or {}
+    response_format = body["response_format"] if isinstance(body.get("response_format"), dict) else {}
     output_format = _output_format(response_format)
     if output_format:
         out["output_config"] = {"format": output_format}

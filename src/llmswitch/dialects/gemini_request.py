@@ -132,10 +132,10 @@ def _contents(messages: Any, sign: bool, dropped: Dropped) -> tuple[list[dict[st
         close_tool_results(position)
         if role in ("system", "developer"):
             text = _text(message.get("content"), where)
-            if not contents:
-                system.extend({"text": text} for text in [text] if text)
-            elif text:
+            if text and contents:
                 _append(contents, "user", [{"text": MID_CONVERSATION_SYSTEM + text}])
+            elif text:
+                system.append({"text": text})
         elif role == "user":
             _append(contents, "user", _user_parts(message.get("content"), where, dropped))
         elif role == "assistant":
