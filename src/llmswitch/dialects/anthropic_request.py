@@ -504,51 +504,46 @@ def _openai_messages(message: dict[str, Any], dropped: Dropped) -> list[dict[str
         return [{"role": "system", "content": text}] if text else []
     if isinstance(content, str):
         return [{"role": role, "content": content}]
-    blocks = content or []
     if role == "assistant":
-        assistant = _openai_assistant(blocks, dropped)
-        carried = assistant["content"] is not None or "tool_calls" in assistant  # OpenAI wants one of them
-        return [*_mid_conversation_system(blocks), *([assistant] if carried else [])]
+        return _openai_assistant(content or [], dropped)
+    results: list[dict[str, Any]] = []
     out: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
-    for block in blocks:
-        if block.get("type") == "tool_result":
-            tool_message, media = _openai_tool_message(block, dropped)
-            out.append(tool_message)
-            parts.extend(media)
-    for block in blocks:
+    for block in content or []:
         kind = block.get("type")
-        if kind == "mid_conv_system":
-            if parts:
-                out.append({"role": "user", "content": parts})
-                parts = []
-            out.extend(_mid_conversation_system([block]))
-        elif kind != "tool_result":
+        if kind == "tool_result":
+            tool_message, media = _openai_tool_message(block, dropped)
+            results.append(tool_message)
+            parts.extend(media)
+        elif kind == "mid_conv_system":
+            text = _system_text(block.get("content"))
+            if text:
+                if parts:
+                    out.append({"role": "user", "content": parts})
+                    parts = []
+                out.append({"role": "system", "content": text})
+        else:
             part = _openai_part(block, dropped)
             if part:
                 parts.append(part)
     if parts:
         out.append({"role": "user", "content": parts})
-    return out
-
-
-def _mid_conversation_system(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"role": "system", "content": text} for block in blocks if block.get("type") == "mid_conv_system"
-            for text in [_system_text(block.get("content"))] if text]
+    return results + out if results else out
 
 
 def _openai_part(block: dict[str, Any], dropped: Dropped) -> dict[str, Any] | None:
     """A content block as an OpenAI content part; None (listed) for blocks OpenAI has no form for."""
     kind = block.get("type")
-    source = block.get("source") if isinstance(block.get("source"), dict) else {}
     if kind == "text":
         return {"type": "text", "text": block["text"]} if block.get("text") else None
-    if kind == "image" and source.get("type") in ("base64", "url"):
+    source = block["source"] if isinstance(block.get("source"), dict) else {}
+    source_type = source.get("type")
+    if kind == "image" and source_type in ("base64", "url"):
         return {"type": "image_url", "image_url": {"url": _source_url(source)}}
-    if kind == "document" and source.get("type") == "base64":
+    if kind == "document" and source_type == "base64":
         return {"type": "file", "file": {"filename": "document.pdf", "file_data": _source_url(source)}}
-    if kind == "document" and source.get("type") in ("text", "content"):
-        text = source.get("data") if source["type"] == "text" else _block_text(source.get("content"))
+    if kind == "document" and source_type in ("text", "content"):
+        text = source.get("data") if source_type == "text" else _block_text(source.get("content"))
         return {"type": "text", "text": text} if isinstance(text, str) and text else None
     if kind == "search_result":
         text = _block_text(block.get("content"))
@@ -566,8 +561,11 @@ def _block_text(content: Any) -> str:
                      if isinstance(block, dict) and block.get("type") == "text")
 
 
-def _openai_assistant(blocks: list[dict[str, Any]], dropped: Dropped) -> dict[str, Any]:
+def _openai_assistant(blocks: list[dict[str, Any]], dropped: Dropped) -> list[dict[str, Any]]:
+    """The assistant message (left out when it has neither text nor calls, which OpenAI refuses),
+    after the system messages of its `mid_conv_system` blocks."""
     # Thinking blocks are signed for Anthropic only; an OpenAI upstream cannot use them.
+    out: list[dict[str, Any]] = []
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     for block in blocks:
@@ -577,12 +575,18 @@ def _openai_assistant(blocks: list[dict[str, Any]], dropped: Dropped) -> dict[st
         elif kind == "tool_use":
             calls.append({"id": block.get("id"), "type": "function", "function": {
                 "name": block.get("name"), "arguments": json.dumps(block.get("input") or {})}})
-        elif kind != "mid_conv_system":
+        elif kind == "mid_conv_system":
+            text = _system_text(block.get("content"))
+            if text:
+                out.append({"role": "system", "content": text})
+        else:
             _openai_part(block, dropped)  # lists the block as dropped
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
     if calls:
         message["tool_calls"] = calls
-    return message
+    if calls or message["content"]:
+        out.append(message)
+    return out
 
 
 def _openai_tool_message(block: dict[str, Any], dropped: Dropped) -> tuple[dict[str, Any], list[dict[str, Any]]]:
