@@ -81,18 +81,26 @@ def minimal(tp: Any, name: str = "") -> Any:
     return {str: "x", int: 1, float: 1.0, bool: True, object: {}}.get(tp, "x")
 
 
-def kind(cls: Any) -> str:
-    """The `type` (or `role`) literal a TypedDict or model declares."""
+def kinds(cls: Any) -> tuple[str, ...]:
+    """The `type` (or `role`) literals a TypedDict or model declares (one class may declare several)."""
     hints = _hints(cls) if typing_extensions.is_typeddict(cls) else {k: f.annotation for k, f in
                                                                      cls.model_fields.items()}
-    return typing.get_args(_strip(hints.get("type") or hints["role"]))[0]  # type: ignore[no-any-return]
+    return typing.get_args(_strip(hints.get("type") or hints["role"]))
 
 
 def by_kind(classes: list[Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for cls in classes:
-        found.setdefault(kind(cls), cls)
+        for name in kinds(cls):
+            found.setdefault(name, cls)
     return found
+
+
+def instance(cls: Any, name: str) -> dict[str, Any]:
+    """A minimal instance of CLS whose `type` (or `role`) is NAME."""
+    value = minimal(cls)
+    value["type" if "type" in value else "role"] = name
+    return value  # type: ignore[no-any-return]
 
 
 def content_members(message_class: type) -> list[Any]:
@@ -108,8 +116,8 @@ ANTHROPIC_MESSAGES = by_kind(variants(MessageParam))
 ANTHROPIC_BLOCKS = by_kind([member for cls in ANTHROPIC_MESSAGES.values() for member in content_members(cls)])
 ANTHROPIC_TOOL_RESULT_BLOCKS = by_kind(content_members(ANTHROPIC_BLOCKS["tool_result"]))
 OPENAI_MESSAGES = by_kind(variants(ChatCompletionMessageParam))
-OPENAI_PARTS = {(role, kind(part)): part for role, cls in OPENAI_MESSAGES.items()
-                for part in content_members(cls) if "content" in _hints(cls)}
+OPENAI_PARTS = {(role, name): part for role, cls in OPENAI_MESSAGES.items() if "content" in _hints(cls)
+                for name, part in by_kind(content_members(cls)).items()}
 OPENAI_TOOL_CALLS = by_kind(variants(typing.get_args(_strip(_hints(OPENAI_MESSAGES["assistant"])["tool_calls"]))[0]))
 
 
@@ -152,7 +160,7 @@ def assert_carried_or_listed(src: str, with_it: dict[str, Any], without_it: dict
 
 @pytest.mark.parametrize("role", sorted(ANTHROPIC_MESSAGES))
 def test_every_anthropic_message_role_is_accepted(role: str):
-    message = minimal(ANTHROPIC_MESSAGES[role])
+    message = instance(ANTHROPIC_MESSAGES[role], role)
     body = anthropic_body(*([message, {"role": "user", "content": "hi"}] if role != "user" else [message]))
     validate_request(body)
     assert_carried_or_listed("anthropic", body, None)
@@ -160,7 +168,7 @@ def test_every_anthropic_message_role_is_accepted(role: str):
 
 @pytest.mark.parametrize("block_type", sorted(ANTHROPIC_BLOCKS))
 def test_every_anthropic_content_block_is_accepted(block_type: str):
-    block = minimal(ANTHROPIC_BLOCKS[block_type])
+    block = instance(ANTHROPIC_BLOCKS[block_type], block_type)
     body = anthropic_body(*anthropic_turns(block))
     validate_request(body)
     plain = None if block_type in ("tool_use", "tool_result") else anthropic_body(
@@ -171,7 +179,7 @@ def test_every_anthropic_content_block_is_accepted(block_type: str):
 @pytest.mark.parametrize("block_type", sorted(ANTHROPIC_TOOL_RESULT_BLOCKS))
 def test_every_block_a_tool_result_may_hold_is_accepted(block_type: str):
     result = {"type": "tool_result", "tool_use_id": "call_1",
-              "content": [{"type": "text", "text": "ok"}, minimal(ANTHROPIC_TOOL_RESULT_BLOCKS[block_type])]}
+              "content": [{"type": "text", "text": "ok"}, instance(ANTHROPIC_TOOL_RESULT_BLOCKS[block_type], block_type)]}
     body = anthropic_body(*anthropic_turns(result))
     validate_request(body)
     plain = copy.deepcopy(body)
@@ -196,14 +204,15 @@ def openai_turns(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("role", sorted(OPENAI_MESSAGES))
 def test_every_openai_message_role_is_accepted(role: str):
-    body = openai_body(*openai_turns(minimal(OPENAI_MESSAGES[role])))
+    body = openai_body(*openai_turns(instance(OPENAI_MESSAGES[role], role)))
     validate_chat_request(body)
     assert_carried_or_listed("openai", body, None)
 
 
 @pytest.mark.parametrize(("role", "part_type"), sorted(OPENAI_PARTS))
 def test_every_openai_content_part_is_accepted_in_every_role_that_takes_it(role: str, part_type: str):
-    message = {**minimal(OPENAI_MESSAGES[role]), "content": [minimal(OPENAI_PARTS[role, part_type])]}
+    part = instance(OPENAI_PARTS[role, part_type], part_type)
+    message = {**instance(OPENAI_MESSAGES[role], role), "content": [part]}
     body = openai_body(*openai_turns(message))
     validate_chat_request(body)
     plain = openai_body(*openai_turns({**message, "content": [{"type": "text", "text": "hi"}]}))
@@ -212,7 +221,7 @@ def test_every_openai_content_part_is_accepted_in_every_role_that_takes_it(role:
 
 @pytest.mark.parametrize("call_type", sorted(OPENAI_TOOL_CALLS))
 def test_every_openai_tool_call_type_is_accepted_in_history(call_type: str):
-    call = minimal(OPENAI_TOOL_CALLS[call_type])
+    call = instance(OPENAI_TOOL_CALLS[call_type], call_type)
     body = openai_body({"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [call]},
                        {"role": "tool", "tool_call_id": call["id"], "content": "ok"})
     validate_chat_request(body)
