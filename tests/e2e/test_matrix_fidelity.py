@@ -115,7 +115,9 @@ def test_claude_code_turn_reaches_a_gemini_upstream_with_later_system_text_as_ma
     tag = marker()
     text, headers = send_claude_code(matrix, "gemini", tag, stream)
     assert tag in text
-    body = matrix.sent(tag)["body"]
+    sent = matrix.sent(tag)
+    body = sent["body"]
+    assert "anthropic-beta" not in sent["headers"]
     assert body["systemInstruction"] == {"parts": [{"text": "You are Claude Code.\n\nEnv: linux"}]}
     assert [c["role"] for c in body["contents"]] == ["user", "model", "user"]
     texts = [part.get("text") for content in body["contents"] for part in content["parts"]]
