@@ -172,7 +172,8 @@ def _check_thinking_replay(thinking: Any, messages: list[Any]) -> None:
     content = previous.get("content")
     first = content[0].get("type") if isinstance(content, list) and content else "text"
     if first not in ("thinking", "redacted_thinking"):
-        raise Rejected(400, f"messages.{messages.index(previous)}.content.0.type: Expected `thinking` or "
+        at = next(i for i, m in enumerate(messages) if m is previous)  # its place among all messages
+        raise Rejected(400, f"messages.{at}.content.0.type: Expected `thinking` or "
                             f"`redacted_thinking`, but found `{first}`. When `thinking` is enabled, a final "
                             "`assistant` message must start with a thinking block (preceeding the lastmost set "
                             "of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks "
