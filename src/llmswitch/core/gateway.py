@@ -91,8 +91,9 @@ class Gateway:
         self.created = int(time.time())  # reported as every model's `created`
 
     async def start(self) -> None:
+        max_body = int(self.config.server.max_upstream_body_mb * (1 << 20))
         for name, provider_config in self.config.providers.items():
-            client = HTTPClient()  # keeps no cookies: nothing one client's call got rides on another's
+            client = HTTPClient(max_body=max_body)  # keeps no cookies: nothing one client's call got rides on another's
             self._clients.append(client)
             self.providers[name] = build_provider(name, provider_config, client)
         self.router = Router(self.config, self.providers)

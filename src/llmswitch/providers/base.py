@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 import orjson
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
-from llmswitch.dialects.sse import SSEDecoder
+from llmswitch.dialects.sse import SSEDecoder, SSEError
 from llmswitch.providers.http import HTTPClient, Response, Timeouts, TransportError
 
 ErrorKind = Literal[
@@ -27,6 +27,7 @@ ErrorKind = Literal[
     "idle_timeout",  # a stream went silent longer than the idle limit
     "reset",  # the connection broke after the request was sent
     "protocol",  # the upstream answered something that is not its dialect
+    "body_too_large",  # an answer read whole was longer than server.max_upstream_body_mb
 ]
 
 
@@ -154,7 +155,7 @@ class Provider:
 
     async def _batches(self, response: Response) -> AsyncIterator[list[dict[str, Any]]]:
         """Events grouped by network read: whatever arrived together is relayed in one write."""
-        decoder = SSEDecoder()
+        decoder = SSEDecoder(self.client.max_body)
         async for chunk in response.iter_chunks():
             batch = []
             for name, data in decoder.feed(chunk):
@@ -176,6 +177,8 @@ class Provider:
                 yield batch
         except TransportError as exc:
             raise UpstreamError(exc.kind, exc.message) from None
+        except SSEError as exc:
+            raise UpstreamError("protocol", str(exc)) from None
         finally:
             response.release()
 

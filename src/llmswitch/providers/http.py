@@ -7,6 +7,10 @@ hooks, a timer per phase, a stream reader) is work an upstream call never needs:
 body on a pooled connection and reads the answer. Here the request head is formatted once per URL,
 the answer is parsed in C by httptools (llhttp, the parser Node.js uses), and one timer guards each
 wait. Every transport failure is a `TransportError` whose `kind` tells failover what happened.
+
+Reading pauses once PAUSE_AT bytes wait unread, so a stream relayed to a slow client holds little
+memory. An answer read whole (`Response.read`) is buffered to its end instead, up to the client's
+`max_body`: past that it is a `body_too_large` error at once, not a read that waits forever.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ from urllib.parse import urlsplit
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
-TransportKind = Literal["connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "reset", "protocol"]
+TransportKind = Literal["connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "reset", "protocol",
+                        "body_too_large"]
 
 PAUSE_AT = 1 << 20  # bytes buffered but not yet read: stop reading the socket until they are
 KEEPALIVE_S = 60.0  # an idle pooled connection older than this is closed, not reused
+MAX_BODY = 64 << 20  # bytes of an answer read whole, by default (server.max_upstream_body_mb)
+_UNBOUNDED = 1 << 62  # a streamed answer's total: its reader takes what arrives, pausing bounds memory
 _TARGET_CACHE = 512  # distinct URLs whose parsed form is kept
 
 
@@ -98,7 +105,10 @@ class _Connection(asyncio.Protocol):
         self._framed = False  # the body's end is marked by Content-Length or chunked encoding
         self._encoding = b"identity"
         self._chunks: list[bytes] = []
-        self._buffered = 0
+        self._buffered = 0  # body bytes not yet taken
+        self._pause_at = PAUSE_AT
+        self._limit = _UNBOUNDED  # body bytes that may be buffered before the answer is refused
+        self._length: bytes | None = None  # the Content-Length header's value
         self._until_eof = False
         self._decoder: zlib._Decompress | None = None
 
@@ -118,7 +128,7 @@ class _Connection(asyncio.Protocol):
             self.error = cause if isinstance(cause, TransportError) else TransportError(
                 "protocol", f"upstream sent malformed HTTP: {exc}")
             self.close()
-        if self._buffered > PAUSE_AT and not self._paused and self.transport is not None:
+        if self._buffered > self._pause_at and not self._paused and self.transport is not None:
             self._paused = True
             self.transport.pause_reading()
         self._wake()
@@ -140,7 +150,10 @@ class _Connection(asyncio.Protocol):
         self.raw_headers.append((name, value))
         if len(name) in (14, 16, 17):  # maybe Content-Length, Content-Encoding or Transfer-Encoding
             lowered = name.lower()
-            if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
+            if lowered == b"content-length":
+                self._framed = True
+                self._length = value
+            elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
                 self._framed = True
             elif lowered == b"content-encoding":
                 self._encoding = value.strip().lower()
@@ -159,12 +172,14 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         if self._decoder is not None:
-            try:
-                body = self._decoder.decompress(body)
+            try:  # decoded no further than the limit: a small compressed body may unpack to gigabytes
+                body = self._decoder.decompress(body, self._limit - self._buffered + 1)
             except zlib.error as exc:
                 raise TransportError("protocol", f"upstream sent an undecodable compressed body: {exc}") from None
         self._chunks.append(body)
         self._buffered += len(body)
+        if self._buffered > self._limit:
+            raise _too_large(self._limit)
 
     def on_message_complete(self) -> None:
         if self.status < 200:
@@ -195,6 +210,20 @@ class _Connection(asyncio.Protocol):
         if self.error is not None:
             raise self.error
 
+    def buffer_whole(self, limit: int) -> None:
+        """The reader takes the body only once it is complete: keep reading the socket until then,
+        and refuse the answer once it is (or says it will be) longer than `limit` bytes."""
+        if self._buffered > limit:
+            raise _too_large(limit)
+        if self.complete:
+            return
+        if self._length is not None and self._decoder is None and int(self._length) > limit:
+            raise _too_large(limit)  # refused before a byte of it is read
+        self._limit = self._pause_at = limit
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+
     def take(self) -> bytes:
         """Every body byte that arrived since the last call, as one piece."""
         chunks = self._chunks
@@ -218,6 +247,11 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+
+def _too_large(limit: int) -> TransportError:
+    return TransportError("body_too_large", f"upstream answer is larger than the gateway accepts "
+                                            f"({limit / (1 << 20):g} MiB: server.max_upstream_body_mb)")
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -249,9 +283,10 @@ class Response:
         return self._headers
 
     async def read(self) -> bytes:
-        """The whole body; the connection goes back to the pool once it is read."""
+        """The whole body, up to the client's `max_body`; the connection goes back to the pool once it is read."""
         conn = self._live()
         try:
+            conn.buffer_whole(self._client.max_body)
             while not conn.complete:
                 await self._next(conn)
             return conn.take()
@@ -306,8 +341,9 @@ class Response:
 class HTTPClient:
     """Pooled HTTP/1.1 connections to any number of origins (one client per provider)."""
 
-    def __init__(self, keepalive_s: float = KEEPALIVE_S):
+    def __init__(self, keepalive_s: float = KEEPALIVE_S, max_body: int = MAX_BODY):
         self._keepalive_s = keepalive_s
+        self.max_body = max_body  # bytes of an answer read whole (`Response.read`)
         self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
         self._targets: dict[str, _Target] = {}
         self._open: set[_Connection] = set()
