@@ -465,6 +465,21 @@ async def test_a_compressed_answer_unpacking_past_the_cap_is_refused() -> None:
     assert excinfo.value.kind == "body_too_large"
 
 
+async def test_a_compressed_stream_unpacking_past_the_cap_in_one_piece_is_refused() -> None:
+    packed = gzip.compress(b"\0" * (64 * MiB))
+    client = HTTPClient(max_body=MiB)
+    try:
+        async with upstream_server(answering(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked"
+                                             b"\r\n\r\n", chunked(packed))) as upstream:
+            with pytest.raises(TransportError) as excinfo:  # as the headers arrive, or as the stream is read
+                response = await client.post(upstream.url, b"{}", {}, LIMITS)
+                async for _ in response.iter_chunks():
+                    pass
+    finally:
+        await client.close()
+    assert excinfo.value.kind == "body_too_large"
+
+
 async def test_a_stream_longer_than_the_cap_is_relayed_whole() -> None:
     client = HTTPClient(max_body=MiB)
     long = b"data: {}\n\n" * (3 * MiB // 10)

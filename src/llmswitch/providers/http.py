@@ -9,8 +9,10 @@ the answer is parsed in C by httptools (llhttp, the parser Node.js uses), and on
 wait. Every transport failure is a `TransportError` whose `kind` tells failover what happened.
 
 Reading pauses once PAUSE_AT bytes wait unread, so a stream relayed to a slow client holds little
-memory. An answer read whole (`Response.read`) is buffered to its end instead, up to the client's
-`max_body`: past that it is a `body_too_large` error at once, not a read that waits forever.
+memory. An answer read whole (`Response.read`) is buffered to its end instead. Either way no more
+than the client's `max_body` bytes ever wait unread (decompressed, so a small gzip body cannot
+unpack to gigabytes): past that the answer is a `body_too_large` error at once, never a read that
+waits for the idle timeout.
 """
 
 from __future__ import annotations
@@ -32,8 +34,7 @@ TransportKind = Literal["connect", "connect_timeout", "first_byte_timeout", "idl
 
 PAUSE_AT = 1 << 20  # bytes buffered but not yet read: stop reading the socket until they are
 KEEPALIVE_S = 60.0  # an idle pooled connection older than this is closed, not reused
-MAX_BODY = 64 << 20  # bytes of an answer read whole, by default (server.max_upstream_body_mb)
-_UNBOUNDED = 1 << 62  # a streamed answer's total: its reader takes what arrives, pausing bounds memory
+MAX_BODY = 64 << 20  # bytes that may wait unread, by default: server.max_upstream_body_mb
 _TARGET_CACHE = 512  # distinct URLs whose parsed form is kept
 
 
@@ -80,9 +81,11 @@ class _Connection(asyncio.Protocol):
     """One upstream connection; parses what arrives and wakes the one reader waiting on it."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, origin: tuple[str, str, int],
-                 registry: set[_Connection]):
+                 registry: set[_Connection], max_body: int):
         self.loop = loop
         self.origin = origin
+        self.max_body = max_body
+        self._stream_pause = min(PAUSE_AT, max_body // 2)  # a stream pauses well before the cap
         self.parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -106,8 +109,7 @@ class _Connection(asyncio.Protocol):
         self._encoding = b"identity"
         self._chunks: list[bytes] = []
         self._buffered = 0  # body bytes not yet taken
-        self._pause_at = PAUSE_AT
-        self._limit = _UNBOUNDED  # body bytes that may be buffered before the answer is refused
+        self._pause_at = self._stream_pause
         self._length: bytes | None = None  # the Content-Length header's value
         self._until_eof = False
         self._decoder: zlib._Decompress | None = None
@@ -172,14 +174,14 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         if self._decoder is not None:
-            try:  # decoded no further than the limit: a small compressed body may unpack to gigabytes
-                body = self._decoder.decompress(body, self._limit - self._buffered + 1)
+            try:  # decoded no further than the cap: a small compressed body may unpack to gigabytes
+                body = self._decoder.decompress(body, self.max_body - self._buffered + 1)
             except zlib.error as exc:
                 raise TransportError("protocol", f"upstream sent an undecodable compressed body: {exc}") from None
         self._chunks.append(body)
         self._buffered += len(body)
-        if self._buffered > self._limit:
-            raise _too_large(self._limit)
+        if self._buffered > self.max_body:
+            raise _too_large(self.max_body)
 
     def on_message_complete(self) -> None:
         if self.status < 200:
@@ -210,16 +212,12 @@ class _Connection(asyncio.Protocol):
         if self.error is not None:
             raise self.error
 
-    def buffer_whole(self, limit: int) -> None:
-        """The reader takes the body only once it is complete: keep reading the socket until then,
-        and refuse the answer once it is (or says it will be) longer than `limit` bytes."""
-        if self._buffered > limit:
-            raise _too_large(limit)
-        if self.complete:
-            return
-        if self._length is not None and self._decoder is None and int(self._length) > limit:
-            raise _too_large(limit)  # refused before a byte of it is read
-        self._limit = self._pause_at = limit
+    def buffer_whole(self) -> None:
+        """The reader takes the body only once it is complete: keep reading the socket until then
+        (on_body refuses it past `max_body`), unless it says at once that it will be longer."""
+        if self._length is not None and self._decoder is None and int(self._length) > self.max_body:
+            raise _too_large(self.max_body)  # refused before a byte of it is read
+        self._pause_at = self.max_body
         if self._paused and self.transport is not None:
             self._paused = False
             self.transport.resume_reading()
@@ -283,12 +281,13 @@ class Response:
         return self._headers
 
     async def read(self) -> bytes:
-        """The whole body, up to the client's `max_body`; the connection goes back to the pool once it is read."""
+        """The whole body (up to the client's `max_body`); the connection goes back to the pool once it is read."""
         conn = self._live()
         try:
-            conn.buffer_whole(self._client.max_body)
-            while not conn.complete:
-                await self._next(conn)
+            if not conn.complete:
+                conn.buffer_whole()
+                while not conn.complete:
+                    await self._next(conn)
             return conn.take()
         except BaseException:
             self.close()
@@ -343,7 +342,7 @@ class HTTPClient:
 
     def __init__(self, keepalive_s: float = KEEPALIVE_S, max_body: int = MAX_BODY):
         self._keepalive_s = keepalive_s
-        self.max_body = max_body  # bytes of an answer read whole (`Response.read`)
+        self.max_body = max_body  # bytes of an answer that may wait unread: all of one read whole
         self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
         self._targets: dict[str, _Target] = {}
         self._open: set[_Connection] = set()
@@ -400,7 +399,7 @@ class HTTPClient:
         try:
             async with asyncio.timeout(timeout):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(loop, target.origin, self._open), target.host, target.port,
+                    lambda: _Connection(loop, target.origin, self._open, self.max_body), target.host, target.port,
                     ssl=tls, server_hostname=target.host if tls else None)
         except TimeoutError:
             raise TransportError("connect_timeout", "could not connect to the upstream in time") from None
