@@ -552,3 +552,41 @@ async def test_a_stream_event_past_the_cap_is_a_protocol_error() -> None:
     assert seen == [{"a": 1}]
     assert excinfo.value.kind == "protocol"
     assert "larger than" in excinfo.value.message
+
+
+async def test_shutting_the_client_ends_a_call_in_progress_and_refuses_later_ones(client: HTTPClient) -> None:
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n")
+        await read_request(reader, upstream)  # returns once the client closes
+
+    async with upstream_server(endless) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        reading = asyncio.create_task(response.read())
+        await asyncio.sleep(0.05)
+        client.shut("stopping")
+        with pytest.raises(TransportError) as during:
+            await reading
+        with pytest.raises(TransportError) as after:
+            await post(client, upstream)
+        await asyncio.wait_for(upstream.closed_by_client.wait(), 2)
+    assert (during.value.kind, during.value.message) == ("shutdown", "stopping")
+    assert after.value.kind == "shutdown"
+    assert upstream.connections == 1
+
+
+async def test_a_body_ending_with_its_connection_is_not_complete_when_the_client_shut_it(client: HTTPClient) -> None:
+    async def until_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: {}\n\n")
+        await read_request(reader, upstream)
+
+    async with upstream_server(until_close) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        chunks = response.iter_chunks()
+        assert await anext(chunks) == b"data: {}\n\n"
+        client.shut("stopping")
+        await asyncio.sleep(0.05)  # the connection is gone: had it ended the body, the stream would look whole
+        with pytest.raises(TransportError) as excinfo:
+            await anext(chunks)
+    assert excinfo.value.kind == "shutdown"

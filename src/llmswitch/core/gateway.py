@@ -102,6 +102,12 @@ class Gateway:
         await self.limiter.start()
         await self.usage.start()
 
+    def end_in_flight(self) -> None:
+        """Shutdown, once the grace is over: every upstream call still running fails at once (503), so
+        each request still ends in its dialect (a stream's error event, a 503 error) and is recorded."""
+        for client in self._clients:
+            client.shut("The gateway is shutting down; retry the request.")
+
     async def stop(self) -> None:
         await self.usage.stop()
         await self.limiter.stop()

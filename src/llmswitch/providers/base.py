@@ -28,6 +28,7 @@ ErrorKind = Literal[
     "reset",  # the connection broke after the request was sent
     "protocol",  # the upstream answered something that is not its dialect
     "body_too_large",  # an answer read whole was longer than server.max_upstream_body_mb
+    "shutdown",  # the gateway is stopping: what was still running past its grace is ended
 ]
 
 
@@ -65,6 +66,8 @@ class UpstreamError(Exception):
             return self.status
         if self.kind in ("first_byte_timeout", "idle_timeout", "connect_timeout"):
             return 504
+        if self.kind == "shutdown":
+            return 503  # the gateway's own unavailability: the client may retry on another instance
         return 502
 
     @property

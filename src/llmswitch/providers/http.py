@@ -30,7 +30,7 @@ import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
 TransportKind = Literal["connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "reset", "protocol",
-                        "body_too_large"]
+                        "body_too_large", "shutdown"]
 
 PAUSE_AT = 1 << 20  # bytes buffered but not yet read: stop reading the socket until they are
 KEEPALIVE_S = 60.0  # an idle pooled connection older than this is closed, not reused
@@ -138,9 +138,11 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._registry.discard(self)
-        if self.headers_done and self._until_eof and not self.complete:
+        if self.complete or self.error is not None:
+            pass
+        elif self.headers_done and self._until_eof:
             self.complete = True  # a body without length or chunks ends where the connection does
-        elif not self.complete and self.error is None:
+        else:
             self.error = TransportError("reset", "upstream closed the connection before its answer ended")
         self._wake()
 
@@ -246,6 +248,12 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def fail(self, error: TransportError) -> None:
+        """End the exchange now: its reader gets `error` instead of what the upstream would still send."""
+        self.error = error
+        self.close()
+        self._wake()
+
 
 def _too_large(limit: int) -> TransportError:
     return TransportError("body_too_large", f"upstream answer is larger than the gateway accepts "
@@ -347,6 +355,7 @@ class HTTPClient:
         self._targets: dict[str, _Target] = {}
         self._open: set[_Connection] = set()
         self._tls: ssl.SSLContext | None = None
+        self._shut: str | None = None  # why every call fails now: the client was shut
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeouts: Timeouts) -> Response:
         """Send `body` to `url` and return once the answer's status and headers have arrived."""
@@ -383,6 +392,14 @@ class HTTPClient:
         self._open.clear()
         self._idle.clear()
 
+    def shut(self, message: str) -> None:
+        """Fail every call in progress, and every later one, as `shutdown`: each caller still answers its
+        client (a 503, a stream's error event) instead of being cut off with the process."""
+        self._shut = message
+        self._idle.clear()  # a call now finds no pooled connection, and _connect refuses a new one
+        for conn in list(self._open):
+            conn.fail(TransportError("shutdown", message))
+
     def _pooled(self, origin: tuple[str, str, int]) -> _Connection | None:
         """The most recently used live connection to `origin`, if any."""
         idle = self._idle.get(origin)
@@ -395,6 +412,8 @@ class HTTPClient:
         return None
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, target: _Target, timeout: float) -> _Connection:
+        if self._shut is not None:
+            raise TransportError("shutdown", self._shut)
         tls = self._tls_context() if target.tls else None
         try:
             async with asyncio.timeout(timeout):
