@@ -25,14 +25,22 @@ class Upstreams:
     gateway: Process
 
 
-@pytest.fixture(scope="session")
-def agents_ready() -> None:
-    problem = install_problem() or isolation_problem()
+def _require(problem: str | None) -> None:
     if problem is None:
         return
     if os.environ.get("CI") == "true":
         pytest.fail(f"the coding agents cannot run under CI: {problem}")
     pytest.skip(f"AGENT TESTS SKIPPED (they run under CI): {problem}")
+
+
+@pytest.fixture(scope="session")
+def isolation_ready() -> None:
+    _require(isolation_problem())
+
+
+@pytest.fixture(scope="session")
+def agents_ready(isolation_ready: None) -> None:
+    _require(install_problem())
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 
 opencode is configured as its users configure it for a gateway: its built-in `anthropic` provider with
 the gateway as base URL (Anthropic Messages), or a provider of its own on `@ai-sdk/openai-compatible`
-(Chat Completions). Each run also makes opencode's title request on a small model of the same provider,
-which the gateway serves by alias.
+(Chat Completions). Each run also makes a title request: with the built-in provider on a small Claude
+model the gateway serves by alias, with a provider of its own on the model it runs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from tests.agents.agents import CLIENT_KEY, Workspace, opencode
 from tests.agents.conftest import Upstreams
-from tests.agents.upstream import MODELS, SMALL_MODELS, marker, results_received, shell_round_trip
+from tests.agents.upstream import MODELS, marker, results_received, shell_round_trip
 
 pytestmark = [pytest.mark.agents, pytest.mark.timeout(300)]
 
@@ -24,11 +24,10 @@ CASES = [("anthropic", "anthropic"), ("anthropic", "openai"), ("openai", "openai
 def providers(client: str, gateway_url: str, model: str) -> tuple[str, dict[str, Any]]:
     """opencode's `provider` config for the CLIENT dialect, and the "provider/model" to run.
 
-    Either lists the model and its small sibling; the built-in provider adds them to the catalogue that
-    ships with opencode (which knows Claude models only).
+    The built-in provider adds the listed model to the catalogue that ships with opencode (Claude models).
     """
     options = {"baseURL": f"{gateway_url}/v1", "apiKey": CLIENT_KEY}
-    models = {name: {"name": name} for name in (model, SMALL_MODELS[model])}
+    models = {model: {"name": model}}
     if client == "anthropic":
         return f"anthropic/{model}", {"anthropic": {"options": options, "models": models}}
     return f"llmswitch/{model}", {"llmswitch": {"npm": "@ai-sdk/openai-compatible", "name": "llmswitch",

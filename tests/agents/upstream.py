@@ -1,7 +1,7 @@
 """The gateway the agents talk to, its three provider kinds on one fake upstream, and what the fake saw.
 
 Model names are the ones a user would type (each agent treats names it knows differently), and the small
-models the agents use on their own for chores, such as opencode's title request, are aliases.
+model an agent uses on its own for chores (opencode's title request) is an alias.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from tests.e2e.matrix_fixtures import deployment, matrix_config
 from tests.support.fake import fake_directive, received
 
 MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-5.4", "gemini": "gemini-2.5-pro"}
-SMALL_MODELS = {"claude-sonnet-4-5": "claude-haiku-4-5-20251001", "gpt-5.4": "gpt-5.4-nano",
-                "gemini-2.5-pro": "gemini-2.5-flash"}
-ALIASES = {small: model for model, small in SMALL_MODELS.items()}
+# opencode's built-in anthropic provider titles each session on this model, whatever model does the work.
+ALIASES = {"claude-haiku-4-5-20251001": "claude-sonnet-4-5"}
 
 
 def gateway_config(fake_url: str) -> dict[str, Any]:
