@@ -81,6 +81,9 @@ def run_isolated(command: list[str], *, gateway_port: int, env: dict[str, str], 
             os.killpg(proc.pid, signal.SIGKILL)
             stdout, stderr = proc.communicate()
             raise Timeout(timeout_s, stdout, stderr) from None
+        except BaseException:  # e.g. pytest-timeout: leave no agent behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
         finally:
             relay.close()
         return Finished(proc.returncode, stdout, stderr, time.monotonic() - started)
