@@ -9,7 +9,8 @@ set -u
 
 CLAUDE_CODE_VERSION=2.1.330   # runs non-interactively with -p here
 OPENCODE_VERSION=1.18.33      # its plugin package is pinned alike: opencode installs it into its config dir
-PINS="@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION opencode-ai@$OPENCODE_VERSION @opencode-ai/plugin@$OPENCODE_VERSION"
+PINS="@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION opencode-ai@$OPENCODE_VERSION"
+PINS="$PINS @opencode-ai/plugin@$OPENCODE_VERSION"
 
 cd "$(dirname "$0")/.."
 DIR=.cache/agents
