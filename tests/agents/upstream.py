@@ -6,11 +6,10 @@ model an agent uses on its own for chores (opencode's title request) is an alias
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from llmswitch.fake_upstream.answer import result_text
-from tests.e2e.matrix_fixtures import deployment, matrix_config
+from tests.e2e.matrix_fixtures import deployment, marker, matrix_config
 from tests.support.fake import fake_directive, received
 
 MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-5.4", "gemini": "gemini-2.5-pro"}
@@ -23,14 +22,10 @@ def gateway_config(fake_url: str) -> dict[str, Any]:
     return {**matrix_config(fake_url, models), "aliases": ALIASES}
 
 
-def marker() -> str:
-    """A lower-case word; the tool's command prints it in upper case, which no prompt contains."""
-    return f"mk{uuid.uuid4().hex[:10]}"
-
-
 def shell_round_trip(tool: str, word: str) -> str:
     """A prompt whose directive makes the fake call TOOL with `echo WORD | tr a-z A-Z`.
 
+    WORD is a lower-case marker: its upper case is in no prompt, so wherever it shows, the command ran.
     Once the agent sends the result back, the last turn is that result: the fake answers it with text
     echoing the tool's output, so the conversation ends there.
     """
