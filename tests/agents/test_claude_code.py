@@ -16,18 +16,11 @@ from tests.agents.upstream import MODELS, marker, results_received, shell_round_
 
 pytestmark = [pytest.mark.agents, pytest.mark.timeout(300)]
 
-# What the gateway answers today when Claude Code sends a model it does not know a `system` message
-# inside `messages` (issue 9 item 1, fixed separately). Only that failure is expected, nothing else.
-MID_CONVERSATION_SYSTEM_REFUSED = "role: must be 'user' or 'assistant'"
-
-
 @pytest.mark.parametrize("provider", sorted(MODELS))
 def test_claude_code_runs_a_shell_tool_through_the_gateway(upstreams: Upstreams, workspace: Workspace,
                                                            provider: str) -> None:
     word = marker()
     run = claude_code(workspace, upstreams.gateway.port, MODELS[provider], shell_round_trip("Bash", word))
-    if run.result.get("is_error") and MID_CONVERSATION_SYSTEM_REFUSED in str(run.result.get("result")):
-        pytest.xfail("the gateway refuses mid-conversation system messages (issue 9 item 1)")
     assert run.result["is_error"] is False, run.result
     assert word.upper() in run.result["result"]
     assert run.result["num_turns"] == 2
