@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import yaml
@@ -43,6 +43,7 @@ class ServerConfig(_Strict):
     idle_timeout_s: float = 300.0  # longest silence between two chunks of a stream
     keepalive_s: float = 15.0  # `: ping` comment on idle streams
     max_body_mb: float = 32.0
+    body_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # a request body must arrive within this
     workers: int = 1
 
 
