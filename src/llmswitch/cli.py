@@ -43,15 +43,14 @@ def _bound_socket(host: str, port: int) -> socket.socket:
 
 def _run_worker(config: Config, sock: socket.socket) -> None:
     import uvloop
-    from aiohttp import web
 
     from llmswitch.app import build_app
+    from llmswitch.server import serve
 
     logging.basicConfig(level=os.environ.get("LLMSWITCH_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvloop.install()
-    web.run_app(build_app(config), sock=sock, print=None, access_log=None, handler_cancellation=True,
-                shutdown_timeout=5)
+    serve(build_app(config), sock, shutdown_timeout=5)
 
 
 @app.command()

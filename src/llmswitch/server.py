@@ -1,0 +1,98 @@
+"""Serving the application on a socket, with aiohttp's own refusals answered as JSON.
+
+aiohttp answers what its HTTP parser rejects (a malformed request line, bad or oversized headers,
+bad chunked framing, a bad Content-Length) before any handler or middleware runs, as text/plain
+quoting the offending bytes. A client SDK expects JSON, and the quoted bytes may hold its key. So
+the connection handler here answers those in the OpenAI error shape (the path is not known yet)
+with a description that quotes nothing, and fails a body whose framing breaks half-way, which
+aiohttp's C parser would otherwise leave waiting forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+
+from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, HttpProcessingError, InvalidURLError
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError, _ErrInfo
+
+from llmswitch.errors import GatewayError
+
+# What is wrong, for the parser errors whose text quotes the request itself without a `:` before it.
+PROBLEMS: tuple[tuple[type[HttpProcessingError], str], ...] = (
+    (BadHttpMethod, "the method is not valid"),
+    (BadStatusLine, "the request line is not valid"),
+    (InvalidURLError, "the URL is not valid"),
+)
+
+
+class Connection(RequestHandler):
+    """aiohttp's connection handler, with every answer it makes itself in JSON."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        request = self._current_request
+        if (request is not None and not request.content.is_eof() and self._messages
+                and isinstance(self._messages[-1][0], _ErrInfo)):
+            # The parser gave up inside the body being read (a bad chunk size): aiohttp queues that
+            # error as the next request and leaves this body unfinished. Fail the body, and close the
+            # connection once its answer is out.
+            request.content.set_exception(RequestPayloadError("The request body's framing is broken"))
+            request.content.feed_eof()
+            self.close()
+
+    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if status >= 500:
+            self.log_exception("Error handling request from %s", request.remote, exc_info=exc)
+        if request.writer.output_size > 0:
+            raise ConnectionError("Response is sent already, cannot send another response with the error message")
+        if isinstance(exc, HttpProcessingError):
+            text = f"The request is not valid HTTP/1.1: {describe(exc)}."
+        else:
+            text = "Internal gateway error" if status >= 500 else "Bad request"
+        response = web.Response(status=status, body=GatewayError(status, text, code="invalid_http").body("openai"),
+                                content_type="application/json")
+        response.force_close()
+        return response
+
+
+def describe(exc: HttpProcessingError) -> str:
+    """What the parser found wrong, never the bytes it quotes (they may hold a key)."""
+    for kind, problem in PROBLEMS:
+        if isinstance(exc, kind):
+            return problem
+    return exc.message.split(":", 1)[0].split("\n", 1)[0][:100] or "malformed"
+
+
+class _Server(web.Server):
+    def __call__(self) -> RequestHandler:
+        return Connection(self, loop=self._loop, **self._kwargs)
+
+
+class Runner(web.AppRunner):
+    """An AppRunner whose connections are `Connection`s."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return _Server(server.request_handler, request_factory=server.request_factory,
+                       handler_cancellation=server.handler_cancellation, **server._kwargs)
+
+
+def serve(app: web.Application, sock: socket.socket, shutdown_timeout: float) -> None:
+    """Serve APP on SOCK until SIGINT or SIGTERM, as `web.run_app` does."""
+
+    async def run() -> None:
+        runner = Runner(app, handle_signals=True, access_log=None, handler_cancellation=True,
+                        shutdown_timeout=shutdown_timeout)
+        await runner.setup()
+        try:
+            await web.SockSite(runner, sock).start()
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(web.GracefulExit, KeyboardInterrupt):
+        asyncio.run(run())
