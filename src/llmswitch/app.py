@@ -76,13 +76,6 @@ def build_app(config: Config) -> web.Application:
     origins = set(server.cors_origins)
     dialects = RouteDialects()
 
-    def request_id_of(request: web.Request) -> str:
-        """The client's own id if it is one a log line, a header and a usage row can carry; else ours."""
-        given = request.headers.get("x-request-id")
-        if given and len(given) <= MAX_REQUEST_ID and given.isascii() and given.isprintable():
-            return given
-        return f"req_{id_prefix}{next(id_counter):08x}"
-
     def cors_headers(request: web.Request) -> dict[str, str]:
         origin = request.headers.get("origin")
         if not origin or not origins:
@@ -104,7 +97,10 @@ def build_app(config: Config) -> web.Application:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = request_id_of(request)
+        request_id = request.headers.get("x-request-id")  # the client's, if a header and a usage row can carry it
+        if not (request_id and len(request_id) <= MAX_REQUEST_ID and request_id.isascii()
+                and request_id.isprintable()):
+            request_id = f"req_{id_prefix}{next(id_counter):08x}"
         request[REQUEST_ID] = request_id
         cors = cors_headers(request)
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:

@@ -12,23 +12,19 @@ from aiohttp import web
 
 from llmswitch.errors import GatewayError
 
-ADMITTED = web.RequestKey("admitted", bool)
-
 
 class Admission:
     def __init__(self, limit: int):
         self.limit = limit
-        self.in_flight = 0
+        self._admitted: set[int] = set()  # ids of the requests holding a place
 
     def admit(self, request: web.Request) -> None:
         """Count REQUEST in, or refuse it with a retryable 503 when the gate is full."""
-        if self.in_flight >= self.limit:
+        if len(self._admitted) >= self.limit:
             raise GatewayError(503, "The gateway is at its concurrency limit; retry shortly.", code="overloaded",
                                headers={"retry-after": "1"})
-        self.in_flight += 1
-        request[ADMITTED] = True
+        self._admitted.add(id(request))
 
     def release(self, request: web.Request) -> None:
         """REQUEST is finished: free its place if it had one."""
-        if request.get(ADMITTED):
-            self.in_flight -= 1
+        self._admitted.discard(id(request))

@@ -16,7 +16,14 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if content_type and "json" not in content_type.lower():
         raise invalid(f"Content-Type must be application/json, got {content_type!r}", code="invalid_content_type")
-    raw = await _read(request)
+    try:
+        # A body already in (the usual case: it came with the headers) is read without arming a timer.
+        raw = await (request.read() if request.content.is_eof() else _read_within_deadline(request))
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise GatewayError(413, f"Request body too large: {exc.text}", code="request_too_large") from None
+    except web.RequestPayloadError:  # bad chunked framing or compression; its text may quote the bytes
+        raise invalid("The request body is malformed: its chunked framing or compression is broken.",
+                      code="invalid_body") from None
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -26,22 +33,12 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-async def _read(request: web.Request) -> bytes:
-    """The whole body, within `server.body_timeout_s`: a client that stops sending half-way holds
-    a connection and a task, never more than that long. A body already in (the usual case: it came
-    with the headers) is read without arming a timer."""
+async def _read_within_deadline(request: web.Request) -> bytes:
+    """The rest of the body, within `server.body_timeout_s`: a client that stops sending half-way
+    holds a connection and a task, never more than that long."""
+    timeout = request.app[GATEWAY].config.server.body_timeout_s
     try:
-        if request.content.is_eof():
+        async with asyncio.timeout(timeout):
             return await request.read()
-        timeout = request.app[GATEWAY].config.server.body_timeout_s
-        try:
-            async with asyncio.timeout(timeout):
-                return await request.read()
-        except TimeoutError:
-            raise GatewayError(408, f"The request body did not arrive within {timeout:g} s.",
-                               code="body_timeout") from None
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise GatewayError(413, f"Request body too large: {exc.text}", code="request_too_large") from None
-    except web.RequestPayloadError:  # bad chunked framing or compression; its text may quote the bytes
-        raise invalid("The request body is malformed: its chunked framing or compression is broken.",
-                      code="invalid_body") from None
+    except TimeoutError:
+        raise GatewayError(408, f"The request body did not arrive within {timeout:g} s.", code="body_timeout") from None
