@@ -44,6 +44,7 @@ class ServerConfig(_Strict):
     keepalive_s: float = 15.0  # `: ping` comment on idle streams
     max_body_mb: float = 32.0
     max_upstream_body_mb: Annotated[float, msgspec.Meta(gt=0)] = 64.0  # larger answers or stream events: 502
+    body_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # a request body must arrive within this
     workers: int = 1
     shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 30.0  # SIGTERM: time left to requests in flight
 

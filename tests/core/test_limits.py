@@ -174,5 +174,5 @@ async def test_an_unreachable_redis_is_503_limits_unavailable_with_retry_after()
     finally:
         await limiter.stop()
     error = refused.value
-    assert (error.status, error.type, error.code) == (503, "service_unavailable", "limits_unavailable")
+    assert (error.status, error.type, error.code) == (503, "service_unavailable_error", "limits_unavailable")
     assert error.headers["retry-after"] == "1"

@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 
 from llmswitch.config import Config, Model
+from llmswitch.core.admission import Admission
 from llmswitch.core.attempts import Deadline, Outcome, run_attempts
 from llmswitch.core.auth import Authenticator, Principal, without_credentials
 from llmswitch.core.limits import Limiter
@@ -87,6 +88,7 @@ class Gateway:
         self.auth = Authenticator(config)
         self.limiter = Limiter(config)
         self.usage = UsageRecorder(config)
+        self.admission = Admission(config.server.max_concurrency)
         self.providers: dict[str, Provider] = {}
         self.router: Router | None = None
         self._clients: list[HTTPClient] = []
@@ -157,6 +159,7 @@ class Gateway:
     async def authorize(self, request: web.Request, name: str) -> tuple[Principal, Model]:
         """The caller and the model it asked for, or the 401/403/404 that stops the request."""
         principal = await self.auth.authenticate(request)
+        self.admission.admit(request)  # counted from here: the body is read and the caller known
         model = self.config.resolve_model(name)
         if model is None:
             raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",

@@ -56,7 +56,8 @@ class UsageRecorder:
                                  (time.perf_counter() - started) * 1000, time.time()))
 
     async def flush(self) -> None:
-        """Write what is queued: usage rows, then each key's latest use."""
+        """Write what is queued: usage rows, then each key's latest use. A row the database refuses
+        is logged and dropped alone (`UsageRepository.append`)."""
         assert self.store is not None and self.prices is not None
         cost = self.prices.cost_of
         while self.pending:
@@ -68,7 +69,9 @@ class UsageRecorder:
                              cost(model, prompt, completion, cached), duration_ms, at))
                 if key_id is not None and at > last_used.get(key_id, 0.0):
                     last_used[key_id] = at
-            await self.store.usage.append(rows)
+            for row, error in await self.store.usage.append(rows):
+                log.warning("usage row of request %.100r (key %s, model %.100r) refused by the database: %s",
+                            row[0], row[1], row[2], type(error).__name__)
             await self.store.keys.touch(last_used.items())
 
     async def start(self) -> None:
@@ -100,5 +103,5 @@ class UsageRecorder:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             try:
                 await self.flush()
-            except Exception:  # the rows of a failed batch are lost; the gateway keeps serving
+            except Exception:  # the database failed: this batch is lost; the gateway keeps serving
                 log.warning("usage write failed", exc_info=True)
