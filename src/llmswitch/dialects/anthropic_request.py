@@ -532,20 +532,3 @@ def _validate_block(block: Any, param: str) -> None:
         raise invalid(f"{param}.{required[0]}: field required", param=f"{param}.{required[0]}")
     if block["type"] == "tool_use" and not isinstance(block.get("name"), str):
         raise invalid(f"{param}.name: field required", param=f"{param}.name")
-
-
-def estimate_input_tokens(body: dict[str, Any]) -> int:
-    """A local input-token estimate (characters / 4) for upstreams without count_tokens."""
-    chars = _text_chars(body.get("system")) + _text_chars(body.get("messages")) + \
-        _text_chars(body.get("tools"))
-    return max(1, chars // 4)
-
-
-def _text_chars(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(_text_chars(item) for key, item in value.items() if key != "data")
-    if isinstance(value, list):
-        return sum(_text_chars(item) for item in value)
-    return 0

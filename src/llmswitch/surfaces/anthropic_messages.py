@@ -9,7 +9,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from llmswitch.core.gateway import FORWARDED_HEADERS, GATEWAY
-from llmswitch.dialects.anthropic_request import estimate_input_tokens, validate_request
+from llmswitch.dialects.anthropic_request import validate_request
+from llmswitch.dialects.estimate import estimate_input_tokens
 from llmswitch.errors import invalid
 from llmswitch.providers.anthropic import AnthropicProvider
 from llmswitch.providers.base import UpstreamCall, UpstreamError
