@@ -19,7 +19,11 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+import redis.asyncio as redis
+import yaml
+from typer.testing import CliRunner
 
+from llmswitch.cli import app
 from tests.support.databases import require_redis
 from tests.support.fake import fake_directive
 from tests.support.processes import Process, start_fake_upstream, start_gateway
@@ -34,6 +38,7 @@ BUDGET_USD = 100.0
 class Setup:
     gateway: Process
     database: Path
+    redis_url: str | None
 
     def rows(self, key_id: str) -> list[sqlite3.Row]:
         with sqlite3.connect(self.database) as connection:
@@ -63,9 +68,10 @@ def setup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "models": {"priced": [{"provider": "fake", "model": "gpt-4o"}]},
             "prices": {"priced": {"input": 1000, "output": 1000}},
         }
-        if request.param == "redis":
-            config |= {"redis_url": require_redis(), "limits": {"backend": "redis"}}
-        yield Setup(stack.enter_context(start_gateway(config)), database)
+        redis_url = require_redis() if request.param == "redis" else None
+        if redis_url:
+            config |= {"redis_url": redis_url, "limits": {"backend": "redis"}}
+        yield Setup(stack.enter_context(start_gateway(config)), database, redis_url)
 
 
 @pytest.fixture
@@ -149,3 +155,66 @@ async def test_a_client_leaving_before_a_whole_answer_is_billed_and_recorded(
     assert [row["status"] for row in rows] == [499]
     assert rows[0]["prompt_tokens"] >= 10_000 and rows[0]["completion_tokens"] == 100  # the reservation
     assert await spent_usd(session, setup, key) == pytest.approx(rows[0]["cost_usd"], abs=1e-4)
+
+
+async def test_a_client_leaving_an_anthropic_stream_is_billed_for_the_work_done(
+        session: aiohttp.ClientSession, setup: Setup) -> None:
+    key_id, key = await create_key(session, setup, budget_usd=BUDGET_USD)
+    stalled = {**chat(PROMPT + fake_directive(chunks=4, stall_after=3, stall_s=30)), "max_tokens": 100, "stream": True}
+    async with session.post(f"{setup.gateway.url}/v1/messages", json=stalled,
+                            headers={"x-api-key": key, "anthropic-version": "2023-06-01"}) as response:
+        assert response.status == 200
+        while b"content_block_delta" not in await response.content.readline():
+            pass
+    rows = await setup.wait_rows(key_id, 1)
+    assert [row["status"] for row in rows] == [499]
+    assert rows[0]["prompt_tokens"] >= 10_000 and rows[0]["completion_tokens"] >= 1
+
+
+# --- limits in range ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("fields", "param"), [
+    ({"rpm": 2**64}, "rpm"), ({"rpm": 2**40}, "rpm"), ({"tpm": 2**62}, "tpm"),
+    ({"max_concurrent": 2**31}, "max_concurrent"), ({"budget_usd": 1e303}, "budget_usd"),
+    ({"budget_usd": -5}, "budget_usd"), ({"budget_tokens": 10**18}, "budget_tokens"),
+])
+async def test_the_admin_api_refuses_limits_out_of_range_naming_the_field(
+        session: aiohttp.ClientSession, setup: Setup, fields: dict[str, Any], param: str) -> None:
+    async with session.post(f"{setup.gateway.url}/admin/api/keys", json=fields, headers=ADMIN) as response:
+        assert response.status == 400
+        assert (await response.json())["error"]["param"] == param
+    key_id, _key = await create_key(session, setup)
+    async with session.patch(f"{setup.gateway.url}/admin/api/keys/{key_id}", json=fields, headers=ADMIN) as response:
+        assert response.status == 400
+        assert (await response.json())["error"]["param"] == param
+
+
+async def test_a_key_stored_with_limits_beyond_range_is_still_served(
+        session: aiohttp.ClientSession, setup: Setup) -> None:
+    key_id, key = await create_key(session, setup, budget_usd=BUDGET_USD)
+    with sqlite3.connect(setup.database) as connection:  # as a row written before the bounds
+        connection.execute("UPDATE virtual_keys SET budget_usd = 1e303, rpm = ?, budget_tokens = ?, updated_at = ? "
+                           "WHERE id = ?", (2**62, 2**62, time.time() + 1, key_id))
+    if setup.redis_url:  # announce it, as the admin API would
+        client = redis.Redis.from_url(setup.redis_url)
+        await client.publish("llmswitch:keys", key_id)
+        await client.aclose()
+    headers = {"authorization": f"Bearer {key}"}
+    for _ in range(50):
+        async with session.post(f"{setup.gateway.url}/v1/chat/completions", json=chat("hi"), headers=headers) as reply:
+            assert reply.status == 200, await reply.text()
+            if reply.headers.get("x-ratelimit-limit-requests"):
+                break
+        await asyncio.sleep(0.1)
+    assert reply.headers["x-ratelimit-limit-requests"] == str(2**31 - 1)
+
+
+def test_the_cli_refuses_limits_out_of_range_naming_the_field(tmp_path: Path) -> None:
+    config = tmp_path / "llmswitch.yaml"
+    config.write_text(yaml.safe_dump({"auth": {"master_key": MASTER, "secret": "cli-secret"},
+                                      "database_url": f"sqlite:///{tmp_path}/keys.db",
+                                      "providers": {"demo": {"type": "demo"}},
+                                      "models": {"demo-echo": [{"provider": "demo"}]}}))
+    for option, value in (("--budget-usd", "inf"), ("--budget-usd", "nan"), ("--rpm", str(2**64))):
+        result = CliRunner().invoke(app, ["keys", "create", option, value, "--config", str(config)])
+        assert result.exit_code == 2, result.output
+        assert f"$.{option[2:].replace('-', '_')}" in result.output

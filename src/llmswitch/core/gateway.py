@@ -162,7 +162,9 @@ class Gateway:
         meter.accounted = True
         usage = meter.bill()
         target = meter.target
-        cost_usd = cost(self.limiter.prices.of(target), usage) if usage is not None and target is not None else 0.0
+        cost_usd = 0.0
+        if usage is not None and target is not None and (self.usage.persist or req.admission.ask is not None):
+            cost_usd = cost(self.limiter.prices.of(target), usage)  # needed by a stored row or a limited key
         self.usage.record(req.request_id, req.principal.key_id, req.model_name, target.label if target else "",
                           meter.status, usage, req.started, cost_usd=cost_usd)
         await req.admission.settle(usage, cost_usd)

@@ -12,6 +12,7 @@ the counters hold exactly (and the admin API accepts), so no stored value can tu
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import secrets
@@ -114,11 +115,6 @@ def _tokens(count: float) -> int:
     return int(max(0, min(MAX_TOKENS, count)))
 
 
-def _rate(value: int | None) -> int:
-    """A stored rpm/tpm/max_concurrent as the counters take it: 0 (not enforced) when unset."""
-    return int(min(MAX_RATE, value)) if value else 0
-
-
 def has_limits(key: KeyRecord) -> bool:
     return bool(key.rpm or key.tpm or key.max_concurrent or key.budget_usd is not None
                 or key.budget_tokens is not None)
@@ -130,6 +126,8 @@ class Limiter:
         self.prices = PriceTable(config)
         self.counters: Counters = MemoryCounters()
         self.lease_ttl = config.server.max_timeout_s + LEASE_MARGIN_S
+        # Leases are unique without a random draw per request: this process's own prefix, then a count.
+        self._leases = map(f"{secrets.token_hex(8)}-{{}}".format, itertools.count())
 
     @property
     def backend(self) -> str:
@@ -169,9 +167,11 @@ class Limiter:
 
     def ask(self, key: KeyRecord, price: Callable[[], Price], prompt_tokens: int, max_tokens: int | None,
             now: float) -> Ask:
-        lease = secrets.token_hex(8)
+        lease = next(self._leases)
         tokens = _tokens(prompt_tokens + (max_tokens or 0))
-        rpm, tpm, concurrent = _rate(key.rpm), _rate(key.tpm), _rate(key.max_concurrent)
+        rpm = min(MAX_RATE, key.rpm) if key.rpm else 0
+        tpm = min(MAX_RATE, key.tpm) if key.tpm else 0
+        concurrent = min(MAX_RATE, key.max_concurrent) if key.max_concurrent else 0
         if key.budget_usd is None and key.budget_tokens is None:  # the common case: nothing to price
             return Ask(key.id, rpm, tpm, concurrent, tokens, None, -1, -1, 0, 0, 0, self.lease_ttl, lease)
         reserve = _tokens(max_tokens or self.config.limits.budget_reserve_tokens)

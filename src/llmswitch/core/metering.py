@@ -73,8 +73,10 @@ class Meter:
 
 def _clean(usage: Usage) -> Usage:
     """Usage with every count a non-negative integer: an upstream may report anything."""
-    return Usage(_count(usage.prompt_tokens), _count(usage.completion_tokens), _count(usage.cached_tokens),
-                 _count(usage.reasoning_tokens))
+    counts = (usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens, usage.reasoning_tokens)
+    if all(type(count) is int and count >= 0 for count in counts):
+        return usage
+    return Usage(*(_count(count) for count in counts))
 
 
 def _count(value: Any) -> int:

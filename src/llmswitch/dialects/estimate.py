@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-PROMPT_FIELDS = ("system", "messages", "tools", "functions")
+OTHER_PROMPT_FIELDS = ("system", "tools", "functions")  # besides `messages`
 # Payloads that are not text tokens: base64 images, audio and files, and image URLs (an image is
 # billed by its size, which the body does not tell).
 BINARY_FIELDS = frozenset({"data", "file_data", "image_url"})
@@ -43,10 +43,16 @@ def tokens(text_size: int) -> int:
 def estimate_input_tokens(body: dict[str, Any]) -> int:
     """The prompt tokens of an OpenAI Chat or Anthropic Messages request body; at least one."""
     size = 0
-    for field in PROMPT_FIELDS:
-        value = body.get(field)
-        if value is not None:
-            size += text_bytes(value)
+    messages = body.get("messages")
+    if type(messages) is list:
+        for message in messages:  # on every request: the common shape is read without the walk
+            content = message.get("content") if type(message) is dict and len(message) == 2 else None
+            size += len(content) if type(content) is str and content.isascii() else text_bytes(message)
+    else:
+        size += text_bytes(messages)
+    for field in OTHER_PROMPT_FIELDS:
+        if field in body:
+            size += text_bytes(body[field])
     return max(1, tokens(size))
 
 
