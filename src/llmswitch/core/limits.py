@@ -168,7 +168,7 @@ class Limiter:
     def ask(self, key: KeyRecord, price: Callable[[], Price], prompt_tokens: int, max_tokens: int | None,
             now: float) -> Ask:
         lease = next(self._leases)
-        tokens = _tokens(prompt_tokens + (max_tokens or 0))
+        tokens = min(MAX_TOKENS, prompt_tokens + (max_tokens or 0))  # both positive integers
         rpm = min(MAX_RATE, key.rpm) if key.rpm else 0
         tpm = min(MAX_RATE, key.tpm) if key.tpm else 0
         concurrent = min(MAX_RATE, key.max_concurrent) if key.max_concurrent else 0

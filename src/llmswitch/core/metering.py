@@ -60,7 +60,7 @@ class Meter:
         """The tokens the request is billed for (None: nothing)."""
         counted = self.usage
         if self.complete and counted is not None:
-            return _clean(counted)
+            return counted  # as the dialect read it from the upstream's usage object
         if self.answering:
             counted = _clean(counted) if counted is not None else Usage()
             return Usage(counted.prompt_tokens or self.prompt_estimate,
@@ -72,11 +72,9 @@ class Meter:
 
 
 def _clean(usage: Usage) -> Usage:
-    """Usage with every count a non-negative integer: an upstream may report anything."""
-    counts = (usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens, usage.reasoning_tokens)
-    if all(type(count) is int and count >= 0 for count in counts):
-        return usage
-    return Usage(*(_count(count) for count in counts))
+    """Usage with every count a non-negative integer: a stream cut short may have left anything."""
+    return Usage(_count(usage.prompt_tokens), _count(usage.completion_tokens), _count(usage.cached_tokens),
+                 _count(usage.reasoning_tokens))
 
 
 def _count(value: Any) -> int:

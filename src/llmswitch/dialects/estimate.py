@@ -50,10 +50,10 @@ def estimate_input_tokens(body: dict[str, Any]) -> int:
             size += len(content) if type(content) is str and content.isascii() else text_bytes(message)
     else:
         size += text_bytes(messages)
-    for field in OTHER_PROMPT_FIELDS:
-        if field in body:
-            size += text_bytes(body[field])
-    return max(1, tokens(size))
+    if "system" in body or "tools" in body or "functions" in body:
+        for field in OTHER_PROMPT_FIELDS:
+            size += text_bytes(body.get(field))
+    return (size + 3) // 4 or 1
 
 
 def output_bytes(dialect: str, events: list[dict[str, Any]]) -> int:
