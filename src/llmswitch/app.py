@@ -1,7 +1,7 @@
 """Builds the aiohttp application: routes under `/v1` and `/api/v1`, middleware, lifecycle.
 
 The middleware gives every response a request id, turns every error into the client dialect's
-own error shape, frees the request's place in the concurrency gate (`core.admission`) and answers
+own error shape, frees the request's place in the concurrency gate (`core.concurrency`) and answers
 CORS. Each route is registered with the dialect its clients speak, which shapes its errors; a
 path no route matches speaks the dialect of the registered route it extends (`/v1/messages/x`
 Anthropic's), else OpenAI's.
@@ -120,7 +120,7 @@ def build_app(config: Config) -> web.Application:
             log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
             return error_response(GatewayError(500, "Internal gateway error"), request, request_id, cors)
         finally:
-            gateway.admission.release(request)
+            gateway.concurrency.release(request)
         if not response.prepared:
             response.headers["x-request-id"] = request_id
             response.headers.update(cors)

@@ -158,8 +158,9 @@ class Config(msgspec.Struct, kw_only=True):
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     source: str = "<config>"
 
-    def resolve_model(self, name: str) -> Model | None:
-        """Public name, exact alias, glob alias, then the default model; None if nothing serves it."""
+    def resolve_model(self, name: str, default: bool = True) -> Model | None:
+        """Public name, exact alias, glob alias, then (unless `default` is False) the default model;
+        None if nothing serves it."""
         model = self.models.get(name)
         if model is not None:
             return model
@@ -171,7 +172,7 @@ class Config(msgspec.Struct, kw_only=True):
                     break
         if target is not None:
             return self.models.get(target)
-        if self.default_model is not None:
+        if default and self.default_model is not None:
             return self.models.get(self.default_model)
         return None
 

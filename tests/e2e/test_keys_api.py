@@ -171,7 +171,7 @@ async def test_rpm_429_carries_retry_after_and_every_response_the_ratelimit_head
 async def test_a_spent_budget_is_429_insufficient_quota(gw: TestClient, make_key: Make) -> None:
     key = await make_key(budget_tokens=200)
     assert (await gw.post("/v1/chat/completions", json={**CHAT, "max_tokens": 50}, headers=bearer(key))).status == 200
-    response = await gw.post("/v1/chat/completions", json={**CHAT, "max_tokens": 190}, headers=bearer(key))
+    response = await gw.post("/v1/chat/completions", json={**CHAT, "max_tokens": 198}, headers=bearer(key))
     assert response.status == 429
     error = await error_of(response)
     assert (error["type"], error["code"]) == ("insufficient_quota", "insufficient_quota")

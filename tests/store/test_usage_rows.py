@@ -45,7 +45,7 @@ async def stored(store: Store | None) -> list[tuple[str, str, int]]:
 
 def record(usage: UsageRecorder, request_id: str, model: str = "gpt-4o", prompt: int = 3) -> None:
     usage.record(request_id, None, model, "demo/gpt-4o#0", 200, Usage(prompt_tokens=prompt, completion_tokens=2),
-                 time.perf_counter())
+                 time.perf_counter(), cost_usd=0.0)
 
 
 async def test_a_batch_with_one_row_the_database_refuses_keeps_the_other_99(recorder: UsageRecorder,

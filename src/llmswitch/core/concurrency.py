@@ -13,7 +13,7 @@ from aiohttp import web
 from llmswitch.errors import GatewayError
 
 
-class Admission:
+class ConcurrencyGate:
     def __init__(self, limit: int):
         self.limit = limit
         self._admitted: set[int] = set()  # ids of the requests holding a place
