@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import yaml
@@ -43,7 +43,9 @@ class ServerConfig(_Strict):
     idle_timeout_s: float = 300.0  # longest silence between two chunks of a stream
     keepalive_s: float = 15.0  # `: ping` comment on idle streams
     max_body_mb: float = 32.0
+    max_upstream_body_mb: Annotated[float, msgspec.Meta(gt=0)] = 64.0  # larger answers or stream events: 502
     workers: int = 1
+    shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 30.0  # SIGTERM: time left to requests in flight
 
 
 class AuthConfig(_Strict):

@@ -135,6 +135,15 @@ def test_request_errors_do_not_count_against_the_target(clock: Clock, status: in
     assert h.circuit_state() == "closed" and h.error_rate() == 0.0
 
 
+@pytest.mark.parametrize("kind", ["body_too_large", "shutdown"])
+def test_an_answer_past_the_size_cap_or_our_own_shutdown_does_not_count_against_the_target(
+        clock: Clock, kind: str) -> None:
+    h = health(clock)
+    for _ in range(5):
+        fail(h, UpstreamError(kind, "ended by the gateway"))  # type: ignore[arg-type]
+    assert h.circuit_state() == "closed" and h.error_rate() == 0.0
+
+
 def test_timeouts_the_client_caused_do_not_count_against_the_target(clock: Clock) -> None:
     h = health(clock)
     for _ in range(5):

@@ -94,8 +94,10 @@ class Gateway:
 
     async def start(self) -> None:
         SECRETS.hold(self, held_by(self.config, self.auth.secret))  # scrubbed from all upstream text
+        max_body = int(self.config.server.max_upstream_body_mb * (1 << 20))
         for name, provider_config in self.config.providers.items():
-            client = HTTPClient()  # keeps no cookies: nothing one client's call got rides on another's
+            # keeps no cookies: nothing one client's call got rides on another's
+            client = HTTPClient(max_body=max_body)
             self._clients.append(client)
             self.providers[name] = build_provider(name, provider_config, client)
         self.router = Router(self.config, self.providers)
@@ -103,6 +105,12 @@ class Gateway:
         await self.auth.start()
         await self.limiter.start()
         await self.usage.start()
+
+    def end_in_flight(self) -> None:
+        """Shutdown, once the grace is over: every upstream call still running fails at once (503), so
+        each request still ends in its dialect (a stream's error event, a 503 error) and is recorded."""
+        for client in self._clients:
+            client.shut("The gateway is shutting down; retry the request.")
 
     async def stop(self) -> None:
         await self.usage.stop()

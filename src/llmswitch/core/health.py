@@ -44,7 +44,10 @@ class Unavailable:
 
 
 def counts_against_health(error: UpstreamError) -> bool:
-    """Failures that say something about the target rather than about the request."""
+    """Failures that say something about the target rather than about the request: an answer past
+    the gateway's size cap is this request's, and a call ended by our own shutdown is nobody's."""
+    if error.kind in ("body_too_large", "shutdown"):
+        return False
     if error.kind != "http" or error.status is None:
         return True
     return error.status in (408, 429, 529) or error.status >= 500

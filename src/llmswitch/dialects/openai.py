@@ -1,5 +1,6 @@
-"""OpenAI Chat Completions: the pass-through, a whole completion replayed as a stream, and the
-status an error inside a stream stands for.
+"""OpenAI Chat Completions: the pass-through, a whole completion replayed as a stream, the
+request forms the translations to other dialects share (legacy function calling, `allowed_tools`),
+and the status an error inside a stream stands for.
 
 The pass-through changes only `model` and asks the upstream for the usage chunk; everything
 else, known or unknown, reaches the upstream untouched.
@@ -96,6 +97,49 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
     if completion.get("usage"):
         chunks.append({**base, "choices": [], "usage": completion["usage"]})
     return chunks
+
+
+CUSTOM_TOOLS_MESSAGE = "custom (free-form input) tools are not supported by this model's provider"
+LEGACY_FUNCTIONS_MESSAGE = ("the deprecated function-calling API (`functions`, `function_call`, role `function`) "
+                            "is not supported by this model's provider; use `tools`")
+
+
+def uses_legacy_functions(body: dict[str, Any]) -> bool:
+    """Whether the request uses the deprecated function calling, params or history.
+
+    Other dialects can express a function call, but the answer would come back as `tool_calls`,
+    which a client written for `function_call` never reads: a silent loss, so translations treat
+    the whole API as one feature they refuse (or drop, under `drop_unsupported`).
+    """
+    if body.get("functions") or body.get("function_call"):
+        return True
+    return any(isinstance(m, dict) and (m.get("role") == "function" or m.get("function_call"))
+               for m in body.get("messages") or ())
+
+
+def tools_and_choice(body: dict[str, Any]) -> tuple[list[Any], Any]:
+    """The tools the model may call and the tool_choice, with `allowed_tools` resolved.
+
+    `{"type": "allowed_tools", "allowed_tools": {"mode", "tools"}}` restricts the model to some
+    of the declared tools without changing the list (so a prompt cache survives); no other
+    dialect has that, so translations get the list cut to the allowed tools and its mode
+    (`auto` or `required`) as the choice: the same calls are possible.
+    """
+    tools = body.get("tools") or []
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        allowed = choice.get("allowed_tools") if isinstance(choice.get("allowed_tools"), dict) else {}
+        names = {_tool_name(tool) for tool in allowed.get("tools") or ()}
+        tools = [tool for tool in tools if _tool_name(tool) in names]
+        choice = allowed.get("mode") or "auto"
+    return tools, choice
+
+
+def _tool_name(tool: Any) -> Any:
+    if not isinstance(tool, dict):
+        return None
+    spec = tool.get(tool.get("type") or "function")
+    return spec.get("name") if isinstance(spec, dict) else None
 
 
 def error_status(error: Any) -> int:

@@ -8,7 +8,8 @@ requests the way the real service does, so a bad translation fails a test instea
 
 By default the answer echoes: "You said: <text of the last user message>" (or "Tool results: ..."
 when the last turn carries tool results), split into `chunks` stream pieces, with usage estimated
-as characters / 4 (at least 1) from the input text and the answer.
+as characters / 4 (at least 1) from the input text and the answer. OpenAI system and developer
+messages after the last turn are instructions, not a turn: they leave the echo and directive alone.
 
 Directives. A test steers one answer with `!fake{...JSON...}` inside the last user message's text
 (it survives translation through the gateway; it is cut out of the echo), or the same JSON in an

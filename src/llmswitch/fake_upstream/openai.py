@@ -16,6 +16,7 @@ from llmswitch.fake_upstream.answer import Answer, Prompt, Usage, result_text
 from llmswitch.fake_upstream.dialect import Rejected, Reply
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+_INSTRUCTION_ROLES = ("system", "developer")
 
 
 def _error_type(status: int) -> tuple[str, str | None]:
@@ -55,6 +56,7 @@ class OpenAIChat:
         if not isinstance(messages, list) or not messages:
             raise Rejected(400, "Missing required parameter: 'messages'.")
         chars = _check_messages(messages)
+        messages = _without_trailing_instructions(messages)
         last = messages[-1]
         if last.get("role") == "tool":
             results = []
@@ -122,6 +124,18 @@ class OpenAIChat:
             out.append(encode_data({**head, "choices": [], "usage": _usage(answer.usage)}))
         out.append(DONE)
         return out
+
+
+def _without_trailing_instructions(messages: list[Any]) -> list[Any]:
+    """The conversation up to its last turn, without the system or developer messages after that turn.
+
+    Instructions are not a turn: Claude Code, on a model it does not know, sends its environment as a
+    system message after the user's prompt, and that must hide neither the directive nor tool results.
+    """
+    end = len(messages)
+    while end > 1 and messages[end - 1].get("role") in _INSTRUCTION_ROLES:
+        end -= 1
+    return messages[:end]
 
 
 def _usage(usage: Usage) -> dict[str, Any]:

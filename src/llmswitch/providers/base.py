@@ -19,7 +19,7 @@ import orjson
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.dialects import openai as openai_dialect
-from llmswitch.dialects.sse import SSEDecoder
+from llmswitch.dialects.sse import SSEDecoder, SSEError
 from llmswitch.providers.http import HTTPClient, Response, Timeouts, TransportError
 from llmswitch.redact import scrub, scrub_value
 
@@ -33,6 +33,8 @@ ErrorKind = Literal[
     "idle_timeout",  # a stream went silent longer than the idle limit
     "reset",  # the connection broke after the request was sent
     "protocol",  # the upstream answered something that is not its dialect
+    "body_too_large",  # an answer read whole was longer than server.max_upstream_body_mb
+    "shutdown",  # the gateway is stopping: what was still running past its grace is ended
 ]
 
 
@@ -85,6 +87,8 @@ class UpstreamError(Exception):
             return self.status
         if self.kind in ("first_byte_timeout", "idle_timeout", "connect_timeout"):
             return 504
+        if self.kind == "shutdown":
+            return 503  # the gateway's own unavailability: the client may retry on another instance
         return 502
 
     @property
@@ -190,7 +194,7 @@ class Provider:
 
     async def _batches(self, response: Response, sent_key: str | None) -> AsyncIterator[list[dict[str, Any]]]:
         """Events grouped by network read: whatever arrived together is relayed in one write."""
-        decoder = SSEDecoder()
+        decoder = SSEDecoder(self.client.max_body)
         async for chunk in response.iter_chunks():
             batch, done, failure = self._decode(decoder.feed(chunk), sent_key)
             if batch:
@@ -233,6 +237,8 @@ class Provider:
                 yield batch
         except TransportError as exc:
             raise UpstreamError(exc.kind, exc.message, sent_key=sent_key) from None
+        except SSEError as exc:
+            raise UpstreamError("protocol", str(exc), sent_key=sent_key) from None
         except UpstreamError as exc:  # one a frame decoder raised was made without the key
             raise exc.scrubbed(sent_key) from None
         finally:
