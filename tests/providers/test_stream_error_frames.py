@@ -138,6 +138,14 @@ async def test_each_dialects_error_shapes_give_their_status(kind, frame, status,
     assert error is not None and error.status == status
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_error_type_that_is_not_a_string_is_dropped_not_carried(kind, upstream, client):
+    error = {"type": {"odd": 1}, "status": ["odd"], "message": "strange"}
+    frame = event({"type": "error", "error": error}) if kind == "anthropic" else data({"error": error})
+    _, failure = await read(kind, upstream, client, frame)
+    assert failure is not None and (failure.message, failure.error_type) == ("strange", None)
+
+
 @pytest.mark.parametrize("kind", ["openai", "gemini"])
 async def test_a_chunk_whose_error_field_is_empty_is_not_an_error(kind, upstream, client):
     chunk = json.loads(CONTENT[kind][len(b"data: "):])

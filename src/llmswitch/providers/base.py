@@ -226,8 +226,8 @@ class Provider:
                 status = self.stream_error_status(_scrub_error(event, sent_key))
                 if status is not None:
                     message, error_type = self.error_message(event)
-                    return batch, True, UpstreamError("http", message, status=status, body=event,
-                                                      error_type=error_type, sent_key=sent_key)
+                    return batch, True, UpstreamError("http", message, status=status, body=event, sent_key=sent_key,
+                                                      error_type=error_type if isinstance(error_type, str) else None)
             batch.append(event)
         return batch, False, None
 
