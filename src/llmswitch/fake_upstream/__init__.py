@@ -35,8 +35,9 @@ Directives. A test steers one answer with `!fake{...JSON...}` inside the last us
   stall_after, stall_s   after this many stream frames go silent stall_s seconds (default 60)
   reset_after  after this many stream frames drop the connection with a TCP RST (no clean end);
                on a non-stream request, drop it instead of answering
-  error_after  after this many stream frames send the dialect's in-stream error frame (with
-               `status`/`message`) and end the stream
+  error_after  after this many stream frames (0: before any) answer the rest with the dialect's
+               in-stream error frame (with `status`, default 500, and `message`) and end the stream;
+               past the last frame, after it
   fail_first, key   only the first N requests with the same `key` get the faults above; later
                ones get the plain answer (key defaults to the directive's own JSON)
 Frames are whole SSE events, counted from the first: an Anthropic text answer opens with
