@@ -33,6 +33,10 @@ def unknown_field(name: str, at: str | None = None) -> Rejected:
     return Rejected(400, f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.')
 
 
+def error_body(status: int, message: str) -> bytes:
+    return orjson.dumps({"error": {"code": status, "message": message, "status": _STATUS_NAMES.get(status, "UNKNOWN")}})
+
+
 def require_key(request: web.Request) -> None:
     if not (request.headers.get("x-goog-api-key") or request.query.get("key")):
         raise Rejected(403, "Method doesn't allow unregistered callers (callers without established "
@@ -80,8 +84,7 @@ class GeminiGenerate:
         return True
 
     def error_body(self, status: int, message: str) -> bytes:
-        return orjson.dumps({"error": {"code": status, "message": message,
-                                       "status": _STATUS_NAMES.get(status, "UNKNOWN")}})
+        return error_body(status, message)
 
     def stream_error(self, status: int, message: str) -> bytes:
         return encode_data(orjson.loads(self.error_body(status, message)))

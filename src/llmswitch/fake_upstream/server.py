@@ -14,6 +14,7 @@ import orjson
 from aiohttp import web
 
 from llmswitch.fake_upstream import answer as answers
+from llmswitch.fake_upstream import embeddings
 from llmswitch.fake_upstream.anthropic import AnthropicMessages
 from llmswitch.fake_upstream.dialect import Dialect, Rejected, Reply
 from llmswitch.fake_upstream.directives import Directive, DirectiveError
@@ -40,7 +41,9 @@ def build_app(options: FakeOptions | None = None) -> web.Application:
     app.router.add_post("/chat/completions", chat)
     app.router.add_post("/v1/messages", _completion_handler(anthropic))
     app.router.add_post("/v1/messages/count_tokens", _count_tokens_handler(counter))
-    app.router.add_post("/v1beta/models/{model}:{method}", _completion_handler(gemini))
+    app.router.add_post("/v1beta/models/{model}:{method}", _gemini_route(_completion_handler(gemini)))
+    app.router.add_post("/v1/embeddings", embeddings.openai_embeddings)
+    app.router.add_post("/embeddings", embeddings.openai_embeddings)
     app.router.add_get("/v1/models", _list_models)
     app.router.add_get("/v1/models/{model:.+}", _get_model)
     app.router.add_get("/v1beta/models", _list_gemini_models)
@@ -112,6 +115,14 @@ def _completion_handler(dialect: Dialect) -> Any:
         if await send(response, request, frames, pacing, error_frame):
             await response.write_eof()
         return response
+
+    return handle
+
+
+def _gemini_route(generate: Any) -> Any:
+    """One Gemini URL pattern serves every method: the embedding ones, else content generation."""
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await embeddings.GEMINI_METHODS.get(request.match_info["method"], generate)(request)
 
     return handle
 
