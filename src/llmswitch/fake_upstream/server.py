@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 
 from llmswitch.fake_upstream import answer as answers
-from llmswitch.fake_upstream import embeddings
+from llmswitch.fake_upstream import audio, embeddings
 from llmswitch.fake_upstream.anthropic import AnthropicMessages
 from llmswitch.fake_upstream.dialect import Dialect, Rejected, Reply
 from llmswitch.fake_upstream.directives import Directive, DirectiveError
@@ -44,6 +44,10 @@ def build_app(options: FakeOptions | None = None) -> web.Application:
     app.router.add_post("/v1beta/models/{model}:{method}", _gemini_route(_completion_handler(gemini)))
     app.router.add_post("/v1/embeddings", embeddings.openai_embeddings)
     app.router.add_post("/embeddings", embeddings.openai_embeddings)
+    for prefix in ("/v1", ""):
+        app.router.add_post(prefix + "/audio/transcriptions", audio.transcriptions)
+        app.router.add_post(prefix + "/audio/translations", audio.translations)
+        app.router.add_post(prefix + "/audio/speech", audio.speech)
     app.router.add_get("/v1/models", _list_models)
     app.router.add_get("/v1/models/{model:.+}", _get_model)
     app.router.add_get("/v1beta/models", _list_gemini_models)
