@@ -14,7 +14,7 @@ import orjson
 from aiohttp import web
 
 from llmswitch.fake_upstream import answer as answers
-from llmswitch.fake_upstream import audio, embeddings
+from llmswitch.fake_upstream import audio, embeddings, responses_server
 from llmswitch.fake_upstream.anthropic import AnthropicMessages
 from llmswitch.fake_upstream.dialect import Dialect, Rejected, Reply
 from llmswitch.fake_upstream.directives import Directive, DirectiveError
@@ -48,6 +48,7 @@ def build_app(options: FakeOptions | None = None) -> web.Application:
         app.router.add_post(prefix + "/audio/transcriptions", audio.transcriptions)
         app.router.add_post(prefix + "/audio/translations", audio.translations)
         app.router.add_post(prefix + "/audio/speech", audio.speech)
+    responses_server.add_routes(app)
     app.router.add_get("/v1/models", _list_models)
     app.router.add_get("/v1/models/{model:.+}", _get_model)
     app.router.add_get("/v1beta/models", _list_gemini_models)
