@@ -6,12 +6,14 @@ import base64
 import json
 import math
 import struct
+import urllib.error
+import urllib.request
 
 import aiohttp
 import openai
 import pytest
 
-from llmswitch.fake_upstream import running_fake
+from llmswitch.fake_upstream import running_fake, start_process
 from llmswitch.fake_upstream.embeddings import DEFAULT_DIMENSIONS, vector
 from tests.fake_upstream.conftest import say
 
@@ -214,3 +216,14 @@ async def test_gemini_generate_content_is_still_served_beside_embeddings(fake):
     status, body = await gemini_post(fake, "g", "generateContent", {"contents": [{"role": "user",
                                                                                  "parts": [{"text": "hi"}]}]})
     assert status == 200 and body["candidates"][0]["content"]["parts"][0]["text"] == "You said: hi"
+
+
+def test_the_process_takes_no_token_arrays_as_a_flag():
+    with start_process(token_arrays=False) as process:
+        request = urllib.request.Request(process.url + "/v1/embeddings", method="POST",
+                                         data=json.dumps({"model": "m", "input": [1, 2]}).encode(),
+                                         headers={"authorization": "Bearer x", "content-type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=5)
+    assert caught.value.code == 400
+    assert json.loads(caught.value.read())["error"]["param"] == "input"

@@ -1,4 +1,4 @@
-"""The aiohttp application: routes for the three dialects, recording, directives and faults.
+"""The aiohttp application: routes for every dialect and operation, recording, directives and faults.
 
 The default path (no directive) does only what a real answer needs: one JSON parse, one record,
 one render and, for a stream with no pacing, one write; the benchmark depends on that.
