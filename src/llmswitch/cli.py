@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing
 import os
@@ -18,7 +17,6 @@ from llmswitch import cli_keys, cli_status
 from llmswitch.config import Config, ConfigError, load_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="llmswitch: an LLM API gateway.")
-END_RESERVE_S = 1.0  # of the shutdown grace, kept to end what still runs and write its usage
 
 
 def _load_or_exit(path: Optional[Path]) -> Config:
@@ -45,42 +43,13 @@ def _bound_socket(host: str, port: int) -> socket.socket:
 def _run_worker(config: Config, sock: socket.socket) -> None:
     import uvloop
 
+    from llmswitch.app import build_app
+    from llmswitch.server import serve
+
     logging.basicConfig(level=os.environ.get("LLMSWITCH_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvloop.install()
-    asyncio.run(_serve(config, sock))
-
-
-async def _serve(config: Config, sock: socket.socket) -> None:
-    """Serve until SIGTERM or SIGINT, then stop without cutting anyone off, within `shutdown_grace_s`.
-
-    aiohttp's runner stops accepting, closes idle connections and waits for the requests in flight;
-    what still runs a second before the grace ends is ended by the gateway (a 503, a stream's error
-    event, each recorded), and then the usage queue is written. (`web.run_app` ran this in a task it
-    had cancelled, with a fixed 5 s: of 100 requests in flight at SIGTERM it cut the 52 longer ones,
-    streams without an error event, and lost 28 usage rows; see tests/e2e/test_shutdown.py.)
-    """
-    from aiohttp import web
-
-    from llmswitch.app import build_app
-    from llmswitch.core.gateway import GATEWAY
-
-    app = build_app(config)
-    grace = config.server.shutdown_grace_s
-    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, keepalive_timeout=75,
-                           shutdown_timeout=max(grace, END_RESERVE_S))  # 0 would mean: wait forever
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    await stopping.wait()
-    end = loop.call_later(max(0.0, grace - min(END_RESERVE_S, grace / 2)), app[GATEWAY].end_in_flight)
-    try:
-        await runner.cleanup()
-    finally:
-        end.cancel()
+    serve(build_app(config), sock, grace_s=config.server.shutdown_grace_s)
 
 
 @app.command()

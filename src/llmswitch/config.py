@@ -44,6 +44,7 @@ class ServerConfig(_Strict):
     keepalive_s: float = 15.0  # `: ping` comment on idle streams
     max_body_mb: float = 32.0
     max_upstream_body_mb: Annotated[float, msgspec.Meta(gt=0)] = 64.0  # larger answers or stream events: 502
+    body_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # a request body must arrive within this
     workers: int = 1
     shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 30.0  # SIGTERM: time left to requests in flight
 
@@ -157,8 +158,9 @@ class Config(msgspec.Struct, kw_only=True):
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     source: str = "<config>"
 
-    def resolve_model(self, name: str) -> Model | None:
-        """Public name, exact alias, glob alias, then the default model; None if nothing serves it."""
+    def resolve_model(self, name: str, default: bool = True) -> Model | None:
+        """Public name, exact alias, glob alias, then (unless `default` is False) the default model;
+        None if nothing serves it."""
         model = self.models.get(name)
         if model is not None:
             return model
@@ -170,7 +172,7 @@ class Config(msgspec.Struct, kw_only=True):
                     break
         if target is not None:
             return self.models.get(target)
-        if self.default_model is not None:
+        if default and self.default_model is not None:
             return self.models.get(self.default_model)
         return None
 

@@ -195,13 +195,6 @@ def test_saw_content_turns_true_only_with_something_a_client_keeps():
     assert machine.saw_content
 
 
-def test_an_upstream_error_event_becomes_an_openai_error_frame():
-    _, chunks = anthropic_to_openai([message_start(), {"type": "error", "error": {
-        "type": "overloaded_error", "message": "Overloaded"}}])
-    assert chunks[-1] == {"error": {"message": "Overloaded", "type": "overloaded_error", "param": None,
-                                    "code": "529"}}
-
-
 def test_fail_ends_the_stream_with_an_error_frame_and_nothing_after():
     machine = AnthropicToOpenAIStream(StreamContext("m", include_usage=True))
     machine.feed(message_start())

@@ -134,10 +134,11 @@ class Router:
             rebuilt[model.name] = targets
         self.targets = rebuilt
 
-    def plan(self, model: Model, requested: str | None = None) -> Plan:
-        """The plan for a request naming `requested` (an alias or the model's own name)."""
-        names = [model.name, *self._chain(self.config.fallbacks, model, requested)]
-        overflow_chain = self._chain(self.config.context_window_fallbacks, model, requested)
+    def plan(self, model: Model, requested: str | None = None, allows: Callable[[str], bool] | None = None) -> Plan:
+        """The plan for a request naming `requested` (an alias or the model's own name). `allows`
+        keeps of its fallback models those the caller may be served by (None: every one)."""
+        names = [model.name, *self._chain(self.config.fallbacks, model, requested, allows)]
+        overflow_chain = self._chain(self.config.context_window_fallbacks, model, requested, allows)
         plan = self._plan_for(names)
         if overflow_chain:
             plan.overflow = lambda: self._plan_for(overflow_chain)
@@ -189,7 +190,7 @@ class Router:
                 ordered += weighted_order(pool, self.rng)
         return ordered
 
-    def _chain(self, chains: dict[str, list[str]], model: Model, requested: str | None) -> list[str]:
-        if requested is not None and requested in chains:
-            return chains[requested]
-        return chains.get(model.name, [])
+    def _chain(self, chains: dict[str, list[str]], model: Model, requested: str | None,
+               allows: Callable[[str], bool] | None) -> list[str]:
+        chain = chains[requested] if requested is not None and requested in chains else chains.get(model.name, [])
+        return chain if allows is None else [name for name in chain if allows(name)]

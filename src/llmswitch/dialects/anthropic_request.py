@@ -716,20 +716,3 @@ def _validate_block(block: Any, param: str) -> None:
     if block["type"] == "mid_conv_system" and isinstance(block["content"], list):
         for index, inner in enumerate(block["content"]):
             _validate_block(inner, f"{param}.content.{index}")
-
-
-def estimate_input_tokens(body: dict[str, Any]) -> int:
-    """A local input-token estimate (characters / 4) for upstreams without count_tokens."""
-    chars = _text_chars(body.get("system")) + _text_chars(body.get("messages")) + \
-        _text_chars(body.get("tools"))
-    return max(1, chars // 4)
-
-
-def _text_chars(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(_text_chars(item) for key, item in value.items() if key != "data")
-    if isinstance(value, list):
-        return sum(_text_chars(item) for item in value)
-    return 0

@@ -14,8 +14,8 @@ import time
 import uuid
 from typing import Any
 
-from llmswitch.dialects.anthropic import (anthropic_tool_id, error_event, error_status, finish_reason,
-                                          stop_reason, usage_from_anthropic, usage_to_anthropic)
+from llmswitch.dialects.anthropic import (anthropic_tool_id, error_event, finish_reason, stop_reason,
+                                          usage_from_anthropic, usage_to_anthropic)
 from llmswitch.dialects.types import StreamContext
 from llmswitch.dialects.usage import Usage, from_openai, to_openai
 
@@ -62,10 +62,6 @@ class AnthropicToOpenAIStream:
             return self._finish()
         if kind == "message_stop":
             return self._finish() + self._usage_chunk()
-        if kind == "error":
-            error = event.get("error") or {}
-            return self.fail(error_status(error.get("type")), error.get("type") or "api_error",
-                             error.get("message") or "upstream error")
         return []  # ping and event types this dialect does not know
 
     def finish(self) -> list[dict[str, Any]]:
@@ -187,9 +183,6 @@ class OpenAIToAnthropicStream:
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         if self._ended:
             return []
-        if isinstance(event.get("error"), dict):
-            error = event["error"]
-            return self.fail(500, error.get("type"), str(error.get("message") or "upstream error"))
         out = self._start()
         if event.get("usage"):
             self.usage = from_openai(event["usage"])

@@ -19,13 +19,15 @@ class StreamTranslator(Protocol):
     saw_content: bool  # has anything the client would keep been emitted yet?
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        """One provider event in; zero or more client events out."""
+        """One provider event in; zero or more client events out. Never an error event: a provider
+        raises those as the attempt's failure, which reaches the translator through `fail`."""
 
     def finish(self) -> list[dict[str, Any]]:
         """The provider's stream ended cleanly; close the client's stream properly."""
 
     def fail(self, status: int, error_type: str, message: str) -> list[dict[str, Any]]:
-        """The provider failed mid-stream: the client dialect's own error event, never a clean finish."""
+        """The provider failed mid-stream: the client dialect's own error event, the last thing the
+        client's stream carries (no finish chunk, `[DONE]` or `message_stop` after it)."""
 
 
 # Delta fields a client shows or acts on: a role-only first chunk (`"content": ""`) is not content,

@@ -29,6 +29,18 @@ def _error_type(status: int) -> tuple[str, str | None]:
     return "invalid_request_error", None
 
 
+def error_body(status: int, message: str, param: str | None = None) -> bytes:
+    """OpenAI's error shape, shared by every OpenAI operation the fake serves."""
+    kind, code = _error_type(status)
+    return orjson.dumps({"error": {"message": message, "type": kind, "param": param, "code": code}})
+
+
+def require_key(request: web.Request) -> None:
+    if not request.headers.get("authorization"):
+        raise Rejected(401, "You didn't provide an API key. You need to provide your API key in an "
+                            "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+
+
 def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -44,9 +56,8 @@ class OpenAIChat:
         self.require_auth = require_auth
 
     def inspect(self, request: web.Request, body: Any) -> Prompt:
-        if self.require_auth and not request.headers.get("authorization"):
-            raise Rejected(401, "You didn't provide an API key. You need to provide your API key in an "
-                                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+        if self.require_auth:
+            require_key(request)
         if not isinstance(body, dict):
             raise Rejected(400, "We could not parse the JSON body of your request.")
         model = body.get("model")
@@ -71,8 +82,7 @@ class OpenAIChat:
         return body.get("stream") is True
 
     def error_body(self, status: int, message: str) -> bytes:
-        kind, code = _error_type(status)
-        return orjson.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
+        return error_body(status, message)
 
     def stream_error(self, status: int, message: str) -> bytes:
         return encode_data(orjson.loads(self.error_body(status, message)))

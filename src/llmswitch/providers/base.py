@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal
 import orjson
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
+from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects.sse import SSEDecoder, SSEError
 from llmswitch.providers.http import HTTPClient, Response, Timeouts, TransportError
 from llmswitch.redact import scrub, scrub_value
@@ -161,6 +162,13 @@ class Provider:
         """One SSE frame as an event dict, or None where the frame ends the stream (`[DONE]`)."""
         return None if data == "[DONE]" else load_event(data)
 
+    def stream_error_status(self, event: dict[str, Any]) -> int | None:
+        """The HTTP status of the failure a stream event with an `error` key reports, or None when
+        it reports none. OpenAI-compatible servers answer 200 and then send `{"error": {...}}`
+        (the openai SDK raises on any non-empty `error`), with no status of its own."""
+        error = event.get("error")
+        return openai_dialect.error_status(error) if error else None
+
     async def count_tokens(self, call: UpstreamCall) -> dict[str, Any]:
         """The upstream's own count of the call's prompt, as it answers it (`counts_tokens` providers)."""
         raise NotImplementedError
@@ -188,22 +196,40 @@ class Provider:
         """Events grouped by network read: whatever arrived together is relayed in one write."""
         decoder = SSEDecoder(self.client.max_body)
         async for chunk in response.iter_chunks():
-            batch = []
-            for name, data in decoder.feed(chunk):
-                event = self.decode_frame(name, data)
-                if event is None:
-                    if batch:
-                        yield batch
-                    return
-                if "error" in event:  # OpenAI-compatible servers and Gemini send error frames mid-stream
-                    _scrub_error(event, sent_key)
-                batch.append(event)
+            batch, done, failure = self._decode(decoder.feed(chunk), sent_key)
             if batch:
                 yield batch
-        tail = [_scrub_error(event, sent_key) for name, data in decoder.close()
-                if (event := self.decode_frame(name, data)) is not None]  # once per stream
-        if tail:
-            yield tail
+            if failure is not None:
+                raise failure
+            if done:
+                return
+        batch, _, failure = self._decode(decoder.close(), sent_key)  # once per stream
+        if batch:
+            yield batch
+        if failure is not None:
+            raise failure
+
+    def _decode(self, frames: list[tuple[str | None, str]], sent_key: str | None
+                ) -> tuple[list[dict[str, Any]], bool, UpstreamError | None]:
+        """The events of one read's FRAMES up to the stream's end, whether it ended there, and the
+        failure an error event reported. An upstream that answered 200 and then reports an error
+        (every dialect can) failed like one that answered with that status: raised as such, before
+        content the attempt moves on; after it the client's stream ends in its own error event.
+        The events before the error are still relayed, so what the client gets depends on the order
+        the upstream sent them in, never on how the network happened to cut them into reads."""
+        batch: list[dict[str, Any]] = []
+        for name, data in frames:
+            event = self.decode_frame(name, data)
+            if event is None:
+                return batch, True, None
+            if "error" in event:
+                status = self.stream_error_status(_scrub_error(event, sent_key))
+                if status is not None:
+                    message, error_type = self.error_message(event)
+                    return batch, True, UpstreamError("http", message, status=status, body=event, sent_key=sent_key,
+                                                      error_type=error_type if isinstance(error_type, str) else None)
+            batch.append(event)
+        return batch, False, None
 
     async def _guarded(self, response: Response, sent_key: str | None) -> AsyncIterator[list[dict[str, Any]]]:
         try:
@@ -213,7 +239,7 @@ class Provider:
             raise UpstreamError(exc.kind, exc.message, sent_key=sent_key) from None
         except SSEError as exc:
             raise UpstreamError("protocol", str(exc), sent_key=sent_key) from None
-        except UpstreamError as exc:  # an error event, raised by a frame decoder that knows no key
+        except UpstreamError as exc:  # one a frame decoder raised was made without the key
             raise exc.scrubbed(sent_key) from None
         finally:
             response.release()

@@ -18,6 +18,7 @@ from llmswitch.core.auth import presented_key
 from llmswitch.core.gateway import GATEWAY, Gateway
 from llmswitch.core.key_admin import KeyAdmin, KeyNotFound
 from llmswitch.core.keys import KeyFields, KeyRecord
+from llmswitch.core.limits import CAPS
 from llmswitch.core.upstream_keys import fernet
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.surfaces.body import read_json_object
@@ -151,6 +152,8 @@ def openapi() -> dict[str, Any]:
     stored = components["KeyRecord"]
     stored["properties"].pop("key_hash")
     stored["required"] = [r for r in stored.get("required", []) if r != "key_hash"]
+    for name, cap in CAPS.items():  # the bounds KeyAdmin checks beyond the structure's own
+        components["KeyFields"]["properties"][name]["anyOf"][0]["maximum"] = cap
     components["KeyPatch"] = {**components["KeyFields"], "required": []}
     components["KeyWithSecret"] = {"allOf": [record, {"type": "object", "required": ["key"], "properties": {
         "key": {"type": "string", "description": "The key itself; shown only in this response."}}}]}

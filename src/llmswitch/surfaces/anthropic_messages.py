@@ -11,7 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from llmswitch.core.gateway import GATEWAY
-from llmswitch.dialects.anthropic_request import estimate_input_tokens, validate_request
+from llmswitch.dialects.anthropic_request import validate_request
+from llmswitch.dialects.estimate import estimate_input_tokens
 from llmswitch.errors import invalid
 from llmswitch.surfaces.body import read_json_object
 
