@@ -402,7 +402,7 @@ def anthropic_to_openai_request(body: dict[str, Any], options: RequestOptions, *
     it). `metadata.user_id`, a JSON string from Claude Code, becomes `user` (hashed when long).
     `output_config.format` becomes `response_format`.
 
-    REASONING says whether the target reads `reasoning_effort` safely. Gemini does (its thinking
+    REASONING (or `options.reasoning`) says whether the target reads `reasoning_effort` safely. Gemini does (its thinking
     models take a budget), so on the way there `thinking` and `output_config.effort` become an
     effort. An OpenAI-compatible upstream rejects `reasoning_effort` on models that do not reason,
     which only the deployment's model decides, so towards OpenAI both are left out and listed.
@@ -427,7 +427,7 @@ def anthropic_to_openai_request(body: dict[str, Any], options: RequestOptions, *
     for key in UNMAPPED_ANTHROPIC_FIELDS:
         if body.get(key) is not None:
             dropped.hint(key)
-    _reasoning(body, out, dropped, reasoning)
+    _reasoning(body, out, dropped, reasoning or options.reasoning)
     stop = body.get("stop_sequences")
     if stop:
         out["stop"] = list(stop[:MAX_OPENAI_STOP_SEQUENCES])

@@ -82,3 +82,10 @@ def output_bytes(dialect: str, events: list[dict[str, Any]]) -> int:
             if calls:
                 size += text_bytes(calls)
     return size
+
+
+def max_output_tokens(body: dict[str, Any]) -> int | None:
+    """The output tokens an OpenAI Chat or Anthropic Messages request allows, when it says (OpenAI's
+    newer name first)."""
+    value = body.get("max_completion_tokens") or body.get("max_tokens")
+    return value if type(value) is int and value > 0 else None

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from llmswitch.config import unsendable
 from llmswitch.core.auth import presented_key
-from llmswitch.core.gateway import GATEWAY, Gateway
+from llmswitch.core.gateway import Gateway
+from llmswitch.web.context import GATEWAY
 from llmswitch.core.key_admin import KeyAdmin, KeyNotFound
 from llmswitch.core.keys import KeyFields, KeyRecord
 from llmswitch.core.limits import CAPS
@@ -39,7 +40,7 @@ def _gateway(request: web.Request) -> Gateway:
     if not master or gateway.auth.store is None:
         raise GatewayError(403, "The admin API needs auth.mode keys and auth.master_key.", type="permission_error",
                            code="admin_disabled")
-    token = presented_key(request)
+    token = presented_key(request.headers)
     if token is None or not hmac.compare_digest(token.encode(), master.encode()):
         raise GatewayError(401, "The admin API needs the master key.", type="authentication_error",
                            code="invalid_api_key")

@@ -10,9 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
-from llmswitch.core.gateway import GATEWAY
+from llmswitch.core.operations import CHAT
+from llmswitch.dialects.estimate import estimate_input_tokens, max_output_tokens
 from llmswitch.errors import invalid
 from llmswitch.surfaces.body import read_json_object
+from llmswitch.surfaces.wire import OPENAI
+from llmswitch.web.respond import serve
 
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 PART_TYPES = {"text", "image_url", "input_audio", "file", "refusal"}
@@ -111,4 +114,10 @@ def validate_chat_request(body: dict[str, Any]) -> None:
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await read_json_object(request)
     validate_chat_request(body)
-    return await request.app[GATEWAY].generate(request, body, "openai")
+    stream_options = body.get("stream_options")
+    return await serve(request, OPENAI, CHAT, body, stream=bool(body.get("stream")),
+                       prompt_estimate=estimate_input_tokens(body), max_output=max_output_tokens(body),
+                       include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")))
+
+
+ROUTES = (("POST", "/chat/completions", chat_completions, OPENAI),)
