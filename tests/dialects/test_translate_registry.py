@@ -20,6 +20,9 @@ def test_anthropic_and_gemini_are_joined_only_through_the_hub() -> None:
 
 @pytest.mark.parametrize(("operation", "client", "upstream", "servable"), [
     ("chat", "openai", "gemini", True),
+    ("embeddings", "openai", "gemini", True),
+    ("embeddings", "openai", "openai", True),
+    ("embeddings", "anthropic", "openai", False),  # no Anthropic embeddings dialect
     ("count_tokens", "anthropic", "anthropic", True),
     ("count_tokens", "anthropic", "openai", False),  # a count is only ever the upstream's own
 ])

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from llmswitch.dialects import anthropic_request, anthropic_response, anthropic_stream
+from llmswitch.dialects import anthropic_request, anthropic_response, anthropic_stream, embeddings
 from llmswitch.dialects import gemini as gemini_dialect
+from llmswitch.dialects import gemini_embeddings
 from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects.chain import chain_requests, chain_responses, chain_streams
 from llmswitch.dialects.streams import OpenAIPassthrough, StreamTranslator
@@ -47,6 +48,8 @@ _REQUESTS: dict[Pair, RequestFn] = {
     ("chat", "openai", "anthropic"): anthropic_request.openai_to_anthropic_request,
     ("chat", "anthropic", "openai"): anthropic_request.anthropic_to_openai_request,
     ("chat", "openai", "gemini"): gemini_dialect.openai_to_gemini_request,
+    ("embeddings", "openai", "openai"): embeddings.passthrough_request,
+    ("embeddings", "openai", "gemini"): gemini_embeddings.openai_to_gemini_request,
     ("count_tokens", "anthropic", "anthropic"): _count_request,
 }
 _RESPONSES: dict[Pair, ResponseFn] = {
@@ -55,6 +58,8 @@ _RESPONSES: dict[Pair, ResponseFn] = {
     ("chat", "anthropic", "openai"): anthropic_response.anthropic_to_openai_response,
     ("chat", "openai", "anthropic"): anthropic_response.openai_to_anthropic_response,
     ("chat", "gemini", "openai"): gemini_dialect.gemini_to_openai_response,
+    ("embeddings", "openai", "openai"): embeddings.passthrough_response,
+    ("embeddings", "gemini", "openai"): gemini_embeddings.gemini_to_openai_response,
     ("count_tokens", "anthropic", "anthropic"): _as_is,
 }
 _STREAMS: dict[Pair, StreamFn] = {
