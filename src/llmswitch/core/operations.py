@@ -17,7 +17,7 @@ provider declares an endpoint per operation it serves (`providers.endpoints`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Unit = Literal["tokens", "audio_seconds", "characters"]
@@ -30,10 +30,10 @@ class Operation:
     streams: bool
     meters: tuple[Unit, ...]
     reserves_output: bool = False
+    metered: bool = field(init=False)  # meters anything (read on every request: a field, not a property)
 
-    @property
-    def metered(self) -> bool:
-        return bool(self.meters)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metered", bool(self.meters))
 
 
 CHAT = Operation("chat", idempotent=False, streams=True, meters=("tokens",), reserves_output=True)

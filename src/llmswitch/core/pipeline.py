@@ -33,8 +33,8 @@ from llmswitch.core.routing import Plan, Router, Target
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects.estimate import output_bytes, text_bytes
 from llmswitch.dialects.streams import StreamTranslator
-from llmswitch.dialects.translate import (can_translate, request_translation, response_translation, simulator,
-                                          stream_translation)
+from llmswitch.dialects.translate import (RequestFn, ResponseFn, StreamFn, can_translate, request_translation,
+                                          response_translation, simulator, stream_translation)
 from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
@@ -85,6 +85,18 @@ class Request:
     admission: Admission = field(init=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How one provider serves one operation for clients of one dialect: the endpoint, its dialect and
+    the translations there and back (`stream` None where the operation never streams)."""
+
+    endpoint: Endpoint
+    dialect: str
+    request: RequestFn
+    response: ResponseFn
+    stream: StreamFn | None
+
+
 @dataclass(slots=True)
 class Primed:
     """A stream that has produced its first content (or ended): from here on it is the answer."""
@@ -108,6 +120,7 @@ class Pipeline:
         self.providers = providers
         # (operation, client dialect) -> the providers that serve it, None when all of them do
         self._servers: dict[tuple[str, str], frozenset[str] | None] = {}
+        self._routes: dict[tuple[str, str, str], Route] = {}  # (provider, operation, client dialect)
 
     # --- the pipeline --------------------------------------------------------------------------
     async def serve(self, req: Request, out: Responder) -> None:
@@ -184,7 +197,7 @@ class Pipeline:
         this before any copy of the body is made."""
         server = self.config.server
         total = server.timeout_s
-        raw = body.pop("timeout", None) if isinstance(body, dict) else None
+        raw = body.pop("timeout", None) if type(body) is dict else None
         header = headers.get("x-llmswitch-timeout-ms")
         if header is not None:
             raw = header
@@ -206,7 +219,10 @@ class Pipeline:
         operation = req.operation
         if not operation.metered:
             plan.overflow = None  # a prompt too long to count is the client's to shorten
-        servers = self._serving(operation.name, req.dialect)
+        try:
+            servers = self._servers[(operation.name, req.dialect)]
+        except KeyError:
+            servers = self._serving(operation.name, req.dialect)
         if servers is None:
             return plan
         targets = [t for t in plan.targets if t.provider.name in servers]
@@ -219,16 +235,24 @@ class Pipeline:
 
     def _serving(self, operation: str, dialect: str) -> frozenset[str] | None:
         """The providers that serve OPERATION for a client of DIALECT; None when every one does."""
-        key = (operation, dialect)
-        try:
-            return self._servers[key]
-        except KeyError:
-            pass
         names = frozenset(name for name, provider in self.providers.items()
                           if (endpoint := provider.endpoint(operation, dialect)) is not None
                           and can_translate(operation, dialect, provider.dialect_of(endpoint)))
-        servers = self._servers[key] = None if len(names) == len(self.providers) else names
+        servers = self._servers[(operation, dialect)] = None if len(names) == len(self.providers) else names
         return servers
+
+    def _route(self, provider: Provider, operation: str, dialect: str) -> Route:
+        """How PROVIDER serves OPERATION to clients of DIALECT (found once, then kept)."""
+        key = (provider.name, operation, dialect)
+        route = self._routes.get(key)
+        if route is None:
+            endpoint = provider.endpoint(operation, dialect)
+            assert endpoint is not None  # the plan holds only the targets that serve the operation
+            upstream = provider.dialect_of(endpoint)
+            stream = stream_translation(operation, upstream, dialect) if endpoint.stream is not None else None
+            route = self._routes[key] = Route(endpoint, upstream, request_translation(operation, dialect, upstream),
+                                              response_translation(operation, upstream, dialect), stream)
+        return route
 
     def _may_use(self, principal: Principal, name: str) -> bool:
         """May the caller be served by the model configured as `name`? Allowed by that name (a model
@@ -249,27 +273,23 @@ class Pipeline:
         return self.limiter.prices.worst(targets)
 
     # --- one attempt ---------------------------------------------------------------------------
-    def _call(self, req: Request, target: Target, stream: bool) -> tuple[UpstreamCall, str, list[str]]:
-        """The call to TARGET for REQ, the dialect of the endpoint it goes to, and what was dropped."""
-        provider = target.provider
-        operation = req.operation.name
-        endpoint: Endpoint = provider.endpoint(operation, req.dialect)  # type: ignore[assignment]  # planned
-        dialect = endpoint.dialect or provider.dialect
+    def _call(self, req: Request, route: Route, target: Target, stream: bool) -> tuple[UpstreamCall, list[str]]:
+        """The call to TARGET for REQ along ROUTE, and what its translation left out."""
         deployment = target.deployment
-        translated = request_translation(operation, req.dialect, dialect)(
+        translated = route.request(
             req.body, RequestOptions(upstream_model=deployment.model or req.model_name, stream=stream,
                                      max_tokens_default=deployment.max_tokens_default,
                                      drop_unsupported=deployment.drop_unsupported))
-        same_dialect = req.dialect == dialect
+        same_dialect = req.dialect == route.dialect
         call = UpstreamCall(
             deployment=deployment, body=translated.body, stream=stream,
             api_key=req.principal.upstream_key or target.api_key,
             timeouts=req.deadline.bound(req.timeouts, deployment.timeout_s),
             headers=req.forwarded if same_dialect else {},
             query=without_credentials(req.query) if same_dialect else "",  # never a client's `?key=`
-            endpoint=endpoint,
+            endpoint=route.endpoint,
         )
-        return call, dialect, translated.dropped
+        return call, translated.dropped
 
     def _headers(self, req: Request, outcome: Outcome[Any], dropped: list[str]) -> dict[str, str]:
         target = outcome.target
@@ -284,26 +304,24 @@ class Pipeline:
             headers["x-llmswitch-dropped-params"] = ",".join(dropped)
         return headers
 
-    def _attempts(self, req: Request, plan: Plan, attempt: Callable[[Target], Any]) -> Any:
-        """Run the plan (an idempotent operation's failures always move on)."""
-        return run_attempts(plan, attempt, retry_unsafe=True if req.operation.idempotent else None,
-                            own_keys=req.principal.upstream_key is None, estimated_tokens=req.prompt_estimate,
-                            deadline=req.deadline)
-
     # --- a whole answer --------------------------------------------------------------------------
     async def _complete(self, req: Request, plan: Plan, out: Responder) -> None:
         meter = req.meter
-        operation = req.operation.name
-        context = ResponseContext(req.model_name, req.request_id, None if req.operation.reserves_output else req.body)
+        operation = req.operation
+        context = ResponseContext(req.model_name, req.request_id, None if operation.reserves_output else req.body)
 
         async def attempt(target: Target) -> tuple[Any, Usage | None, list[str]]:
             meter.trying(target)
-            call, dialect, dropped = self._call(req, target, stream=False)
-            reply = await target.provider.complete(call)
-            body, usage = response_translation(operation, dialect, req.dialect)(reply.body, context)
+            provider = target.provider
+            route = self._route(provider, operation.name, req.dialect)
+            call, dropped = self._call(req, route, target, stream=False)
+            reply = await provider.complete(call)
+            body, usage = route.response(reply.body, context)
             return body, usage, dropped
 
-        outcome: Outcome[tuple[Any, Usage | None, list[str]]] = await self._attempts(req, plan, attempt)
+        outcome = await run_attempts(plan, attempt, retry_unsafe=True if operation.idempotent else None,
+                                     own_keys=req.principal.upstream_key is None,
+                                     estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         body, usage, dropped = outcome.value
         outcome.finish(usage)
         meter.answered(outcome.target)
@@ -317,15 +335,17 @@ class Pipeline:
         """Start the upstream stream and read it up to its first content, so that a failure before
         anything reached the client can still move to another target."""
         simulate = target.deployment.stream == "simulate"
-        call, dialect, dropped = self._call(req, target, stream=not simulate)
-        operation = req.operation.name
+        provider = target.provider
+        route = self._route(provider, req.operation.name, req.dialect)
+        assert route.stream is not None  # a surface asks for a stream only of an operation that streams
+        call, dropped = self._call(req, route, target, stream=not simulate)
         if simulate:
-            reply = await target.provider.complete(call)
-            upstream = UpstreamStream(_one_batch(simulator(operation, dialect)(reply.body)))
+            reply = await provider.complete(call)
+            upstream = UpstreamStream(_one_batch(simulator(req.operation.name, route.dialect)(reply.body)))
         else:
-            upstream = await target.provider.stream(call)
-        translator = stream_translation(operation, dialect, req.dialect)(
-            StreamContext(req.model_name, req.include_usage, req.request_id, req.prompt_estimate))
+            upstream = await provider.stream(call)
+        translator = route.stream(StreamContext(req.model_name, req.include_usage, req.request_id,
+                                                req.prompt_estimate))
         events: list[dict[str, Any]] = []
         try:
             async for batch in upstream:
@@ -345,7 +365,9 @@ class Pipeline:
             meter.trying(target)
             return await self._prime(req, target)
 
-        outcome: Outcome[Primed] = await self._attempts(req, plan, attempt)
+        outcome = await run_attempts(plan, attempt, retry_unsafe=True if req.operation.idempotent else None,
+                                     own_keys=req.principal.upstream_key is None,
+                                     estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         primed = outcome.value
         meter.answered(outcome.target)
         broke: UpstreamError | None = None  # after content: ends the stream and counts against the target

@@ -178,6 +178,10 @@ class Provider:
         chat = self.endpoint("chat")
         assert chat is not None, f"{type(self).__name__} declares no chat endpoint"
         self.chat = chat
+        # the whole URL of each endpoint whose path depends on nothing in the call, built once
+        self._fixed_urls = {endpoint: self.base_url + endpoint.path for endpoint in self.endpoints
+                            if "{" not in endpoint.path and endpoint.stream_path is None
+                            and type(self).path is Provider.path}
 
     def endpoint(self, operation: str, dialect: str | None = None) -> Endpoint | None:
         """Where this provider serves `operation`: in `dialect` when it can (no translation), else in
@@ -233,7 +237,10 @@ class Provider:
 
     # --- shared machinery -------------------------------------------------------------------
     def url(self, call: UpstreamCall) -> str:
-        url = self.base_url + self.path(call.endpoint or self.chat, call)
+        endpoint = call.endpoint or self.chat
+        url = self._fixed_urls.get(endpoint)
+        if url is None:
+            url = self.base_url + self.path(endpoint, call)
         if call.query and self.forwards_query:
             url += ("&" if "?" in url else "?") + call.query
         return url

@@ -31,8 +31,6 @@ class Wire:
         return orjson.dumps(self.shape(error, request_id))
 
     def forwarded(self, headers: Mapping[str, str]) -> dict[str, str]:
-        if not self.forwarded_headers:
-            return {}
         return {name: headers[name] for name in self.forwarded_headers if name in headers}
 
 

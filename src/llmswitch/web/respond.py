@@ -72,8 +72,8 @@ async def serve(request: web.Request, wire: Wire, operation: Operation, body: An
     assert pipeline is not None
     headers = request.headers
     req = Request(operation, wire.dialect, body, body["model"], stream, headers, request.query_string,
-                  request[REQUEST_ID], wire.forwarded(headers), request, prompt_estimate, max_output,
-                  include_usage, fallback)
+                  request[REQUEST_ID], wire.forwarded(headers) if wire.forwarded_headers else {}, request,
+                  prompt_estimate, max_output, include_usage, fallback)
     out = HTTPResponder(request, wire, gateway.config.server.keepalive_s)
     try:
         await pipeline.serve(req, out)
