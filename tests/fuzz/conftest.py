@@ -52,6 +52,7 @@ def open_gateway(fake: Process) -> Iterator[Target]:
     with start_gateway(cfg) as process:
         yield Target("open", process, {"none": {}, "any-bearer": {"authorization": "Bearer anything"}},
                      _model_names(cfg))
+        TALLY.read_log("open", process.log())
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +70,7 @@ def keys_gateway(fake: Process) -> Iterator[Target]:
             "key-goog": {"x-goog-api-key": broad}, "limited": {"authorization": f"Bearer {limited}"},
         }
         yield Target("keys", process, credentials, _model_names(cfg))
+        TALLY.read_log("keys", process.log())
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +89,7 @@ def shapes_gateway(scripted: ScriptedUpstream) -> Iterator[Target]:
     cfg = config(scripted.url, prefix="bad")
     with start_gateway(cfg) as process:
         yield Target("shapes", process, {"none": {}}, _model_names(cfg))
+        TALLY.read_log("shapes", process.log())
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

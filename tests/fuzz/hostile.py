@@ -91,12 +91,21 @@ def _restructured(value: Any, how: str) -> Any:
 
 
 @st.composite
-def mutated(draw: st.DrawFn, base: SearchStrategy[Any], max_mutations: int = 3) -> Any:
+def mutated(draw: st.DrawFn, base: SearchStrategy[Any], max_mutations: int = 3,
+            fields: tuple[str, ...] = ()) -> Any:
     """A value of BASE with up to MAX_MUTATIONS hostile changes (none at all now and then, so
-    the valid path keeps being exercised too). The drawn value is copied first: `st.just` hands
-    out the same object every time, and a mutation must never reach the next example."""
+    the valid path keeps being exercised too). FIELDS are names the API knows: setting one of them,
+    on any object, to a hostile value reaches the code that reads it far more often than breaking
+    a random node of a large body. The drawn value is copied first: `st.just` hands out the same
+    object every time, and a mutation must never reach the next example."""
     value = copy.deepcopy(draw(base))
     for _ in range(draw(st.integers(0, max_mutations))):
+        if fields and draw(st.booleans()):
+            objects = [path for path in _paths(value) if isinstance(_get(value, path), dict)]
+            if objects:
+                node = _get(value, objects[draw(st.integers(0, len(objects) - 1))])
+                node[draw(st.sampled_from(fields))] = copy.deepcopy(draw(st.sampled_from(HOSTILE_SCALARS)))
+                continue
         paths = _paths(value)
         path = paths[draw(st.integers(0, len(paths) - 1))]
         node = _get(value, path)

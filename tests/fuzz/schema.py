@@ -56,15 +56,20 @@ def _lists(items: SearchStrategy[Any], min_size: int, max_size: int) -> SearchSt
 class OpenAPIStrategies:
     """Strategies for the schemas of one OpenAPI `components.schemas` mapping (`$ref`s resolve in it)."""
 
-    def __init__(self, schemas: dict[str, Any]):
+    def __init__(self, schemas: dict[str, Any], root: str = ""):
         self.schemas = schemas
+        self.root = root
         self._cache: dict[tuple[str, int], SearchStrategy[Any]] = {}
 
     @classmethod
-    def vendored(cls, name: str) -> SearchStrategy[Any]:
-        """The strategy for the root schema of `data/NAME.json`."""
+    def vendored(cls, name: str) -> OpenAPIStrategies:
+        """The schemas of `data/NAME.json`, whose `root` names the request body's schema."""
         document = json.loads((DATA / f"{name}.json").read_text())
-        return cls(document["schemas"]).named(document["root"])
+        return cls(document["schemas"], document["root"])
+
+    def field_names(self) -> list[str]:
+        """Every property name any of the schemas declares, for mutations that set a known field."""
+        return sorted({name for schema in self.schemas.values() for name in _property_names(schema)})
 
     def named(self, name: str, depth: int = 0) -> SearchStrategy[Any]:
         key = (name, depth)
@@ -135,6 +140,17 @@ class OpenAPIStrategies:
         return merged
 
 
+def _property_names(schema: Any) -> set[str]:
+    if isinstance(schema, list):
+        return set().union(*(_property_names(item) for item in schema)) if schema else set()
+    if not isinstance(schema, dict):
+        return set()
+    names = set(schema.get("properties") or ())
+    for value in schema.values():
+        names |= _property_names(value)
+    return names
+
+
 # --- Anthropic: the SDK's TypedDicts ---------------------------------------------------------
 
 _SEQUENCES = (collections.abc.Iterable, collections.abc.Sequence, list, tuple)
@@ -196,6 +212,27 @@ class TypedDictStrategies:
                 total and origin is not typing_extensions.NotRequired)
             (required if is_required else optional)[name] = self.of(hint, depth)
         return _object(required, optional, 0 if depth > MAX_DEPTH else MAX_OPTIONAL)
+
+
+def typed_dict_fields(annotation: Any, seen: set[Any] | None = None) -> set[str]:
+    """Every key of every TypedDict reachable from ANNOTATION, for mutations that set a known field."""
+    seen = set() if seen is None else seen
+    try:
+        if annotation in seen:
+            return set()
+        seen.add(annotation)
+    except TypeError:
+        pass
+    names: set[str] = set()
+    if typing_extensions.is_typeddict(annotation):
+        hints = typing_extensions.get_type_hints(annotation, include_extras=True)
+        names |= set(hints)
+        children = list(hints.values())
+    else:
+        children = list(typing_extensions.get_args(annotation))
+    for child in children:
+        names |= typed_dict_fields(child, seen)
+    return names
 
 
 def _named(thing: Any) -> str:

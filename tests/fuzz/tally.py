@@ -22,6 +22,23 @@ class Tally:
     statuses: dict[str, Counter[int | str]] = field(default_factory=lambda: defaultdict(Counter))
     violations: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     examples: dict[str, str] = field(default_factory=dict)  # first violation seen per (route, reason)
+    crashes: Counter[str] = field(default_factory=Counter)  # the gateways' own logged unhandled errors
+
+    def read_log(self, name: str, log: str) -> None:
+        """Count the distinct unhandled errors a gateway logged: where each was raised, and what."""
+        lines = log.splitlines()
+        for start, line in enumerate(lines):
+            if "unhandled error in " not in line:
+                continue
+            block = []
+            for following in lines[start + 1:]:
+                if following[:4].isdigit():  # the next log record's timestamp
+                    break
+                block.append(following)
+            frames = [b.strip() for b in block if b.strip().startswith("File ")]
+            errors = [b for b in block if b and not b.startswith(" ")]
+            where = frames[-1].split("/src/")[-1] if frames else "?"
+            self.crashes[f"{name}: {where}: {errors[-1][:160] if errors else '?'}"] += 1
 
     def answered(self, route: str, answer: Answer) -> None:
         self.statuses[route][answer.status] += 1
@@ -45,6 +62,8 @@ class Tally:
         total = sum(sum(c.values()) for c in self.statuses.values())
         five = sum(n for c in self.statuses.values() for s, n in c.items() if isinstance(s, int) and s >= 500)
         out.append(f"{'all routes':<44} {total:>6}  5xx: {five}")
+        for crash, n in self.crashes.most_common():
+            out.append(f"GATEWAY LOGGED {n} x {crash}")
         for route in sorted(self.violations):
             for reason, n in self.violations[route].most_common():
                 out.append(f"VIOLATION {route}: {n} x {reason}")

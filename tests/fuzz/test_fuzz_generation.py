@@ -18,21 +18,26 @@ from hypothesis.strategies import SearchStrategy
 from tests.fuzz.budget import fuzz_settings
 from tests.fuzz.gateways import Target
 from tests.fuzz.hostile import encode, mutated
-from tests.fuzz.schema import OpenAPIStrategies, TypedDictStrategies
+from tests.fuzz.schema import OpenAPIStrategies, TypedDictStrategies, typed_dict_fields
 from tests.fuzz.tally import observe
 from tests.fuzz.verdict import check
 from tests.fuzz.wire import request
 
 PREFIXES = ("/v1", "/api/v1")
+OPENAI = OpenAPIStrategies.vendored("openai_chat_request")
 ANTHROPIC = TypedDictStrategies()
-CHAT_BODIES = OpenAPIStrategies.vendored("openai_chat_request")
+CHAT_BODIES = OPENAI.named(OPENAI.root)
 MESSAGE_BODIES = ANTHROPIC.of(MessageCreateParamsBase)
 COUNT_BODIES = ANTHROPIC.of(MessageCountTokensParams)
+FIELDS = {"chat": tuple(OPENAI.field_names()),
+          "messages": tuple(sorted(typed_dict_fields(MessageCreateParamsBase))),
+          "count_tokens": tuple(sorted(typed_dict_fields(MessageCountTokensParams)))}
 CONTENT_TYPES = ["application/json"] * 6 + ["application/json; charset=utf-8", "text/plain", None,
                                              "application/x-www-form-urlencoded", "APPLICATION/JSON"]
 
 
-def _body(data: st.DataObject, bodies: SearchStrategy[Any], target: Target, streams: bool) -> Any:
+def _body(data: st.DataObject, bodies: SearchStrategy[Any], target: Target, streams: bool,
+          fields: tuple[str, ...]) -> Any:
     """A generated body with a model this gateway knows (most of the time), then mutated."""
     body = data.draw(bodies, label="generated")
     if isinstance(body, dict):
@@ -43,14 +48,14 @@ def _body(data: st.DataObject, bodies: SearchStrategy[Any], target: Target, stre
             body.pop("stream", None)
             if choice != "absent":
                 body["stream"] = choice == "true"
-    return data.draw(mutated(st.just(body)), label="sent")
+    return data.draw(mutated(st.just(body), fields=fields), label="sent")
 
 
 def send(targets: dict[str, Target], data: st.DataObject, route: str, path: str,
          bodies: SearchStrategy[Any], streams: bool) -> None:
     target = targets[data.draw(st.sampled_from(sorted(targets)), label="gateway")]
     full_path = data.draw(st.sampled_from(PREFIXES), label="prefix") + path
-    body = _body(data, bodies, target, streams)
+    body = _body(data, bodies, target, streams, FIELDS[route])
     headers: dict[str, str | bytes] = dict(target.credentials[data.draw(st.sampled_from(sorted(target.credentials)),
                                                                         label="credential")])
     content_type = data.draw(st.sampled_from(CONTENT_TYPES), label="content-type")

@@ -143,6 +143,13 @@ def test_what_the_http_parser_refuses_gets_a_json_error(open_gateway: Target, fr
     _framed(open_gateway, "/v1/chat/completions", extra, payload, False)
 
 
+@pytest.mark.xfail(strict=True, reason="owner: errors helper (aiohttp's parser errors answer text/plain)")
+def test_a_method_the_http_parser_does_not_know_gets_a_json_error(open_gateway: Target) -> None:
+    observe("RAW BREW /v1/models", lambda: raw_exchange(open_gateway.base, b"BREW /v1/models HTTP/1.1\r\nhost: x\r\n"
+                                                                           b"connection: close\r\n\r\n"),
+            lambda answer: check(answer, "none", "/v1/models"))
+
+
 @pytest.mark.xfail(strict=True, reason="owner: errors helper (unusable x-request-id values are replaced or refused)")
 @pytest.mark.parametrize("value", NOT_UTF8)
 def test_an_x_request_id_that_is_not_utf8_gets_an_answer_and_keeps_billing(keys_gateway: Target, value: bytes) -> None:

@@ -28,7 +28,7 @@ from llmswitch.dialects import sse
 from llmswitch.dialects.anthropic_stream import anthropic_message_to_events
 from llmswitch.dialects.streams import StreamTranslator
 from llmswitch.dialects.translate import stream_translator, translate_request, translate_response
-from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext
+from llmswitch.dialects.types import MalformedAnswer, RequestOptions, ResponseContext, StreamContext
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers import build_provider
@@ -46,6 +46,12 @@ SIMULATORS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
 }
 
 T = TypeVar("T")
+
+# What reading an upstream's answer raises when the answer lacks its dialect's shape. Translations
+# are written (and tested) for well-formed answers, so any of these while reading one is the
+# upstream's fault: a `protocol` failure, a 502 for the client, never a 500.
+SHAPE_ERRORS = (MalformedAnswer, AttributeError, IndexError, KeyError, TypeError, ValueError)
+UPSTREAM_FAILURES = (UpstreamError, *SHAPE_ERRORS)
 
 ENCODERS: dict[str, Callable[[Any], bytes]] = {"openai": sse.encode_data, "anthropic": sse.encode_event}
 TERMINATORS: dict[str, bytes] = {"openai": sse.DONE, "anthropic": b""}
@@ -118,7 +124,7 @@ class Gateway:
         req = Request(
             body=body, dialect=dialect, model_name=name, request_id=request[REQUEST_ID],
             principal=principal, timeouts=self.timeouts(request, body),
-            forwarded={h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers},
+            forwarded=forwarded_headers(request, dialect),
             query=request.query_string, started=started,
             include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
             prompt_estimate=max(1, (request.content_length or 0) // 4),
@@ -223,8 +229,11 @@ class Gateway:
         async def attempt(target: Target) -> tuple[dict[str, Any], Usage | None, list[str]]:
             call, dropped = self._call(req, target, stream=False)
             reply = await target.provider.complete(call)
-            body, usage = translate_response(target.provider.dialect, req.dialect, reply.body,
-                                             ResponseContext(req.model_name, req.request_id))
+            try:
+                body, usage = translate_response(target.provider.dialect, req.dialect, reply.body,
+                                                 ResponseContext(req.model_name, req.request_id))
+            except SHAPE_ERRORS as error:
+                raise malformed(error) from None
             return body, usage, dropped
 
         outcome = await self._attempts(req, plan, attempt)
@@ -244,7 +253,11 @@ class Gateway:
         call, dropped = self._call(req, target, stream=not simulate)
         if simulate:
             reply = await target.provider.complete(call)
-            upstream = UpstreamStream(_one_batch(SIMULATORS[target.provider.dialect](reply.body)))
+            try:
+                replayed = SIMULATORS[target.provider.dialect](reply.body)
+            except SHAPE_ERRORS as error:
+                raise malformed(error) from None
+            upstream = UpstreamStream(_one_batch(replayed))
         else:
             upstream = await target.provider.stream(call)
         translator = stream_translator(
@@ -258,6 +271,9 @@ class Gateway:
                     events += translator.feed(event)
                 if translator.saw_content:
                     return Primed(upstream, translator, events, ended=False, dropped=dropped)
+        except SHAPE_ERRORS as error:
+            upstream.close()
+            raise malformed(error) from None
         except BaseException:
             upstream.close()
             raise
@@ -288,10 +304,10 @@ class Gateway:
                             await response.write(b"".join(out))
                 tail = translator.finish()
                 await response.write(b"".join(encode(e) for e in tail) + TERMINATORS[req.dialect])
-            except UpstreamError as error:
-                broke = error
-                status = error.client_status
-                failure = translator.fail(status, error.error_type or "api_error", error.message)
+            except UPSTREAM_FAILURES as error:
+                broke = error if isinstance(error, UpstreamError) else malformed(error)
+                status = broke.client_status
+                failure = translator.fail(status, broke.error_type or "api_error", broke.message)
                 await response.write(b"".join(encode(e) for e in failure))
             await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
@@ -306,8 +322,27 @@ class Gateway:
         return response, translator.usage
 
 
+def forwarded_headers(request: web.Request, dialect: str) -> dict[str, str]:
+    """The client headers that go upstream with a same-dialect call; one whose bytes are not UTF-8
+    (surrogates, as aiohttp decodes them) cannot be sent and is the client's to fix."""
+    forwarded = {h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers}
+    for name, value in forwarded.items():
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise invalid(f"The {name} header is not valid UTF-8.", param=name) from None
+    return forwarded
+
+
 GATEWAY = web.AppKey("gateway", Gateway)
 REQUEST_ID = web.RequestKey("request_id", str)  # set by the app's middleware on every request
+
+
+def malformed(error: Exception) -> UpstreamError:
+    """The failure for an upstream answer that could not be read (one of SHAPE_ERRORS)."""
+    detail = str(error) if isinstance(error, MalformedAnswer) else type(error).__name__
+    return UpstreamError("protocol", f"upstream answered with the wrong shape ({detail})")
 
 
 async def _one_batch(items: list[dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:

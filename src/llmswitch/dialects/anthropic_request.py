@@ -522,6 +522,8 @@ def validate_request(body: dict[str, Any]) -> None:
     if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
                                     or not 0 <= temperature <= 1):
         raise invalid("temperature: must be a number between 0 and 1", param="temperature")
+    if body.get("stream") is not None and not isinstance(body["stream"], bool):
+        raise invalid("stream: must be a boolean", param="stream")
 
 
 def _validate_block(block: Any, param: str) -> None:

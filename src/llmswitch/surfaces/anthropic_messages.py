@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from llmswitch.core.gateway import FORWARDED_HEADERS, GATEWAY
+from llmswitch.core.gateway import GATEWAY, forwarded_headers
 from llmswitch.dialects.anthropic_request import estimate_input_tokens, validate_request
-from llmswitch.errors import invalid
+from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers.anthropic import AnthropicProvider
 from llmswitch.providers.base import UpstreamCall, UpstreamError
 from llmswitch.surfaces.body import read_json_object
@@ -39,11 +39,11 @@ async def count_tokens(request: web.Request) -> web.Response:
             deployment=deployment, body={**body, "model": deployment.model}, stream=False,
             api_key=principal.upstream_key or (provider.config.api_keys or [None])[0],
             timeouts=gateway.timeouts(request, body), query=request.query_string,
-            headers={h: request.headers[h] for h in FORWARDED_HEADERS["anthropic"] if h in request.headers},
+            headers=forwarded_headers(request, "anthropic"),
         )
         try:
             return web.json_response(await provider.count_tokens(call))
         except UpstreamError as error:
             if error.kind == "http" and error.status and error.status < 500:
-                raise
+                raise GatewayError(error.status, error.message) from None  # in the client's vocabulary
     return web.json_response({"input_tokens": estimate_input_tokens(body)})

@@ -19,6 +19,9 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     except web.HTTPRequestEntityTooLarge as exc:
         raise GatewayError(413, f"Request body too large: {exc.text}", type="invalid_request_error",
                            code="request_too_large") from None
+    except web.RequestPayloadError:  # e.g. `content-encoding: gzip` over bytes that are not gzip
+        raise invalid("The request body could not be decoded as its Content-Encoding says",
+                      code="invalid_body_encoding") from None
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
