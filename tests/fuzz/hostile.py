@@ -82,7 +82,7 @@ def _restructured(value: Any, how: str) -> Any:
     if how == "stringify":
         return json.dumps(value, default=lambda raw: "raw")
     if how == "repeat":
-        return [copy.deepcopy(value) for _ in range(100)]
+        return [copy.deepcopy(value) for _ in range(20)]
     if isinstance(value, dict):  # as_other: an object becomes the list of its values
         return list(value.values())
     if isinstance(value, list):

@@ -69,7 +69,7 @@ def test_count_tokens_passes_an_upstream_400_on_as_a_400(open_gateway: Target) -
 def test_an_anthropic_stream_flag_that_is_not_a_boolean_is_a_400(open_gateway: Target) -> None:
     answer = post(open_gateway, "/v1/messages", json.dumps({**MESSAGE, "stream": -1}).encode())
     assert answer.status == 400
-    assert check_error(answer, "anthropic")["message"].startswith("stream")
+    assert check_error(answer, "anthropic")["message"] == "Invalid type for 'stream': expected a boolean."
 
 
 # --- upstream answers of the wrong shape ---------------------------------------------------
@@ -143,3 +143,23 @@ def test_an_anthropic_upstream_answering_content_null_is_a_502(shapes_gateway: T
     assert answer.status == 502
     check_error(answer, client)
 
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_an_upstream_answer_nested_deeper_than_the_gateway_can_write_is_a_502(
+        shapes_gateway: Target, scripted: ScriptedUpstream, stream: bool) -> None:
+    deep = "[" * 300 + "]" * 300  # orjson reads 1024 levels but writes only 255
+    if stream:
+        events = stream_events("openai")
+        events[1]["extra"] = "DEEP"
+        body = b"".join(b"data: " + json.dumps(e).replace('"DEEP"', deep).encode() + b"\n\n" for e in events)
+        script = Script(200, "text/event-stream", body + b"data: [DONE]\n\n", "chunked")
+    else:
+        script = Script(200, "application/json", json.dumps({**whole_answer("openai"), "extra": "DEEP"})
+                        .replace('"DEEP"', deep).encode())
+    answer = _ask(shapes_gateway, scripted, script, "openai", "openai", stream)
+    if answer.status == 200:  # the stream had started: it ends in its error frame
+        assert "error" in json.loads(sse_frames(answer.body)[-1][1]), answer.body
+    else:
+        assert answer.status == 502
+        check_error(answer, "openai")

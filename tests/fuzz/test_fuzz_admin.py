@@ -57,7 +57,7 @@ def _follow_up(target: Target, key: str, model: str) -> None:
             lambda answer: check(answer, "chat", "/v1/chat/completions", model=model))
 
 
-@fuzz_settings(150)
+@fuzz_settings(250)
 @given(data=st.data())
 def test_admin_api_answers_every_request_and_what_it_accepts_keeps_working(
         keys_gateway: Target, pool: dict[str, str], data: st.DataObject) -> None:

@@ -68,19 +68,19 @@ def send(targets: dict[str, Target], data: st.DataObject, route: str, path: str,
             lambda answer: check(answer, route, full_path, model=model))
 
 
-@fuzz_settings(260)
+@fuzz_settings(500)
 @given(data=st.data())
 def test_chat_completions_answers_every_body_in_its_dialect(targets: dict[str, Target], data: st.DataObject) -> None:
     send(targets, data, "chat", "/chat/completions", CHAT_BODIES, streams=True)
 
 
-@fuzz_settings(260)
+@fuzz_settings(500)
 @given(data=st.data())
 def test_messages_answers_every_body_in_its_dialect(targets: dict[str, Target], data: st.DataObject) -> None:
     send(targets, data, "messages", "/messages", MESSAGE_BODIES, streams=True)
 
 
-@fuzz_settings(100)
+@fuzz_settings(200)
 @given(data=st.data())
 def test_count_tokens_answers_every_body_in_its_dialect(targets: dict[str, Target], data: st.DataObject) -> None:
     send(targets, data, "count_tokens", "/messages/count_tokens", COUNT_BODIES, streams=False)

@@ -29,7 +29,7 @@ def _model_path(data: st.DataObject, target: Target) -> str:
     return f"{prefix}/models/{name}"
 
 
-@fuzz_settings(160)
+@fuzz_settings(300)
 @given(data=st.data())
 def test_read_only_routes_answer_every_request_in_their_dialect(targets: dict[str, Target],
                                                                 data: st.DataObject) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import given
+import pytest
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tests.fuzz.budget import fuzz_settings
@@ -95,6 +96,8 @@ FRAME_FAULTS = [b"not json", b"{", b"[]", b"\"text\"", b"null", b"{\"type\": \"b
                 b"{\"choices\": \"x\"}", b"{\"candidates\": [\"x\"]}", b"{\"error\": \"x\"}", b"{\"error\": {\"code\": \"x\"}}",
                 b"{\"type\": \"error\", \"error\": \"x\"}", b"{\"type\": \"content_block_delta\", \"delta\": 5}"]
 ERROR_STATUSES = [400, 404, 413, 422, 500, 502, 504]  # 401/403/429 would disable or cool the only target
+# Answers past the 1 MiB read buffer stall until the idle timeout (issue 10, item 3; see the xfail below).
+MAX_SCRIPTED_BODY = 512 * 1024
 
 
 @st.composite
@@ -137,7 +140,7 @@ def _ask(client: str, model: str, token: str, stream: bool) -> tuple[str, bytes]
                                        "messages": [{"role": "user", "content": f"say {token}"}]}).encode()
 
 
-@fuzz_settings(300)
+@fuzz_settings(600)
 @given(data=st.data())
 def test_upstream_answers_of_the_wrong_shape_are_a_502_in_the_clients_dialect(
         shapes_gateway: Target, scripted: ScriptedUpstream, data: st.DataObject) -> None:
@@ -151,7 +154,23 @@ def test_upstream_answers_of_the_wrong_shape_are_a_502_in_the_clients_dialect(
     path, body = _ask(client, model, token, stream)
     headers: dict[str, str | bytes] = {"content-type": "application/json"}
     route = "chat" if client == "openai" else "messages"
+    assume(len(script.body) <= MAX_SCRIPTED_BODY)
     observe(f"POST {path} (upstream {kind}{' simulated' if simulated else ''})",
             lambda: request(shapes_gateway.base, "POST", path, body, headers),
             lambda answer: check(answer, route, path, upstream_fault=True, model=model,
                                  upstream_status=script.status))
+
+
+@pytest.mark.xfail(strict=True, reason="owner: issue 10 item 3, answers over 1 MiB (the transport helper's, "
+                                       "as far as I know): they stall until idle_timeout_s, then 504")
+@pytest.mark.parametrize("client", ["openai", "anthropic"])
+def test_an_upstream_answer_over_one_mebibyte_is_read_whole(shapes_gateway: Target, scripted: ScriptedUpstream,
+                                                            client: str) -> None:
+    answer = whole_answer("openai")
+    answer["choices"][0]["message"]["content"] = "x" * (2 * 1024 * 1024)
+    token = scripted.register(Script(200, "application/json", json.dumps(answer).encode()))
+    path, body = _ask(client, "bad-openai", token, False)
+    observe(f"POST {path} (upstream openai)", lambda: request(shapes_gateway.base, "POST", path, body,
+                                                             {"content-type": "application/json"}),
+            lambda reply: check(reply, "chat" if client == "openai" else "messages", path, model="bad-openai"),
+            expected_failure=True)

@@ -226,22 +226,22 @@ class Gateway:
 
     async def _complete(self, req: Request, plan: Plan,
                         extra_headers: dict[str, str]) -> tuple[web.Response, Usage | None]:
-        async def attempt(target: Target) -> tuple[dict[str, Any], Usage | None, list[str]]:
+        async def attempt(target: Target) -> tuple[bytes, Usage | None, list[str]]:
             call, dropped = self._call(req, target, stream=False)
             reply = await target.provider.complete(call)
             try:
                 body, usage = translate_response(target.provider.dialect, req.dialect, reply.body,
                                                  ResponseContext(req.model_name, req.request_id))
+                return orjson.dumps(body), usage, dropped  # e.g. nesting orjson cannot write back
             except SHAPE_ERRORS as error:
                 raise malformed(error) from None
-            return body, usage, dropped
 
         outcome = await self._attempts(req, plan, attempt)
-        body, usage, dropped = outcome.value
+        encoded, usage, dropped = outcome.value
         outcome.finish(usage)
         self.usage.record(req.request_id, req.principal.key_id, req.model_name, outcome.target.label, 200,
                           usage, req.started)
-        response = web.Response(body=orjson.dumps(body), content_type="application/json",
+        response = web.Response(body=encoded, content_type="application/json",
                                 headers=self._headers(req, outcome, dropped, extra_headers))
         return response, usage
 
@@ -294,9 +294,9 @@ class Gateway:
         keepalive = asyncio.create_task(_keepalive(response, self.config.server.keepalive_s))
         try:
             await response.prepare(request)
-            if primed.events:
-                await response.write(b"".join(encode(e) for e in primed.events))
             try:
+                if primed.events:
+                    await response.write(b"".join(encode(e) for e in primed.events))
                 if not primed.ended:
                     async for batch in primed.upstream:
                         out = [encode(e) for event in batch for e in translator.feed(event)]

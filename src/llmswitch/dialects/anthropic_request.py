@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from llmswitch.dialects.anthropic import DEFAULT_MAX_TOKENS, anthropic_tool_id
+from llmswitch.dialects.shapes import Shape, check_fields
 from llmswitch.dialects.types import RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -484,6 +485,22 @@ def passthrough_request(body: dict[str, Any], options: RequestOptions) -> Transl
 
 # --- /v1/messages surface --------------------------------------------------------------------
 
+_NUMBER = (int, float)
+# The JSON type of the Messages API's request fields the translations read (anthropic SDK's
+# MessageCreateParams; tests/dialects/test_shapes.py holds the table to the SDK's TypedDicts).
+REQUEST_SHAPES: dict[str, Shape] = {
+    "model": str, "max_tokens": int, "messages": list, "system": (str, [{"type": str, "text": str}]),
+    "metadata": {"user_id": str}, "stop_sequences": [str], "stream": bool, "temperature": _NUMBER,
+    "top_p": _NUMBER, "top_k": int, "tools": [{"type": str, "name": str, "description": str, "input_schema": dict}],
+    "tool_choice": {"type": str, "name": str, "disable_parallel_tool_use": bool},
+    "thinking": {"type": str, "budget_tokens": int}, "output_config": {"effort": str, "format": {"schema": dict}},
+    "service_tier": str, "container": (str, dict), "cache_control": dict, "inference_geo": str, "speed": str,
+}
+BLOCK_SHAPES: dict[str, Shape] = {
+    "id": str, "name": str, "tool_use_id": str, "is_error": bool, "cache_control": dict, "input": dict,
+    "content": (str, [dict]), "source": {"type": str, "media_type": str, "data": (str, list), "url": str},
+}
+
 _BLOCK_REQUIRED = {
     "text": ("text", str),
     "image": ("source", dict),
@@ -500,6 +517,7 @@ def validate_request(body: dict[str, Any]) -> None:
     400 naming the field instead of reaching (and being billed by) an upstream."""
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise invalid("model: field required", param="model")
+    check_fields(body, REQUEST_SHAPES)
     max_tokens = body.get("max_tokens")
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
         raise invalid("max_tokens: a positive integer is required", param="max_tokens")
@@ -522,13 +540,12 @@ def validate_request(body: dict[str, Any]) -> None:
     if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
                                     or not 0 <= temperature <= 1):
         raise invalid("temperature: must be a number between 0 and 1", param="temperature")
-    if body.get("stream") is not None and not isinstance(body["stream"], bool):
-        raise invalid("stream: must be a boolean", param="stream")
 
 
 def _validate_block(block: Any, param: str) -> None:
     if not isinstance(block, dict) or not isinstance(block.get("type"), str):
         raise invalid(f"{param}: a content block needs a type", param=param)
+    check_fields(block, BLOCK_SHAPES, f"{param}.")
     required = _BLOCK_REQUIRED.get(block["type"])
     if required and not isinstance(block.get(required[0]), required[1]):
         raise invalid(f"{param}.{required[0]}: field required", param=f"{param}.{required[0]}")

@@ -203,6 +203,7 @@ class Provider:
             body = body[0]  # Gemini sometimes wraps its error in a list
         if isinstance(body, dict):
             message, error_type = self.error_message(body)
+            error_type = error_type if isinstance(error_type, str) else None  # the upstream's JSON, any shape
         else:
             message, error_type = (raw.decode(errors="replace")[:500] or response.reason or "error"), None
             body = None

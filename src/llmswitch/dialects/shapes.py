@@ -1,0 +1,58 @@
+"""JSON shapes of request fields: a field of the wrong type is a 400 naming it, not a crash later.
+
+The translations read a request's fields as their API defines them (`tool_choice.function.name`,
+`response_format.json_schema.schema`...). A shape here says what each such field must be, so that
+a client's `"stream_options": "x"` is refused at the door in the client's own dialect instead of
+failing deep in a translation. Only types are checked; what the values mean stays with the
+validators and translations.
+
+A shape is a type or a tuple of types (the value's JSON type), a dict (an object whose listed
+keys, where present and not null, have their shapes), a list of one shape (an array whose items
+have it), or a tuple mixing types and one dict or list (any of them). Null is always allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+from llmswitch.errors import invalid
+
+Shape = Union[type, tuple[Any, ...], dict[str, Any], list[Any]]
+_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", dict: "an object",
+          list: "an array"}
+
+
+def check_shape(value: Any, shape: Shape, param: str) -> None:
+    """Raise a 400 naming PARAM (dotted, with indexes) where VALUE does not have SHAPE."""
+    if value is None:
+        return
+    options = shape if isinstance(shape, tuple) else (shape,)
+    for option in options:
+        if isinstance(option, dict) and isinstance(value, dict):
+            for key, inner in option.items():
+                check_shape(value.get(key), inner, f"{param}.{key}")
+            return
+        if isinstance(option, list) and isinstance(value, list):
+            for index, item in enumerate(value):
+                check_shape(item, option[0], f"{param}[{index}]")
+            return
+        if isinstance(option, type) and isinstance(value, option) and (option is not int or type(value) is not bool):
+            return
+    raise invalid(f"Invalid type for '{param}': expected {' or '.join(_describe(o) for o in options)}.",
+                  param=param, code="invalid_type")
+
+
+def check_fields(body: dict[str, Any], shapes: dict[str, Shape], prefix: str = "") -> None:
+    """check_shape for each field of BODY that SHAPES names (the others are not looked at)."""
+    for key, value in body.items():
+        shape = shapes.get(key)
+        if shape is not None and value is not None:
+            check_shape(value, shape, f"{prefix}{key}")
+
+
+def _describe(option: Any) -> str:
+    if isinstance(option, dict):
+        return "an object"
+    if isinstance(option, list):
+        return "an array"
+    return _NAMES.get(option, getattr(option, "__name__", str(option)))
