@@ -28,6 +28,8 @@ _COMMON: dict[str, Any] = dict(deadline=None, print_blob=True, suppress_health_c
                                phases=(Phase.explicit, Phase.generate, Phase.shrink))
 settings.register_profile("ci", derandomize=True, database=None, **_COMMON)
 settings.register_profile("explore", derandomize=False, database=None, **_COMMON)
+
+
 def _admin(url: str, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
                                      headers={"authorization": f"Bearer {MASTER}",

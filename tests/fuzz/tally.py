@@ -61,12 +61,12 @@ class Tally:
             shown = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items(), key=lambda i: str(i[0])))
             out.append(f"{route:<44} {sum(counts.values()):>6}  {shown}")
         total = sum(sum(c.values()) for c in self.statuses.values())
-        def fives(upstream_faults: bool) -> int:
-            return sum(n for route, c in self.statuses.items() if ("(upstream" in route) == upstream_faults
+        def fives(kind: str) -> int:
+            return sum(n for route, c in self.statuses.items() if _kind(route) == kind
                        for s, n in c.items() if isinstance(s, int) and s >= 500)
 
-        out.append(f"{'all routes':<44} {total:>6}  5xx: {fives(False)} (and {fives(True)} where the test made "
-                   "the upstream fail)")
+        out.append(f"{'all routes':<44} {total:>6}  5xx: {fives('own')} (and {fives('upstream')} where the test "
+                   f"made the upstream fail, {fives('xfail')} in xfail cases other changes fix)")
         for crash, n in self.crashes.most_common():
             out.append(f"GATEWAY LOGGED {n} x {crash}")
         for route in sorted(self.violations):
@@ -78,11 +78,17 @@ class Tally:
 TALLY = Tally()
 
 
+def _kind(route: str) -> str:
+    return "xfail" if route.endswith("(xfail)") else "upstream" if "(upstream" in route else "own"
+
+
 def observe(route: str, send: Callable[[], Answer], judge: Callable[[Answer], None],
             expected_failure: bool = False) -> Answer | None:
     """Send, count the answer, judge it, count a violation; returns the answer (None when there was
     none and KEEP_GOING let the example pass). An EXPECTED_FAILURE (a case another change fixes,
     marked xfail) raises its violation whatever KEEP_GOING says, and is not counted as one."""
+    if expected_failure:
+        route += " (xfail)"
     try:
         answer = send()
     except NoAnswer as error:

@@ -163,3 +163,13 @@ def test_an_upstream_answer_nested_deeper_than_the_gateway_can_write_is_a_502(
     else:
         assert answer.status == 502
         check_error(answer, "openai")
+
+
+@pytest.mark.parametrize("client", ["openai", "anthropic"])
+def test_an_anthropic_stream_error_event_without_an_error_object_is_a_502(
+        shapes_gateway: Target, scripted: ScriptedUpstream, client: str) -> None:
+    frames = b'event: error\ndata: {"type": "error", "error": "x"}\n\n'
+    answer = _ask(shapes_gateway, scripted, Script(200, "text/event-stream", frames, "chunked"), "anthropic",
+                  client, stream=True)
+    assert answer.status == 502
+    check_error(answer, client)

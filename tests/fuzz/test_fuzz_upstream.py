@@ -92,9 +92,9 @@ def _sse(kind: str, events: list[Any], done: bool) -> bytes:
 
 
 WHOLE_BODY_FAULTS = [b"", b"<html>502 Bad Gateway</html>", b"not json", b"[]", b"null", b"\"x\"", b"{", b"\xff\xfe"]
-FRAME_FAULTS = [b"not json", b"{", b"[]", b"\"text\"", b"null", b"{\"type\": \"bogus\"}", b"{\"type\": 5}",
-                b"{\"choices\": \"x\"}", b"{\"candidates\": [\"x\"]}", b"{\"error\": \"x\"}", b"{\"error\": {\"code\": \"x\"}}",
-                b"{\"type\": \"error\", \"error\": \"x\"}", b"{\"type\": \"content_block_delta\", \"delta\": 5}"]
+FRAME_FAULTS = [b"not json", b"{", b"[]", b'"text"', b"null", b'{"type": "bogus"}', b'{"type": 5}',
+                b'{"choices": "x"}', b'{"candidates": ["x"]}', b'{"error": "x"}', b'{"error": {"code": "x"}}',
+                b'{"type": "error", "error": "x"}', b'{"type": "content_block_delta", "delta": 5}']
 ERROR_STATUSES = [400, 404, 413, 422, 500, 502, 504]  # 401/403/429 would disable or cool the only target
 # Answers past the 1 MiB read buffer stall until the idle timeout (issue 10, item 3; see the xfail below).
 MAX_SCRIPTED_BODY = 512 * 1024

@@ -57,8 +57,10 @@ def _event(name: str | None, data: str) -> dict[str, Any]:
     event = load_event(data)
     event.setdefault("type", name)
     if event["type"] == "error":
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
-        error_type = error.get("type")
+        error = event.get("error")
+        if not isinstance(error, dict):  # not Anthropic's error event: nothing says what failed
+            raise UpstreamError("protocol", "upstream stream carried an error event without an error object")
+        error_type = error.get("type") if isinstance(error.get("type"), str) else None
         raise UpstreamError("http", str(error.get("message") or "upstream stream failed"),
                             status=error_status(error_type), body=event, error_type=error_type)
     return event
