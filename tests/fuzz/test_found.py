@@ -173,3 +173,25 @@ def test_an_anthropic_stream_error_event_without_an_error_object_is_a_502(
                   client, stream=True)
     assert answer.status == 502
     check_error(answer, client)
+
+
+@pytest.mark.parametrize(("path", "model", "field", "depth"), [
+    # 300 levels: read, but more than orjson writes when forwarding the body as it came
+    ("/v1/messages/count_tokens", "m-anthropic", "extra", 300), ("/v1/messages", "m-anthropic", "extra", 300),
+    ("/v1/chat/completions", "m-openai", "extra", 300),
+    # 1000 levels: past what the translations' (and the local estimate's) recursion reaches
+    ("/v1/messages/count_tokens", "m-openai", "system", 1000), ("/v1/chat/completions", "m-anthropic", "tools", 1000),
+])
+def test_a_body_nested_deeper_than_can_be_forwarded_is_a_400(open_gateway: Target, path: str, model: str,
+                                                             field: str, depth: int) -> None:
+    base = CHAT if path == "/v1/chat/completions" else MESSAGE
+    deep = "[" * depth + "]" * depth
+    if field == "tools":  # a tool's parameters, which translations copy and rewrite recursively
+        deep = '[{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": ' \
+               + '{"a": ' * depth + "{}" + "}" * depth + "}}}]"
+    elif field == "system":
+        deep = '[{"type": "text", "text": "x", "citations": ' + deep + "}]"
+    body = json.dumps({**base, "model": model, field: "DEEP"}).replace('"DEEP"', deep).encode()
+    answer = post(open_gateway, path, body)
+    assert answer.status == 400
+    check_error(answer, "openai" if path == "/v1/chat/completions" else "anthropic")

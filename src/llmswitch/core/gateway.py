@@ -26,6 +26,7 @@ from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects import sse
 from llmswitch.dialects.anthropic_stream import anthropic_message_to_events
+from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.streams import StreamTranslator
 from llmswitch.dialects.translate import stream_translator, translate_request, translate_response
 from llmswitch.dialects.types import MalformedAnswer, RequestOptions, ResponseContext, StreamContext
@@ -180,12 +181,15 @@ class Gateway:
     # --- one attempt ---------------------------------------------------------------------------
     def _call(self, req: Request, target: Target, stream: bool) -> tuple[UpstreamCall, list[str]]:
         deployment = target.deployment
-        translated = translate_request(
-            req.dialect, target.provider.dialect, req.body,
-            RequestOptions(upstream_model=deployment.model or req.model_name, stream=stream,
-                           max_tokens_default=deployment.max_tokens_default,
-                           drop_unsupported=deployment.drop_unsupported),
-        )
+        try:
+            translated = translate_request(
+                req.dialect, target.provider.dialect, req.body,
+                RequestOptions(upstream_model=deployment.model or req.model_name, stream=stream,
+                               max_tokens_default=deployment.max_tokens_default,
+                               drop_unsupported=deployment.drop_unsupported),
+            )
+        except RecursionError:
+            raise nested_too_deeply() from None
         same_dialect = req.dialect == target.provider.dialect
         timeouts = req.timeouts
         if deployment.timeout_s is not None and deployment.timeout_s < timeouts.total:

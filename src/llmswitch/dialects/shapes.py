@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-from llmswitch.errors import invalid
+from llmswitch.errors import GatewayError, invalid
 
 Shape = Union[type, tuple[Any, ...], dict[str, Any], list[Any]]
 _NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", dict: "an object",
@@ -48,6 +48,14 @@ def check_fields(body: dict[str, Any], shapes: dict[str, Shape], prefix: str = "
         shape = shapes.get(key)
         if shape is not None and value is not None:
             check_shape(value, shape, f"{prefix}{key}")
+
+
+def nested_too_deeply() -> GatewayError:
+    """The 400 for a body nested deeper than can be translated or written back out: orjson reads
+    1024 levels but writes 255, and the translations' recursion gives out in between. Raised where
+    that shows (RecursionError, orjson's encode error), so well-formed bodies pay no depth check."""
+    return invalid("The request body is nested too deeply to be forwarded (at most 255 levels).",
+                   code="nesting_too_deep")
 
 
 def _describe(option: Any) -> str:

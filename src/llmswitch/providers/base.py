@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 import orjson
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
+from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.sse import SSEDecoder
 from llmswitch.providers.http import HTTPClient, Response, Timeouts, TransportError
 
@@ -183,7 +184,11 @@ class Provider:
         """POST the call's body to `url` (default: the provider's main endpoint)."""
         headers = {**self.static_headers, **call.headers, **self.auth_headers(call.api_key)}
         try:
-            response = await self.client.post(url or self.url(call), orjson.dumps(call.body), headers, call.timeouts)
+            body = orjson.dumps(call.body)
+        except orjson.JSONEncodeError:  # deeper than orjson writes: the client's body, as it sent it
+            raise nested_too_deeply() from None
+        try:
+            response = await self.client.post(url or self.url(call), body, headers, call.timeouts)
         except TransportError as exc:
             raise UpstreamError(exc.kind, exc.message) from None
         if response.status >= 400:

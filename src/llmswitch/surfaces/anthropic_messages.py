@@ -10,6 +10,7 @@ from aiohttp import web
 
 from llmswitch.core.gateway import GATEWAY, forwarded_headers
 from llmswitch.dialects.anthropic_request import estimate_input_tokens, validate_request
+from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers.anthropic import AnthropicProvider
 from llmswitch.providers.base import UpstreamCall, UpstreamError
@@ -46,4 +47,7 @@ async def count_tokens(request: web.Request) -> web.Response:
         except UpstreamError as error:
             if error.kind == "http" and error.status and error.status < 500:
                 raise GatewayError(error.status, error.message) from None  # in the client's vocabulary
-    return web.json_response({"input_tokens": estimate_input_tokens(body)})
+    try:
+        return web.json_response({"input_tokens": estimate_input_tokens(body)})
+    except RecursionError:
+        raise nested_too_deeply() from None
