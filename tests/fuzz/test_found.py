@@ -145,6 +145,20 @@ def test_an_anthropic_upstream_answering_content_null_is_a_502(shapes_gateway: T
 
 
 
+@pytest.mark.parametrize("client", ["openai", "anthropic"])
+def test_a_simulated_stream_of_an_upstream_answer_nested_too_deeply_is_a_502(
+        shapes_gateway: Target, scripted: ScriptedUpstream, client: str) -> None:
+    deep = "[" * 1000 + "]" * 1000  # past the recursion of the whole answer's replay as a stream
+    body = json.dumps({**whole_answer("anthropic"), "extra": "DEEP"}).replace('"DEEP"', deep).encode()
+    token = scripted.register(Script(200, "application/json", body))
+    content = [{"role": "user", "content": f"say {token}"}]
+    request_body = {"model": "bad-anthropic-sim", "messages": content, "stream": True, "max_tokens": 20}
+    answer = post(shapes_gateway, "/v1/messages" if client == "anthropic" else "/v1/chat/completions",
+                  json.dumps(request_body).encode())
+    assert answer.status == 502
+    check_error(answer, client)
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 def test_an_upstream_answer_nested_deeper_than_the_gateway_can_write_is_a_502(
         shapes_gateway: Target, scripted: ScriptedUpstream, stream: bool) -> None:

@@ -51,7 +51,7 @@ T = TypeVar("T")
 # What reading an upstream's answer raises when the answer lacks its dialect's shape. Translations
 # are written (and tested) for well-formed answers, so any of these while reading one is the
 # upstream's fault: a `protocol` failure, a 502 for the client, never a 500.
-SHAPE_ERRORS = (MalformedAnswer, AttributeError, IndexError, KeyError, TypeError, ValueError)
+SHAPE_ERRORS = (MalformedAnswer, AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError)
 UPSTREAM_FAILURES = (UpstreamError, *SHAPE_ERRORS)
 
 ENCODERS: dict[str, Callable[[Any], bytes]] = {"openai": sse.encode_data, "anthropic": sse.encode_event}
