@@ -545,7 +545,7 @@ def validate_request(body: dict[str, Any]) -> None:
 def _validate_block(block: Any, param: str) -> None:
     if not isinstance(block, dict) or not isinstance(block.get("type"), str):
         raise invalid(f"{param}: a content block needs a type", param=param)
-    check_fields(block, BLOCK_SHAPES, f"{param}.")
+    check_fields(block, BLOCK_SHAPES, param + ".")
     required = _BLOCK_REQUIRED.get(block["type"])
     if required and not isinstance(block.get(required[0]), required[1]):
         raise invalid(f"{param}.{required[0]}: field required", param=f"{param}.{required[0]}")

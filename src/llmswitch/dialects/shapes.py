@@ -22,32 +22,54 @@ _NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolea
           list: "an array"}
 
 
+def fits(value: Any, shape: Shape) -> bool:
+    """Does VALUE have SHAPE? (No names are built: this is the path every valid request takes.)"""
+    if value is None:
+        return True
+    if type(shape) is type:  # the common case, without building a tuple of options
+        return isinstance(value, shape) and (shape is not int or type(value) is not bool)
+    for option in shape if isinstance(shape, tuple) else (shape,):
+        if isinstance(option, dict):
+            if isinstance(value, dict):
+                for key, inner in option.items():
+                    if not fits(value.get(key), inner):
+                        return False
+                return True
+        elif isinstance(option, list):
+            if isinstance(value, list):
+                inner = option[0]
+                for item in value:
+                    if not fits(item, inner):
+                        return False
+                return True
+        elif isinstance(value, option) and (option is not int or type(value) is not bool):
+            return True
+    return False
+
+
 def check_shape(value: Any, shape: Shape, param: str) -> None:
     """Raise a 400 naming PARAM (dotted, with indexes) where VALUE does not have SHAPE."""
-    if value is None:
+    if fits(value, shape):
         return
     options = shape if isinstance(shape, tuple) else (shape,)
     for option in options:
         if isinstance(option, dict) and isinstance(value, dict):
             for key, inner in option.items():
                 check_shape(value.get(key), inner, f"{param}.{key}")
-            return
         if isinstance(option, list) and isinstance(value, list):
             for index, item in enumerate(value):
                 check_shape(item, option[0], f"{param}[{index}]")
-            return
-        if isinstance(option, type) and isinstance(value, option) and (option is not int or type(value) is not bool):
-            return
     raise invalid(f"Invalid type for '{param}': expected {' or '.join(_describe(o) for o in options)}.",
                   param=param, code="invalid_type")
 
 
-def check_fields(body: dict[str, Any], shapes: dict[str, Shape], prefix: str = "") -> None:
-    """check_shape for each field of BODY that SHAPES names (the others are not looked at)."""
+def check_fields(body: dict[str, Any], shapes: dict[str, Shape], prefix: str = "", index: int = 0) -> None:
+    """check_shape for each field of BODY that SHAPES names (the others are not looked at). A field
+    is named PREFIX + its key, PREFIX formatted with INDEX ("messages[{}].") once one is wrong."""
     for key, value in body.items():
         shape = shapes.get(key)
-        if shape is not None and value is not None:
-            check_shape(value, shape, f"{prefix}{key}")
+        if shape is not None and not fits(value, shape):
+            check_shape(value, shape, prefix.format(index) + key)
 
 
 def nested_too_deeply() -> GatewayError:

@@ -18,6 +18,8 @@ MAX_TOKEN_COUNT = 2**31 - 1  # the usage table's Integer columns (PostgreSQL's i
 def token_count(usage: dict[str, Any], name: str) -> int:
     """The count `usage[name]` (0 when absent or null); whole floats such as 3.0 are accepted."""
     value = usage.get(name)
+    if type(value) is int and 0 <= value <= MAX_TOKEN_COUNT:
+        return value
     if value is None:
         return 0
     if isinstance(value, float) and value.is_integer():
@@ -29,6 +31,8 @@ def token_count(usage: dict[str, Any], name: str) -> int:
 
 def usage_object(value: Any, name: str = "usage") -> dict[str, Any]:
     """A usage object or one of its detail objects; {} when absent or null."""
+    if type(value) is dict:
+        return value
     if value is None:
         return {}
     if not isinstance(value, dict):

@@ -114,7 +114,8 @@ def validate_chat_request(body: dict[str, Any]) -> None:
                           "'system', 'developer', 'user', 'assistant', 'tool' and 'function'.",
                           param=f"messages[{i}].role", code="invalid_value")
         _check_content(message.get("content"), f"messages[{i}].content")
-        check_fields(message, MESSAGE_SHAPES, f"messages[{i}].")
+        if not MESSAGE_SHAPES.keys().isdisjoint(message):  # most messages have only role and content
+            check_fields(message, MESSAGE_SHAPES, "messages[{}].", i)
     check_fields(body, PARAM_SHAPES)
     _check_range(body, "temperature", 0, 2)
     _check_range(body, "top_p", 0, 1)
