@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: serve test services bench clean
+.PHONY: serve test services agents bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,7 +25,10 @@ serve: $(STAMP)
 services:
 	@scripts/ensure-services.sh
 
-test: $(DEVSTAMP) services
+agents:
+	@scripts/install-agents.sh
+
+test: $(DEVSTAMP) services agents
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

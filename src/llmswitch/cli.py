@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing
 import os
@@ -43,15 +42,14 @@ def _bound_socket(host: str, port: int) -> socket.socket:
 
 def _run_worker(config: Config, sock: socket.socket) -> None:
     import uvloop
-    from aiohttp import web
 
     from llmswitch.app import build_app
+    from llmswitch.server import serve
 
     logging.basicConfig(level=os.environ.get("LLMSWITCH_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvloop.install()
-    web.run_app(build_app(config), sock=sock, print=None, access_log=None, handler_cancellation=True,
-                shutdown_timeout=5)
+    serve(build_app(config), sock, grace_s=config.server.shutdown_grace_s)
 
 
 @app.command()
@@ -78,12 +76,14 @@ def serve(
         _run_worker(cfg, sock)
         return
     _supervise([multiprocessing.get_context("fork").Process(target=_run_worker, args=(cfg, sock))
-                for _ in range(count)])
+                for _ in range(count)], sock)
 
 
-def _supervise(workers: list[multiprocessing.process.BaseProcess]) -> None:
-    """Run the workers until they exit; SIGTERM or Ctrl-C on this process stops them all, so that
-    stopping the gateway never leaves orphaned workers holding the port."""
+def _supervise(workers: list[multiprocessing.process.BaseProcess], sock: socket.socket) -> None:
+    """Run the workers until they exit; SIGTERM or Ctrl-C on this process stops them all (each shuts
+    down as one worker alone does), so that stopping the gateway never leaves orphaned workers
+    holding the port. The workers hold the listening socket; this process lets go of its copy, or
+    the port would still take connections that no worker accepts once they stop listening."""
 
     def stop(_signum: int, _frame: object) -> None:
         for worker in workers:
@@ -92,6 +92,7 @@ def _supervise(workers: list[multiprocessing.process.BaseProcess]) -> None:
 
     for worker in workers:
         worker.start()
+    sock.close()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for worker in workers:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import yaml
@@ -43,7 +43,10 @@ class ServerConfig(_Strict):
     idle_timeout_s: float = 300.0  # longest silence between two chunks of a stream
     keepalive_s: float = 15.0  # `: ping` comment on idle streams
     max_body_mb: float = 32.0
+    max_upstream_body_mb: Annotated[float, msgspec.Meta(gt=0)] = 64.0  # larger answers or stream events: 502
+    body_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # a request body must arrive within this
     workers: int = 1
+    shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 30.0  # SIGTERM: time left to requests in flight
 
 
 class AuthConfig(_Strict):
@@ -69,6 +72,19 @@ class ProviderConfig(_Strict):
     @property
     def dialect(self) -> Dialect:
         return PROVIDER_DIALECTS[self.type]
+
+
+def unsendable(value: str) -> str | None:
+    """Why VALUE cannot be sent as an HTTP header value (a key, a configured header), or None.
+
+    A NUL, CR, LF or any other unprintable character would break the header or forge another one
+    (a key pasted with its trailing newline is the usual case); the value itself is never quoted,
+    because it is a secret."""
+    for position, char in enumerate(value):
+        if not char.isprintable():
+            return (f"holds a character that cannot be sent in an HTTP header (U+{ord(char):04X} at "
+                    f"position {position})")
+    return None
 
 
 class DeploymentConfig(_Strict):
@@ -142,8 +158,9 @@ class Config(msgspec.Struct, kw_only=True):
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     source: str = "<config>"
 
-    def resolve_model(self, name: str) -> Model | None:
-        """Public name, exact alias, glob alias, then the default model; None if nothing serves it."""
+    def resolve_model(self, name: str, default: bool = True) -> Model | None:
+        """Public name, exact alias, glob alias, then (unless `default` is False) the default model;
+        None if nothing serves it."""
         model = self.models.get(name)
         if model is not None:
             return model
@@ -155,7 +172,7 @@ class Config(msgspec.Struct, kw_only=True):
                     break
         if target is not None:
             return self.models.get(target)
-        if self.default_model is not None:
+        if default and self.default_model is not None:
             return self.models.get(self.default_model)
         return None
 
@@ -326,6 +343,11 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
             providers[name] = provider
             if provider.type != "demo" and not provider.base_url:
                 v.problem(("providers", name, "base_url"), "required for this provider type")
+            sent = [(("api_keys", i), key) for i, key in enumerate(provider.api_keys)]
+            sent += [(("headers", header), value) for header, value in provider.headers.items()]
+            for where, value in sent:
+                if (why := unsendable(value)) is not None:
+                    v.problem(("providers", name, *where), why)
 
     models: dict[str, Model] = {}
     for name, body in v.mapping(raw.get("models"), ("models",)).items():

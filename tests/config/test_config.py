@@ -124,3 +124,19 @@ def test_serve_refuses_to_start_on_a_bad_config(tmp_path: Path) -> None:
                             capture_output=True, text=True, env={"PATH": ""}, timeout=30)
     assert result.returncode == 2
     assert "environment variable UP_KEY is not set" in result.stderr
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("max_upstream_body_mb", "0", "Expected float > 0.0"),
+    ("max_upstream_body_mb", "lots", "Expected float, got str"),
+    ("shutdown_grace_s", "-1", "Expected float >= 0.0"),
+])
+def test_transport_and_shutdown_limits_out_of_range_name_file_line_and_key(key: str, value: str,
+                                                                          message: str) -> None:
+    text = VALID.replace("server:\n", f"server:\n  {key}: {value}\n")
+    assert problems(text) == [f"gw.yaml:2: server.{key}: {message}"]
+
+
+def test_transport_and_shutdown_limits_have_defaults_for_a_pod() -> None:
+    server = parse_config(VALID, "gw.yaml", env={"UP_KEY": "k"}).server
+    assert (server.max_upstream_body_mb, server.shutdown_grace_s) == (64.0, 30.0)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections.abc import Callable
 
 import pytest
 
 from llmswitch.config import parse_config
-from llmswitch.core.attempts import is_context_overflow, run_attempts
+from llmswitch.core.attempts import Deadline, is_context_overflow, run_attempts
 from llmswitch.core.routing import Plan, Router, Target
 from llmswitch.errors import GatewayError
 from llmswitch.providers import build_provider
 from llmswitch.providers.base import UpstreamError
+from llmswitch.providers.http import Timeouts
 
 CONFIG = """
 providers:
@@ -177,15 +180,64 @@ async def test_retry_after_cools_the_target_so_the_next_plan_skips_it() -> None:
     assert [t.provider.name for t in r.plan(r.config.models["m"]).targets] == ["b", "c"]
 
 
-async def test_only_unavailable_targets_give_503_naming_why() -> None:
-    r = make_router("routing: {circuit_failures: 1}\n")
+async def test_targets_cooling_on_the_upstreams_retry_after_give_503_at_once_passing_it_on() -> None:
+    r = make_router()
     for t in r.targets["careful"]:
         t.health.begin()
-        t.health.failed(http(500))
+        t.health.failed(http(503, retry_after=30))
+    calls: list[str] = []
     with pytest.raises(GatewayError) as caught:
-        await run_attempts(r.plan(r.config.models["careful"]), scripted({}, []))
-    assert caught.value.status == 503 and "circuit open" in caught.value.message
-    assert caught.value.headers["retry-after"] == "30"
+        await run_attempts(r.plan(r.config.models["careful"]), scripted({}, calls))
+    assert caught.value.status == 503 and "503 with retry-after" in caught.value.message
+    assert caught.value.headers["retry-after"] == "30" and calls == []
+
+
+async def test_targets_whose_upstream_key_was_rejected_give_503_at_once() -> None:
+    r = make_router()
+    for t in r.targets["careful"]:
+        t.health.begin()
+        t.health.failed(http(401))
+    calls: list[str] = []
+    with pytest.raises(GatewayError) as caught:
+        await run_attempts(r.plan(r.config.models["careful"]), scripted({}, calls))
+    assert caught.value.status == 503 and "upstream key rejected" in caught.value.message and calls == []
+
+
+def open_every_circuit(r: Router, model: str) -> None:
+    for t in r.targets[model]:
+        t.health.begin()
+        t.health.failed(http(500))
+
+
+async def test_when_every_circuit_is_open_the_best_target_is_tried_anyway_and_answers() -> None:
+    r = make_router("routing: {circuit_failures: 1}\n")
+    open_every_circuit(r, "careful")
+    calls: list[str] = []
+    outcome = await run_attempts(r.plan(r.config.models["careful"]), scripted({}, calls))
+    assert calls == ["a"] and outcome.value == "a"  # the preferred tier, once
+    assert outcome.target.health.circuit_state() == "closed"
+
+
+async def test_when_every_circuit_is_open_the_tried_targets_real_failure_comes_back() -> None:
+    r = make_router("routing: {circuit_failures: 1}\n")
+    open_every_circuit(r, "m")
+    calls: list[str] = []
+    with pytest.raises(GatewayError) as caught:
+        await run_attempts(r.plan(r.config.models["m"]),
+                           scripted({"a": UpstreamError("first_byte_timeout", "no answer")}, calls))
+    assert calls == ["a"] and caught.value.status == 504  # only the best one: a dead model costs one try
+    assert [s["target"] for s in caught.value.extra["skipped"]] == ["b/m#0", "c/m#0"]
+
+
+async def test_an_open_circuit_is_tried_before_a_retry_after_cool_down_is_overridden() -> None:
+    r = make_router("routing: {circuit_failures: 1}\n")
+    cooled, opened = r.targets["careful"]
+    for target, error in ((cooled, http(429, retry_after=60)), (opened, http(500))):
+        target.health.begin()
+        target.health.failed(error)
+    calls: list[str] = []
+    await run_attempts(r.plan(r.config.models["careful"]), scripted({}, calls))
+    assert calls == ["b"]
 
 
 async def test_only_rate_limited_targets_give_429() -> None:
@@ -196,6 +248,74 @@ async def test_only_rate_limited_targets_give_429() -> None:
     with pytest.raises(GatewayError) as caught:
         await run_attempts(r.plan(r.config.models["careful"]), scripted({}, []))
     assert caught.value.status == 429 and caught.value.headers["retry-after"] == "12"
+
+
+def deadline_in(seconds: float, shortened: bool = False) -> Deadline:
+    return Deadline(time.perf_counter() + seconds, shortened)
+
+
+async def test_no_attempt_starts_once_the_requests_time_is_up_and_the_last_failure_comes_back() -> None:
+    calls: list[str] = []
+    deadline = deadline_in(0.05)
+
+    async def slow_failure(target: Target) -> str:
+        calls.append(target.provider.name)
+        await asyncio.sleep(0.06)
+        raise UpstreamError("first_byte_timeout", "no answer")
+
+    with pytest.raises(GatewayError) as caught:
+        await run_attempts(plan(), slow_failure, deadline=deadline)
+    assert calls == ["a"] and caught.value.status == 504
+    assert "timeout ran out after 1 upstream attempts" in caught.value.message
+
+
+async def test_when_time_runs_out_the_last_failure_decides_the_status_not_a_502() -> None:
+    deadline = deadline_in(0.05)
+
+    async def failing(target: Target) -> str:
+        if target.provider.name == "a":
+            raise http(500)
+        await asyncio.sleep(0.06)
+        raise UpstreamError("first_byte_timeout", "no answer")
+
+    with pytest.raises(GatewayError) as caught:
+        await run_attempts(plan(), failing, deadline=deadline)
+    assert caught.value.status == 504 and len(caught.value.extra["attempts"]) == 2
+
+
+def test_an_attempt_gets_what_is_left_of_the_request_clipped_to_the_deployments_timeout() -> None:
+    configured = Timeouts(connect=10, first_byte=60, idle=300, total=600)
+    assert deadline_in(5).bound(configured).total == pytest.approx(5, abs=0.05)
+    bounded = deadline_in(5).bound(configured)
+    assert (bounded.connect, bounded.first_byte, bounded.idle) == (bounded.total,) * 3
+    assert deadline_in(500).bound(configured, cap=30) == Timeouts(10, 30, 30, 30)
+    assert deadline_in(-1).bound(configured).total == 0.0
+
+
+async def test_a_timeout_at_the_clients_own_shorter_deadline_does_not_count_against_the_target() -> None:
+    r = make_router("routing: {circuit_failures: 1}\n")
+    deadline = deadline_in(0.0, shortened=True)
+    with pytest.raises(GatewayError):
+        await run_attempts(r.plan(r.config.models["careful"]),
+                           scripted({"a": UpstreamError("first_byte_timeout", "no answer")}, []), deadline=deadline)
+    assert all(t.health.circuit_state() == "closed" for t in r.targets["careful"])
+
+
+async def test_a_timeout_before_the_clients_deadline_counts_against_the_target() -> None:
+    r = make_router("routing: {circuit_failures: 1}\n")
+    calls: list[str] = []
+    await run_attempts(r.plan(r.config.models["m"]),
+                       scripted({"a": UpstreamError("first_byte_timeout", "no answer")}, calls),
+                       deadline=deadline_in(30, shortened=True))
+    assert calls == ["a", "b"] and r.targets["m"][0].health.circuit_state() == "open"
+
+
+async def test_a_stream_cut_at_the_clients_own_deadline_does_not_count_against_the_target() -> None:
+    r = make_router("routing: {circuit_failures: 1}\n")
+    outcome = await run_attempts(r.plan(r.config.models["m"]), scripted({}, []),
+                                 deadline=deadline_in(0.0, shortened=True))
+    outcome.finish(None, UpstreamError("idle_timeout", "the deadline"))
+    assert outcome.target.health.circuit_state() == "closed"
 
 
 async def test_attempts_stop_at_max_attempts() -> None:

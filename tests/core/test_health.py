@@ -94,9 +94,30 @@ def test_retry_after_cools_the_target_for_that_long(clock: Clock) -> None:
 def test_rejected_upstream_key_is_disabled_and_says_why(clock: Clock) -> None:
     h = health(clock)
     fail(h, UpstreamError("http", "invalid key", status=401))
-    clock.now += 3600
-    assert h.unavailable() is not None
+    why = h.unavailable()
+    assert why is not None and why.reason == "upstream key rejected (401)" and not why.ejected
     assert h.snapshot()["state"] == "disabled"
+
+
+def test_rejected_upstream_key_is_probed_after_the_cooldown_and_comes_back_once_it_works(clock: Clock) -> None:
+    h = health(clock)
+    fail(h, UpstreamError("http", "invalid key", status=403))
+    clock.now += 5.0
+    assert h.unavailable() is None  # one probe may go
+    h.begin()
+    assert h.unavailable() is not None  # and only one
+    h.responded(0.1)
+    h.finished()
+    assert h.unavailable() is None and h.snapshot()["state"] == "healthy"
+
+
+def test_a_probe_meeting_the_same_rejection_disables_the_key_again(clock: Clock) -> None:
+    h = health(clock)
+    fail(h, UpstreamError("http", "invalid key", status=401))
+    clock.now += 5.0
+    fail(h, UpstreamError("http", "invalid key", status=401))
+    clock.now += 4.0
+    assert h.unavailable() is not None and h.snapshot()["state"] == "disabled"
 
 
 def test_rejected_client_key_does_not_disable_the_target(clock: Clock) -> None:
@@ -106,11 +127,48 @@ def test_rejected_client_key_does_not_disable_the_target(clock: Clock) -> None:
     assert h.unavailable() is None
 
 
-def test_request_errors_do_not_count_against_the_target(clock: Clock) -> None:
+@pytest.mark.parametrize("status", [400, 404, 413, 422])
+def test_request_errors_do_not_count_against_the_target(clock: Clock, status: int) -> None:
     h = health(clock)
     for _ in range(5):
-        fail(h, UpstreamError("http", "bad request", status=400))
-    assert h.circuit_state() == "closed"
+        fail(h, UpstreamError("http", "bad request", status=status))
+    assert h.circuit_state() == "closed" and h.error_rate() == 0.0
+
+
+@pytest.mark.parametrize("kind", ["body_too_large", "shutdown"])
+def test_an_answer_past_the_size_cap_or_our_own_shutdown_does_not_count_against_the_target(
+        clock: Clock, kind: str) -> None:
+    h = health(clock)
+    for _ in range(5):
+        fail(h, UpstreamError(kind, "ended by the gateway"))  # type: ignore[arg-type]
+    assert h.circuit_state() == "closed" and h.error_rate() == 0.0
+
+
+def test_timeouts_the_client_caused_do_not_count_against_the_target(clock: Clock) -> None:
+    h = health(clock)
+    for _ in range(5):
+        h.begin()
+        h.failed(UpstreamError("first_byte_timeout", "no answer"), by_client=True)
+    assert h.circuit_state() == "closed" and h.unavailable() is None
+
+
+def test_an_open_circuit_is_the_gateways_own_verdict_a_retry_after_is_the_upstreams(clock: Clock) -> None:
+    opened, cooled = health(clock), health(clock)
+    for _ in range(3):
+        fail(opened, server_error())
+    fail(cooled, UpstreamError("http", "busy", status=503, retry_after=9.0))
+    assert opened.unavailable().ejected  # type: ignore[union-attr]
+    assert not cooled.unavailable().ejected  # type: ignore[union-attr]
+
+
+def test_a_failure_while_the_circuit_is_open_restarts_the_cooldown(clock: Clock) -> None:
+    h = health(clock)
+    for _ in range(3):
+        fail(h, server_error())
+    clock.now += 4.0
+    fail(h, server_error())  # tried anyway, every target being open
+    clock.now += 4.0
+    assert h.circuit_state() == "open"
 
 
 def test_rpm_cap_makes_the_target_unavailable_until_the_next_minute(clock: Clock) -> None:

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from llmswitch.config import Config, parse_config
-from llmswitch.core.routing import Router, Target
+from llmswitch.core.routing import Router, Target, best_ejected
 from llmswitch.providers import build_provider
 from llmswitch.providers.base import UpstreamError
 
@@ -72,6 +72,52 @@ def test_unavailable_targets_are_left_out_and_reported() -> None:
     plan = r.plan(r.config.models["m"])
     assert [t.provider.name for t in plan.targets] == ["b"]
     assert [s.target for s in plan.skipped] == [cooled]
+
+
+def fail(t: Target, error: UpstreamError) -> None:
+    t.health.begin()
+    t.health.failed(error)
+
+
+SERVER_ERROR = UpstreamError("http", "boom", status=500)
+
+
+def test_best_ejected_is_the_requested_models_preferred_tier_before_any_fallback() -> None:
+    r = router("models:\n  m: [{provider: a, priority: 1}, {provider: b, priority: 0}]\n  n: [{provider: c}]\n",
+               "routing: {circuit_failures: 1}\nfallbacks: {m: [n]}\n")
+    for t in [*r.targets["m"], *r.targets["n"]]:
+        fail(t, SERVER_ERROR)
+    plan = r.plan(r.config.models["m"])
+    pick = best_ejected(plan.skipped)
+    assert plan.targets == [] and pick is not None and pick.target.label == "b/m#0"
+
+
+def test_best_ejected_prefers_the_lower_error_rate_within_a_tier() -> None:
+    r = router("models:\n  m: [{provider: a}, {provider: b}]\n", "routing: {circuit_failures: 1}\n")
+    a, b = target(r, "m", "a"), target(r, "m", "b")
+    b.health.begin()
+    b.health.responded(0.1)
+    b.health.finished()
+    fail(a, SERVER_ERROR)
+    fail(b, SERVER_ERROR)
+    pick = best_ejected(r.plan(r.config.models["m"]).skipped)
+    assert pick is not None and pick.target is b  # b failed one attempt in two, a all of them
+
+
+@pytest.mark.parametrize("error", [UpstreamError("http", "slow down", status=429, retry_after=60),
+                                   UpstreamError("http", "busy", status=503, retry_after=60),
+                                   UpstreamError("http", "bad key", status=401)],
+                         ids=["429-retry-after", "503-retry-after", "401-key"])
+def test_best_ejected_never_overrides_what_the_upstream_asked_for(error: UpstreamError) -> None:
+    r = router("models:\n  m: [{provider: a}]\n")
+    fail(target(r, "m", "a"), error)
+    assert best_ejected(r.plan(r.config.models["m"]).skipped) is None
+
+
+def test_best_ejected_never_overrides_an_rpm_cap() -> None:
+    r = router("models:\n  m: [{provider: a, rpm: 1}]\n")
+    target(r, "m", "a").health.begin()
+    assert best_ejected(r.plan(r.config.models["m"]).skipped) is None
 
 
 def test_fallback_models_follow_the_models_own_targets() -> None:

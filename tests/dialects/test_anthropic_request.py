@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from llmswitch.dialects.anthropic_request import (anthropic_to_openai_request, estimate_input_tokens,
-                                                  openai_to_anthropic_request, passthrough_request,
-                                                  validate_request)
+from llmswitch.dialects.anthropic_request import (anthropic_to_openai_request, anthropic_to_reasoning_openai_request,
+                                                  openai_to_anthropic_request,
+                                                  passthrough_request, validate_request)
 from llmswitch.dialects.types import RequestOptions
 from llmswitch.errors import GatewayError
 
@@ -175,11 +175,17 @@ def test_more_than_one_choice_is_a_400_naming_n():
     rejected("n", n=2)
 
 
-@pytest.mark.parametrize("param,value", [("logprobs", True), ("logit_bias", {"1": 2}), ("seed", 7),
-                                         ("presence_penalty", 0.5), ("frequency_penalty", 0.5),
-                                         ("top_logprobs", 2)])
-def test_sampling_params_anthropic_lacks_are_a_400_naming_them(param, value):
+@pytest.mark.parametrize("param,value", [("logprobs", True), ("logit_bias", {"1": 2}), ("top_logprobs", 2)])
+def test_features_anthropic_lacks_are_a_400_naming_them(param, value):
     rejected(param, **{param: value})
+
+
+@pytest.mark.parametrize("param,value", [("seed", 7), ("presence_penalty", 0.5), ("frequency_penalty", 0.5)])
+def test_sampling_hints_anthropic_lacks_are_dropped_and_listed_never_refused(param, value):
+    translated = openai_to_anthropic_request({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                                              param: value}, OPTIONS)
+    assert translated.dropped == [param]
+    assert param not in translated.body
 
 
 def test_sampling_params_anthropic_lacks_are_dropped_and_listed_when_the_deployment_allows():
@@ -410,11 +416,15 @@ def test_a_valid_request_passes_validation():
 @pytest.mark.parametrize("change,param", [
     ({"model": None}, "model"),
     ({"max_tokens": None}, "max_tokens"),
-    ({"max_tokens": 0}, "max_tokens"),
+    ({"max_tokens": -1}, "max_tokens"),
     ({"max_tokens": 1.5}, "max_tokens"),
     ({"messages": []}, "messages"),
     ({"messages": "hi"}, "messages"),
-    ({"messages": [{"role": "system", "content": "x"}]}, "messages.0.role"),
+    ({"messages": [{"role": "tool", "content": "x"}]}, "messages.0.role"),
+    ({"messages": [{"role": "system", "content": [{"type": "image", "source": {}}]}]}, "messages.0.content.0.type"),
+    ({"messages": [{"role": "user", "content": [{"type": "mid_conv_system"}]}]}, "messages.0.content.0.content"),
+    ({"messages": [{"role": "user", "content": [{"type": "mid_conv_system", "content": [{"type": "text"}]}]}]},
+     "messages.0.content.0.content.0.text"),
     ({"messages": [{"role": "user", "content": [{"text": "x"}]}]}, "messages.0.content.0"),
     ({"messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages.0.content.0.text"),
     ({"messages": [{"role": "user", "content": [{"type": "tool_result"}]}]}, "messages.0.content.0.tool_use_id"),
@@ -427,7 +437,244 @@ def test_invalid_messages_requests_are_400s_naming_the_field(change, param):
     assert (caught.value.status, caught.value.param) == (400, param)
 
 
-def test_input_tokens_are_estimated_from_the_text_at_four_characters_a_token():
-    body = {"model": "m", "max_tokens": 1, "system": "s" * 40,
-            "messages": [{"role": "user", "content": "x" * 400}]}
-    assert 100 <= estimate_input_tokens(body) <= 115
+# --- what clients send by default is mapped or dropped on purpose, never refused -------------
+
+def anthropic(*messages, **fields):
+    return {"model": "m", "max_tokens": 64, "messages": list(messages), **fields}
+
+
+def user_blocks(*blocks):
+    return {"role": "user", "content": list(blocks)}
+
+
+def text(value, **extra):
+    return {"type": "text", "text": value, **extra}
+
+
+def mid_system(value):
+    return {"type": "mid_conv_system", "content": [text(value)], "cache_control": {"type": "ephemeral"}}
+
+
+def test_a_system_message_inside_messages_becomes_a_system_message_at_its_place():
+    body = anthropic({"role": "user", "content": "a"}, {"role": "system", "content": [text("be brief")]},
+                     {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"})
+    assert [(m["role"], m["content"]) for m in to_openai(body).body["messages"]] == [
+        ("user", "a"), ("system", "be brief"), ("assistant", "b"), ("user", "c")]
+
+
+def test_a_mid_conv_system_block_splits_its_user_turn_after_the_tool_results():
+    body = anthropic({"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}]},
+                     user_blocks(text("before"), mid_system("now in French"),
+                                 {"type": "tool_result", "tool_use_id": "t1", "content": "r"}, text("after")))
+    assert to_openai(body).body["messages"][1:] == [
+        {"role": "tool", "tool_call_id": "t1", "content": "r"},
+        {"role": "user", "content": [{"type": "text", "text": "before"}]},
+        {"role": "system", "content": "now in French"},
+        {"role": "user", "content": [{"type": "text", "text": "after"}]}]
+
+
+def test_a_mid_conv_system_block_in_an_assistant_turn_goes_just_before_it():
+    body = anthropic({"role": "user", "content": "a"},
+                     {"role": "assistant", "content": [text("b"), mid_system("s"),
+                                                       {"type": "tool_use", "id": "t", "name": "f", "input": {}}]},
+                     user_blocks({"type": "tool_result", "tool_use_id": "t", "content": "r"}))
+    assert [m["role"] for m in to_openai(body).body["messages"]] == ["user", "system", "assistant", "tool"]
+
+
+def test_images_in_a_tool_result_follow_the_tool_message_in_a_user_message():
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+    body = anthropic(user_blocks({"type": "tool_result", "tool_use_id": "t", "content": [text("shot"), image]}))
+    assert to_openai(body).body["messages"] == [
+        {"role": "tool", "tool_call_id": "t", "content": "shot"},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]}]
+
+
+@pytest.mark.parametrize("block", [
+    {"type": "search_result", "title": "T", "source": "https://s", "content": [text("found")]},
+    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "found"}},
+    {"type": "document", "source": {"type": "content", "content": [text("found")]}},
+])
+def test_text_bearing_blocks_become_text_parts(block):
+    [message] = to_openai(anthropic(user_blocks(block))).body["messages"]
+    assert message["content"][0]["type"] == "text" and message["content"][0]["text"].endswith("found")
+
+
+@pytest.mark.parametrize("block,name", [
+    ({"type": "thinking", "thinking": "t", "signature": "s"}, "messages.content.thinking"),
+    ({"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}}, "messages.content.server_tool_use"),
+    ({"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"}}, "messages.content.document"),
+    ({"type": "image", "source": {"type": "file", "file_id": "f"}}, "messages.content.image"),
+    ({"type": "container_upload", "file_id": "f"}, "messages.content.container_upload"),
+    ({"type": "Odd,Type\r\nX: 1"}, "messages.content.unknown"),  # a client's text never shapes the header
+])
+def test_blocks_openai_has_no_form_for_are_left_out_and_listed(block, name):
+    translated = to_openai(anthropic({"role": "user", "content": "hi"}, {"role": "assistant", "content": [block]}))
+    assert name in translated.dropped
+    assert translated.body["messages"] == [{"role": "user", "content": "hi"}]  # an empty turn is no turn
+
+
+@pytest.mark.parametrize("field,value", [("context_management", {"edits": []}), ("speed", "fast"),
+                                         ("container", "c1"), ("inference_geo", "us"), ("service_tier", "auto"),
+                                         ("thinking", {"type": "adaptive"}), ("top_k", 5)])
+def test_anthropic_fields_openai_cannot_express_are_listed(field, value):
+    assert to_openai(anthropic({"role": "user", "content": "hi"}, **{field: value})).dropped == [field]
+
+
+def test_output_config_effort_is_listed_towards_openai_which_may_not_reason():
+    translated = to_openai(anthropic({"role": "user", "content": "hi"}, output_config={"effort": "high"}))
+    assert translated.dropped == ["output_config.effort"] and "reasoning_effort" not in translated.body
+
+
+def test_cache_control_and_defer_loading_are_left_out_without_being_listed():
+    tool = {"name": "Later", "input_schema": {"type": "object"}, "defer_loading": True,
+            "cache_control": {"type": "ephemeral"}}
+    translated = to_openai(anthropic(user_blocks(text("hi", cache_control={"type": "ephemeral"})), tools=[tool],
+                                     cache_control={"type": "ephemeral"}))
+    assert translated.dropped == []
+    assert translated.body["tools"] == [{"type": "function", "function": {"name": "Later",
+                                                                          "parameters": {"type": "object"}}}]
+
+
+def test_max_tokens_zero_a_cache_pre_warm_asks_openai_for_its_least():
+    translated = to_openai(anthropic({"role": "user", "content": "hi"}, max_tokens=0))
+    assert translated.body["max_completion_tokens"] == 1 and translated.dropped == ["max_tokens"]
+
+
+def to_gemini_leg(body):
+    return anthropic_to_reasoning_openai_request(body, RequestOptions("g", False))
+
+
+@pytest.mark.parametrize("fields,effort", [
+    ({"output_config": {"effort": "high"}, "thinking": {"type": "adaptive"}}, "high"),
+    ({"output_config": {"effort": "max"}}, "max"),
+    ({"thinking": {"type": "enabled", "budget_tokens": 1024}}, "low"),
+    ({"thinking": {"type": "enabled", "budget_tokens": 5000}}, "medium"),
+    ({"thinking": {"type": "enabled", "budget_tokens": 30000}}, "xhigh"),
+])
+def test_on_the_way_to_gemini_thinking_and_effort_become_reasoning_effort(fields, effort):
+    translated = to_gemini_leg(anthropic({"role": "user", "content": "hi"}, **fields))
+    assert translated.body["reasoning_effort"] == effort and translated.dropped == []
+
+
+def test_on_the_way_to_gemini_adaptive_thinking_is_the_default_and_disabled_is_listed():
+    adaptive = to_gemini_leg(anthropic({"role": "user", "content": "hi"}, thinking={"type": "adaptive"}))
+    assert "reasoning_effort" not in adaptive.body and adaptive.dropped == []
+    disabled = to_gemini_leg(anthropic({"role": "user", "content": "hi"}, thinking={"type": "disabled"}))
+    assert "reasoning_effort" not in disabled.body and disabled.dropped == ["thinking"]
+
+
+# --- OpenAI -> Anthropic: reasoning over a tool round trip ---------------------------------------
+
+THINKING = {"type": "thinking", "thinking": "hmm", "signature": "sig"}
+
+
+def round_trip(*later, thinking_blocks=None):
+    assistant = {"role": "assistant", "content": None, "tool_calls": [call("c1")]}
+    if thinking_blocks:
+        assistant["thinking_blocks"] = thinking_blocks
+    return openai_to_anthropic_request(
+        {"model": "m", "messages": [{"role": "user", "content": "hi"}, assistant,
+                                    {"role": "tool", "tool_call_id": "c1", "content": "r"}, *later],
+         "reasoning_effort": "medium", "max_completion_tokens": 10000, "temperature": 0.5}, OPTIONS)
+
+
+def test_a_replayed_tool_call_without_its_thinking_sends_the_request_with_thinking_off():
+    translated = round_trip()
+    assert "thinking" not in translated.body and translated.body["temperature"] == 0.5
+    assert translated.dropped == ["reasoning_effort"]
+
+
+def test_a_replayed_tool_call_with_its_thinking_blocks_keeps_thinking_on():
+    translated = round_trip(thinking_blocks=[THINKING])
+    assert translated.body["thinking"] == {"type": "enabled", "budget_tokens": 4096}
+    assert translated.dropped == []
+
+
+def test_text_the_user_adds_to_the_tool_results_is_still_the_same_tool_loop():
+    assert "thinking" not in round_trip({"role": "user", "content": "and then?"}).body
+
+
+def test_a_new_user_turn_after_the_answer_turns_thinking_back_on():
+    translated = round_trip({"role": "assistant", "content": "done"}, {"role": "user", "content": "thanks"})
+    assert translated.body["thinking"] == {"type": "enabled", "budget_tokens": 4096}
+
+
+def test_reasoning_effort_max_gets_the_largest_budget_that_fits():
+    body = to_anthropic([{"role": "user", "content": "hi"}], reasoning_effort="max", max_completion_tokens=20000)
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 10000}
+
+
+# --- OpenAI -> Anthropic: everything else the OpenAI API accepts -----------------------------------
+
+LENIENT = RequestOptions("claude-up", False, drop_unsupported=True)
+
+
+def test_a_request_of_instructions_only_becomes_one_user_turn():
+    body = to_anthropic([{"role": "system", "content": "Say hi."}])
+    assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Say hi."}]}]
+    assert "system" not in body
+
+
+def test_a_json_schema_response_format_without_a_schema_asks_for_json():
+    body = to_anthropic([{"role": "user", "content": "hi"}],
+                        response_format={"type": "json_schema", "json_schema": {"name": "any"}})
+    assert "output_config" not in body and "JSON" in body["system"]
+
+
+def test_allowed_tools_sends_only_the_allowed_tools_with_their_mode():
+    def tool(name):
+        return {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+    body = to_anthropic([{"role": "user", "content": "hi"}], tools=[tool("a"), tool("b")], tool_choice={
+        "type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [
+            {"type": "function", "function": {"name": "b"}}]}})
+    assert [t["name"] for t in body["tools"]] == ["b"] and body["tool_choice"] == {"type": "any"}
+
+
+LEGACY = [{"role": "user", "content": "hi"},
+          {"role": "assistant", "content": None, "function_call": {"name": "f", "arguments": "{}"}},
+          {"role": "function", "name": "f", "content": "r"}]
+
+
+def test_legacy_function_calling_is_a_400_naming_it():
+    rejected("functions", LEGACY)
+
+
+def test_legacy_function_calling_is_left_out_and_listed_when_the_deployment_allows():
+    translated = openai_to_anthropic_request({"model": "m", "messages": LEGACY, "functions": [{"name": "f"}]}, LENIENT)
+    assert translated.dropped == ["functions"]
+    assert translated.body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+
+
+CUSTOM_CALL = {"id": "k1", "type": "custom", "custom": {"name": "grep", "input": "x"}}
+CUSTOM_HISTORY = [{"role": "user", "content": "hi"}, {"role": "assistant", "tool_calls": [CUSTOM_CALL]},
+                  {"role": "tool", "tool_call_id": "k1", "content": "r"}]
+
+
+def test_a_custom_tool_call_in_history_is_a_400_naming_it():
+    rejected("messages.1.tool_calls.0", CUSTOM_HISTORY)
+
+
+def test_a_custom_tool_call_and_its_result_are_left_out_when_the_deployment_allows():
+    translated = openai_to_anthropic_request({"model": "m", "messages": CUSTOM_HISTORY}, LENIENT)
+    assert translated.dropped == ["messages.tool_calls.custom"]
+    assert [m["role"] for m in translated.body["messages"]] == ["user"]
+
+
+@pytest.mark.parametrize("part,name", [
+    ({"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}, "messages.content.input_audio"),
+    ({"type": "file", "file": {"file_id": "file-1"}}, "messages.content.file"),
+])
+def test_parts_anthropic_cannot_read_are_400s_or_listed_when_the_deployment_allows(part, name):
+    messages = [{"role": "user", "content": [{"type": "text", "text": "hi"}, part]}]
+    rejected("messages.0.content.1", messages)
+    translated = openai_to_anthropic_request({"model": "m", "messages": messages}, LENIENT)
+    assert translated.dropped == [name]
+
+
+# --- /v1/messages: what the API accepts is accepted, and passed through untouched ---------------
+
+def test_mid_conversation_system_messages_and_blocks_pass_validation_and_the_passthrough_untouched():
+    body = anthropic({"role": "user", "content": "a"}, {"role": "system", "content": "be brief"},
+                     user_blocks(mid_system("in French"), text("b")), max_tokens=0)
+    validate_request(body)
+    assert passthrough_request(body, RequestOptions("claude-up", False)).body == {**body, "model": "claude-up"}

@@ -195,13 +195,6 @@ def test_saw_content_turns_true_only_with_something_a_client_keeps():
     assert machine.saw_content
 
 
-def test_an_upstream_error_event_becomes_an_openai_error_frame():
-    _, chunks = anthropic_to_openai([message_start(), {"type": "error", "error": {
-        "type": "overloaded_error", "message": "Overloaded"}}])
-    assert chunks[-1] == {"error": {"message": "Overloaded", "type": "overloaded_error", "param": None,
-                                    "code": "529"}}
-
-
 def test_fail_ends_the_stream_with_an_error_frame_and_nothing_after():
     machine = AnthropicToOpenAIStream(StreamContext("m", include_usage=True))
     machine.feed(message_start())
@@ -347,6 +340,37 @@ def test_passthrough_rewrites_the_model_reads_usage_and_passes_events_untouched(
     assert events[0]["message"]["model"] == "client-model"
     assert events[1:] == [{"type": "ping"}, *text_block(0, "x"), *ending()]
     assert (machine.usage.prompt_tokens, machine.usage.completion_tokens) == (15, 7)
+    assert machine.saw_content
+
+
+def test_passthrough_content_starts_with_the_first_real_delta_not_with_the_opening_frames():
+    machine = AnthropicPassthrough(StreamContext("m"))
+    opening, delta = text_block(0, "")[0], text_block(0, "")[1]
+    for event in [message_start(), opening, {"type": "ping"}, delta]:
+        machine.feed(event)
+    assert not machine.saw_content  # message_start, ping, an empty block and an empty delta show nothing
+    machine.feed(text_block(0, "x")[1])
+    assert machine.saw_content
+
+
+def test_passthrough_thinking_opened_empty_is_not_content_but_its_first_delta_is():
+    machine = AnthropicPassthrough(StreamContext("m"))
+    machine.feed(message_start())
+    machine.feed({"type": "content_block_start", "index": 0,
+                  "content_block": {"type": "thinking", "thinking": "", "signature": ""}})
+    assert not machine.saw_content
+    machine.feed({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}})
+    assert machine.saw_content
+
+
+@pytest.mark.parametrize("block", [{"type": "tool_use", "id": "toolu_1", "name": "get", "input": {}},
+                                   {"type": "redacted_thinking", "data": "opaque"},
+                                   {"type": "text", "text": "already here"}],
+                         ids=["tool_use", "redacted_thinking", "text-with-text"])
+def test_passthrough_a_block_that_opens_with_something_to_show_is_content(block):
+    machine = AnthropicPassthrough(StreamContext("m"))
+    machine.feed(message_start())
+    machine.feed({"type": "content_block_start", "index": 0, "content_block": block})
     assert machine.saw_content
 
 

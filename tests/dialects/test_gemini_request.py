@@ -272,9 +272,9 @@ def test_unsupported_parameter_is_a_400_naming_it(param: str):
 
 
 def test_unsupported_parameter_is_dropped_and_listed_when_the_deployment_allows_it():
-    result = openai_to_gemini_request(chat(user("x"), logit_bias={"1": 5}, parallel_tool_calls=False),
+    result = openai_to_gemini_request(chat(user("x"), logit_bias={"1": 5}, prediction={"type": "content"}),
                                       RequestOptions("gemini-2.5-flash", False, drop_unsupported=True))
-    assert result.dropped == ["logit_bias", "parallel_tool_calls"]
+    assert result.dropped == ["logit_bias", "prediction"]
     assert "logit_bias" not in json.dumps(result.body)
 
 
@@ -289,3 +289,83 @@ def test_translation_does_not_mutate_the_client_body():
     first = translate(body)
     assert body == before
     assert translate(body) == first
+
+
+# --- what the OpenAI API accepts is mapped or dropped on purpose ----------------------------------
+
+def test_a_later_system_message_becomes_a_marked_user_turn_at_its_place():
+    out = translate(chat({"role": "system", "content": "be brief"}, user("a"), {"role": "assistant", "content": "b"},
+                         {"role": "developer", "content": "now in French"}, user("c")))
+    assert out["systemInstruction"] == {"parts": [{"text": "be brief"}]}
+    assert out["contents"][2] == {"role": "user", "parts": [{"text": "System instruction:\nnow in French"},
+                                                            {"text": "c"}]}
+
+
+def test_a_request_of_instructions_only_becomes_one_user_turn():
+    out = translate(chat({"role": "system", "content": "Say hi."}))
+    assert out["contents"] == [{"role": "user", "parts": [{"text": "Say hi."}]}]
+    assert "systemInstruction" not in out
+
+
+def test_parallel_tool_calls_false_is_listed_not_refused():
+    result = openai_to_gemini_request(chat(user("x"), tools=[weather_tool()], parallel_tool_calls=False),
+                                      RequestOptions("gemini-2.5-flash", False))
+    assert result.dropped == ["parallel_tool_calls"]
+    assert "parallel_tool_calls" not in json.dumps(result.body)
+
+
+@pytest.mark.parametrize("choice", ["none", "required", {"type": "function", "function": {"name": "get_weather"}}])
+def test_parallel_tool_calls_false_is_held_when_at_most_one_call_is_possible(choice: Any):
+    result = openai_to_gemini_request(chat(user("x"), tools=[weather_tool()], tool_choice=choice,
+                                           parallel_tool_calls=False), RequestOptions("gemini-2.5-flash", False))
+    assert result.dropped == []
+
+
+def test_parallel_tool_calls_false_without_tools_asks_nothing():
+    assert openai_to_gemini_request(chat(user("x"), parallel_tool_calls=False),
+                                    RequestOptions("gemini-2.5-flash", False)).dropped == []
+
+
+def test_reasoning_effort_max_is_a_thinking_budget():
+    out = translate(chat(user("x"), reasoning_effort="max"))
+    assert out["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 32768, "includeThoughts": True}
+
+
+def test_allowed_tools_declares_only_the_allowed_functions_with_their_mode():
+    other = {"type": "function", "function": {"name": "get_time"}}
+    out = translate(chat(user("x"), tools=[weather_tool(), other], tool_choice={
+        "type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [
+            {"type": "function", "function": {"name": "get_time"}}]}}))
+    assert [d["name"] for d in out["tools"][0]["functionDeclarations"]] == ["get_time"]
+    assert out["toolConfig"] == {"functionCallingConfig": {"mode": "AUTO"}}
+
+
+def test_prediction_is_a_hint_left_out_and_listed():
+    result = openai_to_gemini_request(chat(user("x"), prediction={"type": "content", "content": "x"}),
+                                      RequestOptions("gemini-2.5-flash", False))
+    assert result.dropped == ["prediction"] and "prediction" not in json.dumps(result.body)
+
+
+LEGACY = chat(user("hi"), {"role": "assistant", "content": None, "function_call": {"name": "f", "arguments": "{}"}},
+              {"role": "function", "name": "f", "content": "r"})
+
+
+def test_legacy_function_calling_is_a_400_naming_it_or_left_out_when_the_deployment_allows():
+    assert rejected(LEGACY).param == "functions"
+    result = openai_to_gemini_request(LEGACY, RequestOptions("gemini-2.5-flash", False, drop_unsupported=True))
+    assert result.dropped == ["functions"] and result.body["contents"] == [{"role": "user", "parts": [{"text": "hi"}]}]
+
+
+def test_a_custom_tool_call_and_its_result_are_left_out_when_the_deployment_allows():
+    body = chat(user("hi"), {"role": "assistant", "tool_calls": [
+        {"id": "k1", "type": "custom", "custom": {"name": "grep", "input": "x"}}]}, tool("k1", "r"))
+    assert rejected(body).param == "messages[1].tool_calls[0]"
+    result = openai_to_gemini_request(body, RequestOptions("gemini-2.5-flash", False, drop_unsupported=True))
+    assert result.dropped == ["messages.tool_calls.custom"] and len(result.body["contents"]) == 1
+
+
+def test_a_file_id_is_a_400_or_left_out_when_the_deployment_allows():
+    body = chat(user([{"type": "text", "text": "x"}, {"type": "file", "file": {"file_id": "file-1"}}]))
+    assert rejected(body).param == "messages[0].content[1]"
+    result = openai_to_gemini_request(body, RequestOptions("gemini-2.5-flash", False, drop_unsupported=True))
+    assert result.dropped == ["messages.content.file"]

@@ -134,16 +134,32 @@ def test_saw_content_turns_true_only_with_content():
     assert translator.saw_content
 
 
+def test_chunks_without_parts_or_with_empty_text_are_not_content():
+    translator = GeminiToOpenAIStream(StreamContext(client_model="m"))
+    translator.feed({"candidates": [{"index": 0}], "usageMetadata": {"promptTokenCount": 3}})
+    translator.feed(chunk({"text": ""}))
+    assert not translator.saw_content
+    translator.feed(chunk(call("get")))
+    assert translator.saw_content
+
+
 def test_fail_gives_an_openai_error_frame():
     translator = GeminiToOpenAIStream(StreamContext(client_model="m"))
     assert translator.fail(502, "api_error", "upstream broke") == [
         {"error": {"message": "upstream broke", "type": "api_error", "param": None, "code": "502"}}]
 
 
-def test_in_stream_gemini_error_becomes_an_openai_error_frame():
+def test_fail_names_a_google_error_in_openai_words_by_its_status():
     translator = GeminiToOpenAIStream(StreamContext(client_model="m"))
-    [frame] = translator.feed({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}})
+    [frame] = translator.fail(429, "RESOURCE_EXHAUSTED", "quota")
     assert frame == {"error": {"message": "quota", "type": "rate_limit_error", "param": None, "code": "429"}}
+
+
+def test_fail_after_content_is_the_last_frame_with_no_finish_chunk_or_usage_after_it():
+    translator = GeminiToOpenAIStream(StreamContext(client_model="m", include_usage=True))
+    translator.feed(chunk({"text": "partial"}))
+    translator.fail(503, "UNAVAILABLE", "high demand")
+    assert translator.finish() == []
 
 
 def test_a_whole_response_replayed_as_events_streams_to_the_same_message():

@@ -67,6 +67,13 @@ def test_stream_saw_content_only_after_content() -> None:
     assert machine.saw_content
 
 
+def test_stream_reasoning_from_an_openai_compatible_server_is_content() -> None:
+    machine = OpenAIPassthrough(StreamContext("public"))
+    machine.feed(chunk({"role": "assistant", "content": ""}))
+    machine.feed(chunk({"reasoning_content": "let me think"}))
+    assert machine.saw_content
+
+
 def test_simulated_chunks_accumulate_to_the_original_completion() -> None:
     completion = {
         "id": "c9", "object": "chat.completion", "created": 3, "model": "m",

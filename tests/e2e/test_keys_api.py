@@ -93,18 +93,18 @@ async def test_passthrough_forwards_the_callers_key_upstream(tmp_path: Path) -> 
 
 
 # --- keys mode: 401 / 403 ------------------------------------------------------------------------
-async def test_a_missing_key_is_401_authentication_error(gw: TestClient) -> None:
+async def test_a_missing_key_is_401_missing_api_key(gw: TestClient) -> None:
     response = await gw.post("/v1/chat/completions", json=CHAT)
     assert response.status == 401
     error = await error_of(response)
-    assert (error["type"], error["code"]) == ("authentication_error", "missing_api_key")
+    assert (error["type"], error["code"]) == ("invalid_request_error", "missing_api_key")  # as OpenAI's own
 
 
 async def test_an_unknown_key_is_401_invalid_api_key(gw: TestClient) -> None:
     response = await gw.post("/v1/chat/completions", json=CHAT, headers={"authorization": "Bearer sk-llms-nope"})
     assert response.status == 401
     error = await error_of(response)
-    assert (error["type"], error["code"]) == ("authentication_error", "invalid_api_key")
+    assert (error["type"], error["code"]) == ("invalid_request_error", "invalid_api_key")
     assert "sk-llms-nope" not in error["message"]
 
 
@@ -119,12 +119,13 @@ async def test_the_master_key_may_use_every_model(gw: TestClient) -> None:
     assert (await gw.post("/v1/chat/completions", json={**CHAT, "model": "claude-x"}, headers=ADMIN)).status == 200
 
 
-async def test_a_model_outside_the_allow_list_is_403_permission_error(gw: TestClient, make_key: Make) -> None:
+async def test_a_model_outside_the_allow_list_is_403_model_not_allowed(gw: TestClient, make_key: Make) -> None:
     key = await make_key(models=["gpt-*"])
     assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))).status == 200
     response = await gw.post("/v1/chat/completions", json={**CHAT, "model": "claude-x"}, headers=bearer(key))
     assert response.status == 403
-    assert (await error_of(response))["type"] == "permission_error"
+    error = await error_of(response)
+    assert (error["type"], error["code"]) == ("invalid_request_error", "model_not_allowed")
 
 
 async def test_models_lists_only_the_allowed_models(gw: TestClient, make_key: Make) -> None:
@@ -170,7 +171,7 @@ async def test_rpm_429_carries_retry_after_and_every_response_the_ratelimit_head
 async def test_a_spent_budget_is_429_insufficient_quota(gw: TestClient, make_key: Make) -> None:
     key = await make_key(budget_tokens=200)
     assert (await gw.post("/v1/chat/completions", json={**CHAT, "max_tokens": 50}, headers=bearer(key))).status == 200
-    response = await gw.post("/v1/chat/completions", json={**CHAT, "max_tokens": 190}, headers=bearer(key))
+    response = await gw.post("/v1/chat/completions", json={**CHAT, "max_tokens": 198}, headers=bearer(key))
     assert response.status == 429
     error = await error_of(response)
     assert (error["type"], error["code"]) == ("insufficient_quota", "insufficient_quota")
@@ -317,7 +318,7 @@ async def test_each_stored_key_is_its_own_target(tmp_path: Path) -> None:
             await gw.post("/admin/api/upstream-keys", json={"provider": "up", "api_key": value}, headers=ADMIN)
         used = {await upstream_authorization(gw, fake, f"spread-{i}") for i in range(24)}
         assert used == {"Bearer sk-stored-a", "Bearer sk-stored-b"}
-        status = await (await gw.get("/health/ready")).json()
+        status = await (await gw.get("/health/ready", headers=ADMIN)).json()
         assert "sk-stored" not in str(status)
 
 
@@ -372,7 +373,7 @@ async def test_an_unreachable_redis_is_a_503_in_the_apis_error_shape(tmp_path: P
         assert response.status == 503
         assert response.headers["retry-after"] == "1"
         error = await error_of(response)
-        assert (error["type"], error["code"]) == ("service_unavailable", "limits_unavailable")
+        assert (error["type"], error["code"]) == ("service_unavailable_error", "limits_unavailable")
         unlimited = await (await gw.post("/admin/api/keys", json={}, headers=ADMIN)).json()
         assert (await gw.post("/v1/chat/completions", json=CHAT, headers=bearer(unlimited))).status == 200
 

@@ -119,7 +119,7 @@ def test_upstream_failure_after_content_ends_the_stream_with_an_error_event(matr
 @pytest.mark.parametrize(("provider", "params", "param"), [
     ("anthropic", {"n": 2}, "n"),
     ("anthropic", {"logprobs": True}, "logprobs"),
-    ("anthropic", {"seed": 7}, "seed"),
+    ("anthropic", {"logit_bias": {"1": 5}}, "logit_bias"),
     ("gemini", {"logprobs": True}, "logprobs"),
 ])
 def test_parameter_the_provider_cannot_express_is_a_400_naming_it(matrix: Matrix, provider: str,

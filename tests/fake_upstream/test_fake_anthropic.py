@@ -139,10 +139,11 @@ async def test_tool_use_without_result_in_the_next_turn_is_rejected(anthropic_cl
         await anthropic_client.messages.create(model="m", max_tokens=10, messages=messages)
 
 
-async def test_system_role_message_is_rejected(fake):
-    status, body = await post(fake, {"model": "m", "max_tokens": 5,
-                                     "messages": [{"role": "system", "content": "be nice"}, user("x")]})
-    assert status == 400 and 'Unexpected role "system"' in body["error"]["message"]
+async def test_mid_conversation_system_messages_and_blocks_are_accepted(fake):
+    mid = {"type": "mid_conv_system", "content": [{"type": "text", "text": "be brief"}]}
+    status, body = await post(fake, {"model": "m", "max_tokens": 5, "messages": [
+        user("x"), {"role": "system", "content": "be nice"}, user([mid, {"type": "text", "text": "y"}])]})
+    assert status == 200 and body["content"][0]["text"] == "You said: y"
 
 
 async def test_temperature_above_one_is_rejected(fake):

@@ -89,6 +89,49 @@ async def test_error_after_sends_an_in_stream_error_the_sdk_raises(openai_client
             pass
 
 
+# Each dialect's request for a stream, and the exact error frame the real API sends inside one.
+STREAMS = {
+    "openai": ("/v1/chat/completions", AUTH,
+               lambda text: {"model": "m", "stream": True, "messages": [{"role": "user", "content": text}]}),
+    "anthropic": ("/v1/messages", {"x-api-key": "x", "anthropic-version": "2023-06-01"},
+                  lambda text: {"model": "m", "max_tokens": 5, "stream": True,
+                                "messages": [{"role": "user", "content": text}]}),
+    "gemini": ("/v1beta/models/g:streamGenerateContent?alt=sse", {"x-goog-api-key": "x"},
+               lambda text: {"contents": [{"role": "user", "parts": [{"text": text}]}]}),
+}
+ERROR_FRAMES = {
+    "openai": b'data: {"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}'
+              b"\n\n",
+    "anthropic": b'event: error\ndata: {"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}\n\n',
+    "gemini": b'data: {"error":{"code":429,"message":"slow down","status":"RESOURCE_EXHAUSTED"}}\n\n',
+}
+
+
+async def raw_stream(fake, dialect: str, text: str) -> tuple[int, bytes]:
+    path, headers, body = STREAMS[dialect]
+    async with aiohttp.ClientSession() as session:
+        async with session.post(fake.url + path, headers=headers, json=body(text)) as r:
+            return r.status, await r.read()
+
+
+@pytest.mark.parametrize("dialect", STREAMS)
+async def test_error_after_zero_answers_200_with_only_the_dialects_own_error_frame(fake, dialect):
+    status, body = await raw_stream(fake, dialect, say(error_after=0, status=429, message="slow down"))
+    assert (status, body) == (200, ERROR_FRAMES[dialect])
+
+
+@pytest.mark.parametrize("dialect", STREAMS)
+async def test_error_after_content_ends_the_stream_with_the_error_frame_and_nothing_else(fake, dialect):
+    status, body = await raw_stream(fake, dialect, say(error_after=2, status=429, message="slow down", chunks=4))
+    assert status == 200 and body.endswith(ERROR_FRAMES[dialect]) and body.count(b"slow down") == 1
+    assert b"[DONE]" not in body and b"message_stop" not in body
+
+
+async def test_error_after_past_the_last_frame_sends_the_error_after_it(fake):
+    status, body = await raw_stream(fake, "gemini", say(error_after=50, status=429, message="slow down"))
+    assert status == 200 and body.count(b"candidates") >= 1 and body.endswith(ERROR_FRAMES["gemini"])
+
+
 async def test_fail_first_faults_only_the_first_requests_with_the_key(openai_client):
     text = say(status=503, fail_first=2, key="retry-1")
     for _ in range(2):
@@ -118,6 +161,36 @@ async def test_stall_goes_silent_between_frames(openai_client):
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
     assert max(gaps) >= 0.45
     assert gaps.index(max(gaps)) == 1
+
+
+async def sse_frames(fake, path: str, body: dict, headers: dict) -> list[dict]:
+    """The decoded data of every frame of one stream, read off the wire."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(fake.url + path, json=body, headers=headers) as r:
+            raw = (await r.read()).decode()
+    return [json.loads(line[6:]) for line in raw.splitlines() if line.startswith("data: {")]
+
+
+async def test_an_anthropic_text_stream_opens_with_three_frames_that_show_nothing(fake):
+    frames = await sse_frames(fake, "/v1/messages", {"model": "m", "max_tokens": 5, "stream": True, "messages": [
+        {"role": "user", "content": "hi"}]}, {"x-api-key": "x", "anthropic-version": "2023-06-01"})
+    assert [f["type"] for f in frames[:4]] == ["message_start", "content_block_start", "ping", "content_block_delta"]
+    assert frames[1]["content_block"] == {"type": "text", "text": ""}
+
+
+async def test_blank_frames_open_each_dialects_stream_with_frames_that_carry_no_content(fake):
+    openai_frames = await sse_frames(fake, "/v1/chat/completions", chat(say(blank_frames=2), stream=True), AUTH)
+    assert [f["choices"][0]["delta"] for f in openai_frames[:3]] == [{"role": "assistant", "content": ""}, {}, {}]
+    anthropic_frames = await sse_frames(fake, "/v1/messages", {"model": "m", "max_tokens": 5, "stream": True,
+                                                               "messages": [{"role": "user", "content": say(
+                                                                   blank_frames=2)}]},
+                                        {"x-api-key": "x", "anthropic-version": "2023-06-01"})
+    assert [f["type"] for f in anthropic_frames[:4]] == ["message_start", "ping", "ping", "content_block_start"]
+    gemini_frames = await sse_frames(fake, "/v1beta/models/g:streamGenerateContent?alt=sse",
+                                     {"contents": [{"role": "user", "parts": [{"text": say(blank_frames=2)}]}]},
+                                     {"x-goog-api-key": "x"})
+    assert [f["candidates"][0]["content"]["parts"] for f in gemini_frames[:3]] == [
+        [], [{"text": ""}], [{"text": "You "}]]
 
 
 async def test_delay_ms_spaces_the_frames(openai_client):

@@ -112,6 +112,24 @@ async def test_tool_results_are_echoed_after_a_call(openai_client):
     assert reply.choices[0].message.content == "Tool results: sunny"
 
 
+async def test_a_directive_followed_by_a_system_message_is_obeyed(openai_client):
+    messages = [{"role": "system", "content": "be brief"},
+                {"role": "user", "content": say("run", tool_calls=[{"name": "sh", "arguments": {"c": "ls"}}])},
+                {"role": "system", "content": "the environment: linux"}]
+    reply = await openai_client.chat.completions.create(model="m", messages=messages)
+    assert [c.function.name for c in reply.choices[0].message.tool_calls] == ["sh"]
+
+
+async def test_tool_results_followed_by_a_developer_message_are_echoed(openai_client):
+    messages = [{"role": "user", "content": say("run", tool_calls=[{"name": "sh", "arguments": {}}])},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "sh", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "done"},
+                {"role": "developer", "content": "tokens left: 100"}]
+    reply = await openai_client.chat.completions.create(model="m", messages=messages)
+    assert reply.choices[0].message.content == "Tool results: done"
+
+
 async def test_tool_message_without_a_preceding_call_is_rejected(openai_client):
     with pytest.raises(openai.BadRequestError, match="must be a response to a preceeding message"):
         await openai_client.chat.completions.create(

@@ -11,9 +11,6 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NoReturn
-
-import pytest
 
 from tests.fuzz.verdict import Violation
 from tests.fuzz.wire import Answer, NoAnswer
@@ -69,7 +66,7 @@ class Tally:
                        for s, n in c.items() if isinstance(s, int) and s >= 500)
 
         out.append(f"{'all routes':<44} {total:>6}  5xx: {fives('own')} (and {fives('upstream')} where the test "
-                   f"made the upstream fail, {fives('xfail')} in xfail cases other changes fix)")
+                   "made the upstream fail)")
         for crash, n in self.crashes.most_common():
             out.append(f"GATEWAY LOGGED {n} x {crash}")
         for route in sorted(self.violations):
@@ -82,36 +79,21 @@ TALLY = Tally()
 
 
 def _kind(route: str) -> str:
-    return "xfail" if route.endswith("(xfail)") else "upstream" if "(upstream" in route else "own"
+    return "upstream" if "(upstream" in route else "own"
 
 
-def observe(route: str, send: Callable[[], Answer], judge: Callable[[Answer], None],
-            expected_failure: bool = False) -> Answer | None:
+def observe(route: str, send: Callable[[], Answer], judge: Callable[[Answer], None]) -> Answer | None:
     """Send, count the answer, judge it, count a violation; returns the answer (None when there was
-    none and KEEP_GOING let the example pass). An EXPECTED_FAILURE (a case another change fixes,
-    marked xfail) raises its violation whatever KEEP_GOING says, and is not counted as one."""
-    if expected_failure:
-        route += " (xfail)"
+    none and KEEP_GOING let the example pass)."""
     try:
         answer = send()
     except NoAnswer as error:
         TALLY.unanswered(route)
-        if expected_failure:
-            _expected(error)
         TALLY.violated(route, error)
         return None
     TALLY.answered(route, answer)
     try:
         judge(answer)
     except Violation as error:
-        if expected_failure:
-            _expected(error)
         TALLY.violated(route, error)
     return answer
-
-
-def _expected(error: AssertionError) -> NoReturn:
-    """Fail an xfail case with its message only: formatting its traceback makes pytest re-parse
-    sources with `ast`, which CPython 3.11.7 has been seen to refuse late in a full run
-    ("AST constructor recursion depth mismatch"), ending the session with an INTERNALERROR."""
-    pytest.fail(str(error), pytrace=False)

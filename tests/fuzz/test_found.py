@@ -29,7 +29,7 @@ def post(target: Target, path: str, body: bytes, **headers: str | bytes) -> Answ
 def test_a_gzip_content_encoding_over_bytes_that_are_not_gzip_is_a_400(open_gateway: Target) -> None:
     answer = post(open_gateway, "/v1/chat/completions", json.dumps(CHAT).encode(), **{"content-encoding": "gzip"})
     assert answer.status == 400
-    assert check_error(answer, "openai")["message"].startswith("The request body could not be decoded")
+    assert check_error(answer, "openai")["message"].startswith("The request body is malformed")
 
 
 def test_a_gzip_content_encoding_over_gzip_still_works(open_gateway: Target) -> None:
@@ -177,16 +177,6 @@ def test_an_upstream_answer_nested_deeper_than_the_gateway_can_write_is_a_502(
     else:
         assert answer.status == 502
         check_error(answer, "openai")
-
-
-@pytest.mark.parametrize("client", ["openai", "anthropic"])
-def test_an_anthropic_stream_error_event_without_an_error_object_is_a_502(
-        shapes_gateway: Target, scripted: ScriptedUpstream, client: str) -> None:
-    frames = b'event: error\ndata: {"type": "error", "error": "x"}\n\n'
-    answer = _ask(shapes_gateway, scripted, Script(200, "text/event-stream", frames, "chunked"), "anthropic",
-                  client, stream=True)
-    assert answer.status == 502
-    check_error(answer, client)
 
 
 @pytest.mark.parametrize(("path", "model", "field", "depth"), [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,11 +13,15 @@ from dataclasses import dataclass, field
 import pytest
 import trustme
 
+from llmswitch.config import DeploymentConfig, ProviderConfig
+from llmswitch.providers.base import UpstreamCall, UpstreamError
 from llmswitch.providers.http import HTTPClient, Timeouts, TransportError
+from llmswitch.providers.openai import OpenAIProvider
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 LIMITS = Timeouts(connect=2, first_byte=2, idle=2, total=5)
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Upstream"], Awaitable[None]]
+MiB = 1 << 20
 
 
 @dataclass
@@ -366,3 +371,222 @@ async def test_the_wait_for_the_answer_is_bounded_by_the_first_byte_limit_not_th
 
     async with upstream_server(thinks) as upstream:
         assert await post(client, upstream, timeouts=Timeouts(connect=1, first_byte=2, idle=0.2, total=5)) == b"{}"
+
+
+def chunked(body: bytes, piece: int = 256 << 10) -> bytes:
+    """BODY in chunked transfer encoding, PIECE bytes a chunk, with the final empty chunk."""
+    out = [b"%x\r\n%s\r\n" % (len(body[at:at + piece]), body[at:at + piece]) for at in range(0, len(body), piece)]
+    return b"".join(out) + b"0\r\n\r\n"
+
+
+def answering(head: bytes, body: bytes, stall: bool = False) -> Script:
+    """An upstream answering the first request with HEAD and BODY, OK after; with STALL it sends
+    nothing more after BODY and waits (5 s at most) for the client to close the connection."""
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        if not stall:
+            writer.write(head + body)
+            await answer_each(reader, writer, upstream)
+            return
+        with contextlib.suppress(TimeoutError):
+            try:
+                writer.write(head + body)
+                await writer.drain()
+                await asyncio.wait_for(reader.read(), 5)
+            except ConnectionError:
+                pass  # the client closed with our bytes unread: a reset
+            upstream.closed_by_client.set()
+    return script
+
+
+def framed(body: bytes, framing: str, status: bytes = b"200 OK") -> tuple[bytes, bytes]:
+    if framing == "chunked":
+        return b"HTTP/1.1 %s\r\nTransfer-Encoding: chunked\r\n\r\n" % status, chunked(body)
+    return b"HTTP/1.1 %s\r\nContent-Length: %d\r\n\r\n" % (status, len(body)), body
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+@pytest.mark.parametrize("size", [3 * MiB, 20 * MiB])
+async def test_an_answer_read_whole_arrives_whatever_its_size_below_the_cap(client: HTTPClient, size: int,
+                                                                            framing: str) -> None:
+    big = b"x" * size  # past the 1 MiB where a stream's reading pauses until its reader catches up
+    async with upstream_server(answering(*framed(big, framing))) as upstream:
+        assert await post(client, upstream) == big  # within the 2 s idle limit, not after it
+        assert await post(client, upstream) == b"{}"
+    assert upstream.connections == 1
+
+
+async def test_an_answer_of_exactly_the_cap_is_accepted() -> None:
+    client = HTTPClient(max_body=MiB)
+    try:
+        async with upstream_server(answering(*framed(b"x" * MiB, "chunked"))) as upstream:
+            assert len(await post(client, upstream)) == MiB
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_an_answer_past_the_cap_is_refused_at_once_and_its_connection_closed(framing: str) -> None:
+    client = HTTPClient(max_body=MiB)
+    head, body = framed(b"x" * (3 * MiB), framing)
+    try:
+        async with upstream_server(answering(head, body[:2 * MiB], stall=True)) as upstream:
+            with pytest.raises(TransportError) as excinfo:  # not an idle timeout: the upstream stalls after 2 MiB
+                await post(client, upstream)
+            await asyncio.wait_for(upstream.closed_by_client.wait(), 2)
+    finally:
+        await client.close()
+    assert excinfo.value.kind == "body_too_large"
+    assert "server.max_upstream_body_mb" in excinfo.value.message
+
+
+async def test_a_content_length_past_the_cap_is_refused_before_the_body_is_read() -> None:
+    client = HTTPClient(max_body=MiB)
+    try:
+        async with upstream_server(answering(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (MiB + 1), b"",
+                                             stall=True)) as upstream:
+            with pytest.raises(TransportError) as excinfo:  # no byte of the body ever comes
+                await post(client, upstream)
+    finally:
+        await client.close()
+    assert excinfo.value.kind == "body_too_large"
+
+
+async def test_a_compressed_answer_unpacking_past_the_cap_is_refused() -> None:
+    packed = gzip.compress(b"\0" * (64 * MiB))  # 64 KiB on the wire
+    client = HTTPClient(max_body=MiB)
+    try:
+        async with upstream_server(answering(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d"
+                                             b"\r\n\r\n" % len(packed), packed)) as upstream:
+            with pytest.raises(TransportError) as excinfo:
+                await post(client, upstream)
+    finally:
+        await client.close()
+    assert excinfo.value.kind == "body_too_large"
+
+
+async def test_a_compressed_stream_unpacking_past_the_cap_in_one_piece_is_refused() -> None:
+    packed = gzip.compress(b"\0" * (64 * MiB))
+    client = HTTPClient(max_body=MiB)
+    try:
+        async with upstream_server(answering(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked"
+                                             b"\r\n\r\n", chunked(packed))) as upstream:
+            with pytest.raises(TransportError) as excinfo:  # as the headers arrive, or as the stream is read
+                response = await client.post(upstream.url, b"{}", {}, LIMITS)
+                async for _ in response.iter_chunks():
+                    pass
+    finally:
+        await client.close()
+    assert excinfo.value.kind == "body_too_large"
+
+
+async def test_a_stream_longer_than_the_cap_is_relayed_whole() -> None:
+    client = HTTPClient(max_body=MiB)
+    long = b"data: {}\n\n" * (3 * MiB // 10)
+    try:
+        async with upstream_server(answering(*framed(long, "chunked"))) as upstream:
+            response = await client.post(upstream.url, b"{}", {}, LIMITS)
+            assert b"".join([chunk async for chunk in response.iter_chunks()]) == long
+    finally:
+        await client.close()
+
+
+def provider_call(client: HTTPClient, upstream: Upstream, stream: bool = False) -> tuple[OpenAIProvider, UpstreamCall]:
+    provider = OpenAIProvider("p", ProviderConfig(type="openai", base_url=f"http://127.0.0.1:{upstream.port}/v1"),
+                              client)
+    return provider, UpstreamCall(DeploymentConfig(provider="p", model="m"), {"model": "m"}, stream, "k", LIMITS)
+
+
+@pytest.mark.parametrize("status", [b"400 Bad Request", b"500 Internal Server Error"])
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_an_error_body_larger_than_the_read_buffer_is_read_for_its_message(
+        client: HTTPClient, status: bytes, framing: str) -> None:
+    error_body = b'{"error": {"message": "too long: %s", "type": "invalid_request_error"}}' % (b"y" * (3 * MiB))
+    async with upstream_server(answering(*framed(error_body, framing, status))) as upstream:
+        provider, call = provider_call(client, upstream)
+        with pytest.raises(UpstreamError) as excinfo:
+            await provider.complete(call)
+    assert (excinfo.value.kind, excinfo.value.status) == ("http", int(status[:3]))
+    assert excinfo.value.message.startswith("too long: yyy")
+
+
+async def test_an_error_body_past_the_cap_still_reports_the_upstream_status_at_once() -> None:
+    client = HTTPClient(max_body=MiB)
+    head, body = framed(b'{"error": {"message": "%s"}}' % (b"y" * (3 * MiB)), "chunked", b"503 Service Unavailable")
+    try:
+        async with upstream_server(answering(head, body[:2 * MiB], stall=True)) as upstream:
+            provider, call = provider_call(client, upstream)
+            with pytest.raises(UpstreamError) as excinfo:
+                await provider.complete(call)
+    finally:
+        await client.close()
+    assert (excinfo.value.kind, excinfo.value.status) == ("http", 503)  # not an idle timeout
+
+
+async def test_a_non_streaming_answer_past_the_cap_is_a_body_too_large_upstream_error_that_was_processed() -> None:
+    client = HTTPClient(max_body=MiB)
+    try:
+        async with upstream_server(answering(*framed(b"x" * (2 * MiB), "content-length"))) as upstream:
+            provider, call = provider_call(client, upstream)
+            with pytest.raises(UpstreamError) as excinfo:
+                await provider.complete(call)
+    finally:
+        await client.close()
+    error = excinfo.value
+    assert (error.kind, error.client_status, error.not_processed) == ("body_too_large", 502, False)
+
+
+async def test_a_stream_event_past_the_cap_is_a_protocol_error() -> None:
+    client = HTTPClient(max_body=MiB)
+    events = b'data: {"a": 1}\n\ndata: "' + b"x" * (2 * MiB) + b'"\n\n'
+    try:
+        async with upstream_server(answering(*framed(events, "chunked"))) as upstream:
+            provider, call = provider_call(client, upstream, stream=True)
+            stream = await provider.stream(call)
+            seen = []
+            with pytest.raises(UpstreamError) as excinfo:
+                async for batch in stream:
+                    seen += batch
+    finally:
+        await client.close()
+    assert seen == [{"a": 1}]
+    assert excinfo.value.kind == "protocol"
+    assert "larger than" in excinfo.value.message
+
+
+async def test_shutting_the_client_ends_a_call_in_progress_and_refuses_later_ones(client: HTTPClient) -> None:
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n")
+        await read_request(reader, upstream)  # returns once the client closes
+
+    async with upstream_server(endless) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        reading = asyncio.create_task(response.read())
+        await asyncio.sleep(0.05)
+        client.shut("stopping")
+        with pytest.raises(TransportError) as during:
+            await reading
+        with pytest.raises(TransportError) as after:
+            await post(client, upstream)
+        await asyncio.wait_for(upstream.closed_by_client.wait(), 2)
+    assert (during.value.kind, during.value.message) == ("shutdown", "stopping")
+    assert after.value.kind == "shutdown"
+    assert upstream.connections == 1
+
+
+async def test_a_body_ending_with_its_connection_is_not_complete_when_the_client_shut_it(client: HTTPClient) -> None:
+    async def until_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+        await read_request(reader, upstream)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: {}\n\n")
+        await read_request(reader, upstream)
+
+    async with upstream_server(until_close) as upstream:
+        response = await client.post(upstream.url, b"{}", {}, LIMITS)
+        chunks = response.iter_chunks()
+        assert await anext(chunks) == b"data: {}\n\n"
+        client.shut("stopping")
+        await asyncio.sleep(0.05)  # the connection is gone: had it ended the body, the stream would look whole
+        with pytest.raises(TransportError) as excinfo:
+            await anext(chunks)
+    assert excinfo.value.kind == "shutdown"

@@ -10,6 +10,12 @@ back at once, except a prompt too long for the model, which switches to the mode
 
 Every attempt is reported to its target's health; the caller reports the end of a successful
 one through `Outcome.finish`, because a stream keeps its target busy after the first content.
+A timeout that ran out at the client's own, shorter deadline is reported as the client's doing.
+
+The request's timeout is one `Deadline` for all its attempts and fallbacks: each attempt gets
+what is left, and once nothing is, the last failure is the answer. When every target is out of
+the plan and none was tried, the best one the gateway ejected itself is tried anyway
+(`routing.best_ejected`): refusing at once would answer for a target nobody asked.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-from llmswitch.core.routing import Plan, Skipped, Target
+from llmswitch.core.routing import Plan, Skipped, Target, best_ejected
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import ANTHROPIC_TYPES, OPENAI_TYPES, GatewayError
 from llmswitch.providers.base import UpstreamError
+from llmswitch.providers.http import Timeouts
 
 T = TypeVar("T")
 Verdict = Literal["move_on", "stop", "overflow"]
@@ -39,6 +46,44 @@ OVERFLOW_TEXT = re.compile(
     re.IGNORECASE,
 )
 KNOWN_TYPES = set(OPENAI_TYPES.values()) | set(ANTHROPIC_TYPES.values())
+TIMEOUT_KINDS = frozenset({"connect_timeout", "first_byte_timeout", "idle_timeout"})
+# Timers are rounded to the millisecond, so a limit set to the deadline can fire a little before it.
+DEADLINE_SLACK_S = 0.01
+
+
+class Deadline:
+    """When one request's time runs out, shared by every attempt and fallback, so that
+    `max_attempts` tries cannot stretch a client's 60 s into five minutes. On the hot path, so a
+    plain class with comparisons in place of min(): with a frozen dataclass and min() the deadline
+    cost 18,700 instructions per request (bench/instructions.py), this way 8,700."""
+
+    __slots__ = ("at", "shortened")
+
+    def __init__(self, at: float, shortened: bool = False):
+        self.at = at  # on time.perf_counter
+        self.shortened = shortened  # the client asked for less time than the configured timeout
+
+    def left(self) -> float:
+        return self.at - time.perf_counter()
+
+    def bound(self, timeouts: Timeouts, cap: float | None = None) -> Timeouts:
+        """The limits of an attempt starting now: each one clipped to what is left of the request's
+        time and to `cap` (the deployment's own timeout)."""
+        total = self.at - time.perf_counter()
+        if cap is not None and cap < total:
+            total = cap
+        if timeouts.total < total:
+            total = timeouts.total
+        if total < 0.0:
+            total = 0.0
+        return Timeouts(timeouts.connect if timeouts.connect < total else total,
+                        timeouts.first_byte if timeouts.first_byte < total else total,
+                        timeouts.idle if timeouts.idle < total else total, total)
+
+    def ran_out_for_client(self, error: UpstreamError) -> bool:
+        """Is this a timeout that fired at the client's own deadline, shorter than the configured
+        one? Then it says nothing about the target, only about what the client asked for."""
+        return self.shortened and error.kind in TIMEOUT_KINDS and self.left() <= DEADLINE_SLACK_S
 
 
 @dataclass(slots=True)
@@ -70,6 +115,7 @@ class Outcome(Generic[T]):
     target: Target
     attempts: list[Attempt]
     estimated_tokens: int = 0
+    deadline: Deadline | None = None
     _finished: bool = field(default=False, repr=False)
 
     @property
@@ -83,6 +129,8 @@ class Outcome(Generic[T]):
             return
         self._finished = True
         tokens = usage.total_tokens if usage is not None else self.estimated_tokens
+        if error is not None and self.deadline is not None and self.deadline.ran_out_for_client(error):
+            error = None  # the stream was cut at the client's own deadline: no verdict on the target
         self.target.health.finished(tokens, self.estimated_tokens, error)
 
 
@@ -122,18 +170,29 @@ def judge(error: UpstreamError, target: Target, retry_unsafe: bool, own_keys: bo
 
 async def run_attempts(plan: Plan, attempt: Callable[[Target], Awaitable[T]], *,
                        retry_unsafe: bool | None = None, own_keys: bool = True,
-                       estimated_tokens: int = 0) -> Outcome[T]:
+                       estimated_tokens: int = 0, deadline: Deadline | None = None) -> Outcome[T]:
     """Call `attempt` on the plan's targets in turn; return the first success or raise the final
     GatewayError. `retry_unsafe` overrides the plan's default (body-keyed routes pass False);
-    `own_keys` is False when the client's key, not ours, is sent upstream."""
+    `own_keys` is False when the client's key, not ours, is sent upstream; no attempt starts after
+    `deadline` but the first (the caller bounds each attempt's limits with `Deadline.bound`)."""
     default = plan.retry_unsafe if retry_unsafe is None else retry_unsafe
     queue = list(plan.targets)
     skipped = list(plan.skipped)
     attempts: list[Attempt] = []
     overflow = plan.overflow
-    while queue and len(attempts) < plan.max_attempts:
+    panic: Target | None = None  # an ejected target tried because nothing else could be
+    while len(attempts) < plan.max_attempts:
+        if not queue:
+            rescue = None if attempts or panic is not None else best_ejected(skipped)
+            if rescue is None:
+                break
+            skipped.remove(rescue)
+            panic = rescue.target
+            queue.append(panic)
+        if attempts and deadline is not None and deadline.left() <= 0:
+            break
         target = queue.pop(0)
-        why = target.health.unavailable()  # it may have changed since planning (another request)
+        why = None if target is panic else target.health.unavailable()  # it may have changed since planning
         if why is not None:
             skipped.append(Skipped(target, why))
             continue
@@ -143,7 +202,8 @@ async def run_attempts(plan: Plan, attempt: Callable[[Target], Awaitable[T]], *,
         try:
             value = await attempt(target)
         except UpstreamError as error:
-            health.failed(error, own_key=own_keys)
+            health.failed(error, own_key=own_keys,
+                          by_client=deadline is not None and deadline.ran_out_for_client(error))
             attempts.append(Attempt.of(target, error, time.perf_counter() - started))
             verdict = judge(error, target, default, own_keys)
             if verdict == "overflow" and overflow is not None:
@@ -157,8 +217,8 @@ async def run_attempts(plan: Plan, attempt: Callable[[Target], Awaitable[T]], *,
             health.abandoned()
             raise
         health.responded(time.perf_counter() - started)
-        return Outcome(value, target, attempts, estimated_tokens)
-    raise _exhausted(attempts, skipped)
+        return Outcome(value, target, attempts, estimated_tokens, deadline)
+    raise _exhausted(attempts, skipped, out_of_time=deadline is not None and deadline.left() <= 0)
 
 
 def _returned(error: UpstreamError, attempts: list[Attempt]) -> GatewayError:
@@ -172,8 +232,9 @@ def _returned(error: UpstreamError, attempts: list[Attempt]) -> GatewayError:
                         extra={"attempts": [a.as_dict() for a in attempts]})
 
 
-def _exhausted(attempts: list[Attempt], skipped: list[Skipped]) -> GatewayError:
-    """Every candidate failed or was unavailable: 502, or the status they all agreed on."""
+def _exhausted(attempts: list[Attempt], skipped: list[Skipped], out_of_time: bool = False) -> GatewayError:
+    """Every candidate failed or was unavailable: 502, or the status they all agreed on; the last
+    failure's status when the request's time ran out (it is the one that used up the rest)."""
     extra: dict[str, Any] = {"attempts": [a.as_dict() for a in attempts]}
     if skipped:
         extra["skipped"] = [{"provider": s.target.provider.name, "target": s.target.label,
@@ -188,14 +249,16 @@ def _exhausted(attempts: list[Attempt], skipped: list[Skipped]) -> GatewayError:
         return GatewayError(429 if rate_limited else 503,
                             f"No upstream for this model is available right now ({reasons}).",
                             code="upstreams_unavailable", headers=headers, extra=extra)
+    last = attempts[-1]
     statuses = {a.client_status for a in attempts}
-    status = statuses.pop() if len(statuses) == 1 else 502
+    status = last.client_status if out_of_time else statuses.pop() if len(statuses) == 1 else 502
     waits = [a.retry_after for a in attempts if a.retry_after is not None]
     if waits and status in (429, 503, 529):
         headers["retry-after"] = str(max(1, math.ceil(min(waits))))
-    last = attempts[-1]
-    return GatewayError(status, f"All {len(attempts)} upstream attempts failed; last: {last.target}: "
-                                f"{last.reason}", code="upstreams_failed", headers=headers, extra=extra)
+    summary = (f"The request's timeout ran out after {len(attempts)} upstream attempts" if out_of_time
+               else f"All {len(attempts)} upstream attempts failed")
+    return GatewayError(status, f"{summary}; last: {last.target}: {last.reason}", code="upstreams_failed",
+                        headers=headers, extra=extra)
 
 
 def _attempt_headers(attempts: list[Attempt]) -> dict[str, str]:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 
@@ -43,6 +44,11 @@ POLL_ALONE_S = 1.0  # without Redis, a change made elsewhere is seen within this
 POLL_SHARED_S = 10.0  # with Redis, polling is only a safety net
 CLOCK_OVERLAP_S = 5.0  # re-read recent changes: writers' clocks may lag ours
 PASSTHROUGH_MAX = 512
+# Query parameters that carry a key in some client's convention (Gemini's `?key=`, `api_key`, Azure's
+# `api-key`, OAuth's `access_token`): the gateway authenticates from headers only, and none of these
+# is ever forwarded to an upstream, whatever the mode.
+CREDENTIAL_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "x-api-key", "x-goog-api-key",
+                               "access_token", "token", "authorization"})
 
 
 @dataclass(slots=True)
@@ -94,6 +100,15 @@ def presented_key(request: web.Request) -> str | None:
         except UnicodeEncodeError:
             raise _unauthorized("The API key is malformed: it is not valid UTF-8.") from None
     return key
+
+
+def without_credentials(query: str) -> str:
+    """A raw query string fit to forward upstream: every `CREDENTIAL_PARAMS` parameter removed (its
+    name compared decoded and case-blind), the rest left byte for byte as the client sent it."""
+    if not query:
+        return query
+    return "&".join(part for part in query.split("&")
+                    if unquote_plus(part.partition("=")[0]).lower() not in CREDENTIAL_PARAMS)
 
 
 class Authenticator:

@@ -3,8 +3,10 @@ and budget spend. One process keeps them in memory; `counters_redis` shares them
 
 The minute is sixty one-second buckets, so a burst is cut at exactly the limit (no fixed-window
 double burst at a minute boundary) and the time until capacity frees is known to the second.
-A concurrency slot is a lease with a deadline, here as in Redis: a request settles it when it
-ends, and should that ever not happen the slot is reclaimed once the lease runs out.
+Every admitted request holds a lease with a deadline, here as in Redis: its concurrency slot, and
+its right to settle. Settling removes the lease and applies the corrections only if it was there, so
+a request settles exactly once; should it never settle, its lease (and slot) is reclaimed once the
+lease runs out.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ class Ask:
     cost: int  # micro-dollars reserved against the budget
     cost_tokens: int  # tokens reserved against the budget
     budget_ttl: int  # seconds the budget counter must outlive its period (0: forever)
-    lease_ttl: float  # a concurrency slot is reclaimed after this, should its request never settle
-    lease: str = ""
+    lease_ttl: float  # a lease is reclaimed after this, should its request never settle
+    lease: str  # unique to the request
 
 
 @dataclass(slots=True)
@@ -116,7 +118,7 @@ class Window:
 class Scope:
     requests: Window = field(default_factory=Window)
     tokens: Window = field(default_factory=Window)
-    leases: dict[str, float] = field(default_factory=dict)  # concurrency slot -> deadline
+    leases: dict[str, float] = field(default_factory=dict)  # requests in flight -> lease deadline
 
     def concurrent(self, now: float) -> int:
         """Slots held now; expired leases are dropped first."""
@@ -160,8 +162,7 @@ class MemoryCounters:
                 requests.add(second, 1)
             if ask.tpm:
                 tokens.add(second, ask.tokens)
-            if ask.max_concurrent:
-                scope.leases[ask.lease] = now + ask.lease_ttl
+            scope.leases[ask.lease] = now + ask.lease_ttl
             if ask.budget:
                 spent = self.budgets.setdefault((ask.scope, ask.budget), [0, 0])
                 spent[0] += ask.cost
@@ -171,8 +172,8 @@ class MemoryCounters:
     async def release(self, ask: Ask, verdict: Verdict, tokens_delta: int, cost_delta: int,
                       cost_tokens_delta: int) -> None:
         scope = self.scopes[ask.scope]
-        if ask.max_concurrent:
-            scope.leases.pop(ask.lease, None)
+        if scope.leases.pop(ask.lease, None) is None:
+            return  # settled already, or its lease ran out
         if ask.tpm and tokens_delta:
             scope.tokens.adjust(verdict.second, tokens_delta)
         if ask.budget:

@@ -17,15 +17,19 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 
-from llmswitch.config import Config, Model
-from llmswitch.core.attempts import Outcome, run_attempts
-from llmswitch.core.auth import Authenticator, Principal
-from llmswitch.core.limits import Limiter
+from llmswitch.config import Config, Model, Price
+from llmswitch.core.attempts import Deadline, Outcome, run_attempts
+from llmswitch.core.auth import Authenticator, Principal, without_credentials
+from llmswitch.core.concurrency import ConcurrencyGate
+from llmswitch.core.limits import UNLIMITED, Admission, Limiter
+from llmswitch.core.metering import Meter
+from llmswitch.core.pricing import cost
 from llmswitch.core.routing import Plan, Router, Target
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects import sse
 from llmswitch.dialects.anthropic_stream import anthropic_message_to_events
+from llmswitch.dialects.estimate import estimate_input_tokens, output_bytes, text_bytes
 from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.streams import StreamTranslator
 from llmswitch.dialects.translate import stream_translator, translate_request, translate_response
@@ -35,6 +39,7 @@ from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers import build_provider
 from llmswitch.providers.base import Provider, Timeouts, UpstreamCall, UpstreamError, UpstreamStream
 from llmswitch.providers.http import HTTPClient
+from llmswitch.redact import SECRETS, held_by
 
 # Client headers that reach an upstream of the same dialect (Anthropic betas and API version).
 FORWARDED_HEADERS = {"anthropic": ("anthropic-beta", "anthropic-version")}
@@ -79,11 +84,14 @@ class Request:
     request_id: str
     principal: Principal
     timeouts: Timeouts
+    deadline: Deadline  # `timeouts.total` after `started`, for every attempt and fallback together
     forwarded: dict[str, str]
     query: str
     started: float
     include_usage: bool
     prompt_estimate: int
+    meter: Meter
+    admission: Admission = field(default_factory=lambda: UNLIMITED)  # once admitted
 
 
 class Gateway:
@@ -92,14 +100,18 @@ class Gateway:
         self.auth = Authenticator(config)
         self.limiter = Limiter(config)
         self.usage = UsageRecorder(config)
+        self.concurrency = ConcurrencyGate(config.server.max_concurrency)
         self.providers: dict[str, Provider] = {}
         self.router: Router | None = None
         self._clients: list[HTTPClient] = []
         self.created = int(time.time())  # reported as every model's `created`
 
     async def start(self) -> None:
+        SECRETS.hold(self, held_by(self.config, self.auth.secret))  # scrubbed from all upstream text
+        max_body = int(self.config.server.max_upstream_body_mb * (1 << 20))
         for name, provider_config in self.config.providers.items():
-            client = HTTPClient()  # keeps no cookies: nothing one client's call got rides on another's
+            # keeps no cookies: nothing one client's call got rides on another's
+            client = HTTPClient(max_body=max_body)
             self._clients.append(client)
             self.providers[name] = build_provider(name, provider_config, client)
         self.router = Router(self.config, self.providers)
@@ -108,58 +120,180 @@ class Gateway:
         await self.limiter.start()
         await self.usage.start()
 
+    def end_in_flight(self) -> None:
+        """Shutdown, once the grace is over: every upstream call still running fails at once (503), so
+        each request still ends in its dialect (a stream's error event, a 503 error) and is recorded."""
+        for client in self._clients:
+            client.shut("The gateway is shutting down; retry the request.")
+
     async def stop(self) -> None:
         await self.usage.stop()
         await self.limiter.stop()
         await self.auth.stop()
         for client in self._clients:
             await client.close()
+        SECRETS.release(self)
 
     # --- entry point -----------------------------------------------------------------------------
     async def generate(self, request: web.Request, body: dict[str, Any], dialect: str) -> web.StreamResponse:
         """Serve one generation request whose body is already validated in `dialect`."""
         started = time.perf_counter()
+        timeouts = self.timeouts(request, body)  # before anything copies the body: it drops `timeout`
         name = body["model"]
         principal, model = await self.authorize(request, name)
         stream_options = body.get("stream_options")
+        try:
+            prompt_estimate = estimate_input_tokens(body)
+        except RecursionError:
+            raise nested_too_deeply() from None
+        max_tokens = _max_tokens(body)
         req = Request(
             body=body, dialect=dialect, model_name=name, request_id=request[REQUEST_ID],
-            principal=principal, timeouts=self.timeouts(request, body),
+            principal=principal, timeouts=timeouts,
+            deadline=self._deadline(started, timeouts),
             forwarded=forwarded_headers(request, dialect),
             query=request.query_string, started=started,
             include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
-            prompt_estimate=max(1, (request.content_length or 0) // 4),
+            prompt_estimate=prompt_estimate,
+            meter=Meter(prompt_estimate, max_tokens or self.config.limits.budget_reserve_tokens),
         )
         assert self.router is not None
-        plan = self.router.plan(model, name)
-        admission = await self.limiter.admit(principal, name, req.prompt_estimate,
-                                             body.get("max_tokens") or body.get("max_completion_tokens"))
-        usage: Usage | None = None
+        plan = self.router.plan(model, name, self._scope(principal))
+        req.admission = await self.limiter.admit(principal, prompt_estimate, max_tokens,
+                                                 price=lambda: self._highest_price(plan))
         try:
             if body.get("stream"):
-                response, usage = await self._stream(request, req, plan, admission.headers)
-            else:
-                response, usage = await self._complete(req, plan, admission.headers)
-            return response
+                return await self._stream(request, req, plan, req.admission.headers)
+            return await self._complete(req, plan, req.admission.headers)
         except GatewayError as error:  # an upstream failure still tells the caller its rate limits
-            error.headers = {**admission.headers, **error.headers}
+            req.meter.failed(error.status)
+            error.headers = {**req.admission.headers, **error.headers}
+            raise
+        except (ConnectionResetError, asyncio.CancelledError):
+            req.meter.interrupted(499)  # the client went away
+            raise
+        except Exception:
+            req.meter.interrupted(500)
             raise
         finally:
-            await admission.settle(usage, name)
+            await self.account(req)
+
+    async def account(self, req: Request) -> None:
+        """The one accounting exit of an admitted request, whichever way it ended: its usage row and
+        the settlement of its key's limits, both at what `Meter.bill` says, priced at the target that
+        served it. Runs once: a later call (a shutdown ending requests itself) does nothing."""
+        meter = req.meter
+        if meter.accounted:
+            return
+        meter.accounted = True
+        usage = meter.bill()
+        target = meter.target
+        cost_usd = 0.0
+        if usage is not None and target is not None and (self.usage.persist or req.admission.ask is not None):
+            cost_usd = cost(self.limiter.prices.of(target), usage)  # needed by a stored row or a limited key
+        self.usage.record(req.request_id, req.principal.key_id, req.model_name, target.label if target else "",
+                          meter.status, usage, req.started, cost_usd=cost_usd)
+        await req.admission.settle(usage, cost_usd)
 
     async def authorize(self, request: web.Request, name: str) -> tuple[Principal, Model]:
         """The caller and the model it asked for, or the 401/403/404 that stops the request."""
         principal = await self.auth.authenticate(request)
+        self.concurrency.admit(request)  # counted from here: the body is read and the caller known
         model = self.config.resolve_model(name)
         if model is None:
             raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",
                                type="invalid_request_error", param="model", code="model_not_found")
-        if not principal.allows(name, model.name):
+        if not (principal.allows(model.name) or self._may_use(principal, name)):
             raise GatewayError(403, f"This key is not allowed to use the model `{name}`.",
                                type="permission_error", param="model", code="model_not_allowed")
         return principal, model
 
+    async def count_tokens(self, request: web.Request, body: dict[str, Any], dialect: str,
+                           estimate: Callable[[dict[str, Any]], dict[str, Any]]) -> web.Response:
+        """Count a prompt's input tokens where the model is served, admitted and routed as generation is.
+
+        The key's rpm and concurrency count the call; it reserves no tokens and no budget (counting is
+        free upstream and nothing is generated). The router's plan picks among the model's targets that
+        can count in `dialect`, with their configured or stored keys, and a failure moves on to the next
+        (a count has no effect upstream, so repeating one duplicates nothing). Where no target can count,
+        or all failed on their side (5xx), the answer is the surface's local `estimate` of the body.
+        """
+        started = time.perf_counter()
+        timeouts = self.timeouts(request, body)  # takes the client's `timeout` out of the body
+        name = body["model"]
+        principal, model = await self.authorize(request, name)
+        req = Request(
+            body=body, dialect=dialect, model_name=name, request_id=request[REQUEST_ID], principal=principal,
+            timeouts=timeouts, deadline=self._deadline(started, timeouts),
+            forwarded=forwarded_headers(request, dialect),
+            query=request.query_string, started=started, include_usage=False, prompt_estimate=0,
+            meter=Meter(0, 0),
+        )
+        plan = self._counting_plan(principal, model, name, dialect)
+        admission = await self.limiter.admit(principal, 0, price=lambda: self._highest_price(plan), metered=False)
+        outcome: Outcome[dict[str, Any]] | None = None
+        try:
+            if plan.targets:
+                outcome = await run_attempts(plan, lambda target: self._count(req, target), retry_unsafe=True,
+                                             own_keys=principal.upstream_key is None, deadline=req.deadline)
+        except GatewayError as error:
+            if error.status < 500:
+                error.headers = {**admission.headers, **error.headers}
+                raise
+        finally:
+            await admission.settle(None, 0.0)
+        if outcome is None:
+            try:
+                return web.json_response(estimate(body), headers=admission.headers)
+            except RecursionError:
+                raise nested_too_deeply() from None
+        outcome.finish(None)
+        return web.json_response(outcome.value, headers=self._headers(req, outcome, [], admission.headers))
+
+    def _counting_plan(self, principal: Principal, model: Model, name: str, dialect: str) -> Plan:
+        """The model's plan cut to the targets that can count a prompt written in `dialect`."""
+        def counts(target: Target) -> bool:
+            return target.provider.counts_tokens and target.provider.dialect == dialect
+
+        assert self.router is not None
+        plan = self.router.plan(model, name, self._scope(principal))
+        plan.targets = [t for t in plan.targets if counts(t)]
+        plan.skipped = [s for s in plan.skipped if counts(s.target)]
+        plan.overflow = None  # a prompt too long to count is the client's to shorten
+        return plan
+
+    async def _count(self, req: Request, target: Target) -> dict[str, Any]:
+        call, _dropped = self._call(req, target, stream=False)
+        call.body = {**req.body, "model": call.body["model"]}  # the prompt as sent: no max_tokens, no stream
+        return await target.provider.count_tokens(call)
+
+    def _deadline(self, started: float, timeouts: Timeouts) -> Deadline:
+        """The one deadline of a request begun at `started`: every attempt and fallback shares it."""
+        return Deadline(started + timeouts.total, shortened=timeouts.total < self.config.server.timeout_s)
+
+    def _may_use(self, principal: Principal, name: str) -> bool:
+        """May the caller be served by the model configured as `name`? Allowed by that name (a model
+        or an alias of it) or by the model's own; never by a name only `default_model` answers, which
+        would let a key reach the default model through any name its globs match."""
+        model = self.config.resolve_model(name, default=False)
+        return model is not None and principal.allows(name, model.name)
+
+    def _scope(self, principal: Principal) -> Callable[[str], bool] | None:
+        """The filter a plan's fallback models go through: only those the caller may use."""
+        if not principal.allowed_models:
+            return None
+        return lambda name: self._may_use(principal, name)
+
+    def _highest_price(self, plan: Plan) -> Price:
+        """The price a budget reserves at: the highest among the targets that may serve the plan."""
+        targets = plan.targets if plan.overflow is None else plan.targets + plan.overflow().targets
+        return self.limiter.prices.worst(targets)
+
     def timeouts(self, request: web.Request, body: dict[str, Any]) -> Timeouts:
+        """The request's limits: the configured ones, or the client's `timeout` in milliseconds
+        (the `x-llmswitch-timeout-ms` header, else the body's `timeout`) up to `max_timeout_s`.
+        The body's `timeout` is removed, being the gateway's setting and never an upstream's: call
+        this before any copy of the body is made."""
         server = self.config.server
         total = server.timeout_s
         raw = body.pop("timeout", None)
@@ -167,13 +301,7 @@ class Gateway:
         if header is not None:
             raw = header
         if raw is not None:
-            try:
-                total = float(raw) / 1000.0
-            except (TypeError, ValueError):
-                raise invalid("timeout must be a number of milliseconds", param="timeout") from None
-            if total <= 0:
-                raise invalid("timeout must be a positive number of milliseconds", param="timeout")
-            total = min(total, server.max_timeout_s)
+            total = min(_client_timeout_s(raw), server.max_timeout_s)
         first_byte = min(server.first_byte_timeout_s or total, total)
         return Timeouts(connect=min(server.connect_timeout_s, total), first_byte=first_byte,
                         idle=server.idle_timeout_s, total=total)
@@ -191,14 +319,12 @@ class Gateway:
         except RecursionError:
             raise nested_too_deeply() from None
         same_dialect = req.dialect == target.provider.dialect
-        timeouts = req.timeouts
-        if deployment.timeout_s is not None and deployment.timeout_s < timeouts.total:
-            total = deployment.timeout_s
-            timeouts = Timeouts(min(timeouts.connect, total), min(timeouts.first_byte, total), timeouts.idle, total)
+        timeouts = req.deadline.bound(req.timeouts, deployment.timeout_s)
         call = UpstreamCall(
             deployment=deployment, body=translated.body, stream=stream,
             api_key=req.principal.upstream_key or target.api_key, timeouts=timeouts,
-            headers=req.forwarded if same_dialect else {}, query=req.query if same_dialect else "",
+            headers=req.forwarded if same_dialect else {},
+            query=without_credentials(req.query) if same_dialect else "",  # never a client's `?key=`
         )
         return call, translated.dropped
 
@@ -219,35 +345,32 @@ class Gateway:
     # --- non-streaming ---------------------------------------------------------------------------
     async def _attempts(self, req: Request, plan: Plan,
                         attempt: Callable[[Target], Awaitable[T]]) -> Outcome[T]:
-        """Run the plan; a final failure is recorded for usage before it reaches the client."""
-        try:
-            return await run_attempts(plan, attempt, own_keys=req.principal.upstream_key is None,
-                                      estimated_tokens=req.prompt_estimate)
-        except GatewayError as error:
-            self.usage.record(req.request_id, req.principal.key_id, req.model_name, "", error.status, None,
-                              req.started)
-            raise
+        return await run_attempts(plan, attempt, own_keys=req.principal.upstream_key is None,
+                                  estimated_tokens=req.prompt_estimate, deadline=req.deadline)
 
-    async def _complete(self, req: Request, plan: Plan,
-                        extra_headers: dict[str, str]) -> tuple[web.Response, Usage | None]:
-        async def attempt(target: Target) -> tuple[bytes, Usage | None, list[str]]:
+    async def _complete(self, req: Request, plan: Plan, extra_headers: dict[str, str]) -> web.Response:
+        meter = req.meter
+
+        async def attempt(target: Target) -> tuple[dict[str, Any], bytes, Usage | None, list[str]]:
+            meter.trying(target)
             call, dropped = self._call(req, target, stream=False)
             reply = await target.provider.complete(call)
             try:
                 body, usage = translate_response(target.provider.dialect, req.dialect, reply.body,
                                                  ResponseContext(req.model_name, req.request_id))
-                return orjson.dumps(body), usage, dropped  # e.g. nesting orjson cannot write back
+                return body, orjson.dumps(body), usage, dropped  # e.g. nesting orjson cannot write back
             except SHAPE_ERRORS as error:
                 raise malformed(error) from None
 
         outcome = await self._attempts(req, plan, attempt)
-        encoded, usage, dropped = outcome.value
+        body, encoded, usage, dropped = outcome.value
         outcome.finish(usage)
-        self.usage.record(req.request_id, req.principal.key_id, req.model_name, outcome.target.label, 200,
-                          usage, req.started)
-        response = web.Response(body=encoded, content_type="application/json",
-                                headers=self._headers(req, outcome, dropped, extra_headers))
-        return response, usage
+        meter.answered(outcome.target)
+        meter.usage, meter.complete = usage, True
+        if usage is None:  # the upstream did not count: the answer's text is the estimate
+            meter.output_size = text_bytes(body)
+        return web.Response(body=encoded, content_type="application/json",
+                            headers=self._headers(req, outcome, dropped, extra_headers))
 
     # --- streaming -------------------------------------------------------------------------------
     async def _prime(self, req: Request, target: Target) -> Primed:
@@ -284,9 +407,16 @@ class Gateway:
         return Primed(upstream, translator, events, ended=True, dropped=dropped)
 
     async def _stream(self, request: web.Request, req: Request, plan: Plan,
-                      extra_headers: dict[str, str]) -> tuple[web.StreamResponse, Usage | None]:
-        outcome = await self._attempts(req, plan, lambda target: self._prime(req, target))
+                      extra_headers: dict[str, str]) -> web.StreamResponse:
+        meter = req.meter
+
+        async def attempt(target: Target) -> Primed:
+            meter.trying(target)
+            return await self._prime(req, target)
+
+        outcome = await self._attempts(req, plan, attempt)
         primed = outcome.value
+        meter.answered(outcome.target)
         response = web.StreamResponse(headers={
             "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no",
             **self._headers(req, outcome, primed.dropped, extra_headers),
@@ -294,36 +424,34 @@ class Gateway:
         broke: UpstreamError | None = None  # after content: ends the stream and counts against the target
         encode = ENCODERS[req.dialect]
         translator = primed.translator
-        status = 200
         keepalive = asyncio.create_task(_keepalive(response, self.config.server.keepalive_s))
         try:
             await response.prepare(request)
             try:
                 if primed.events:
+                    meter.output_size += output_bytes(req.dialect, primed.events)
                     await response.write(b"".join(encode(e) for e in primed.events))
                 if not primed.ended:
                     async for batch in primed.upstream:
-                        out = [encode(e) for event in batch for e in translator.feed(event)]
-                        if out:
-                            await response.write(b"".join(out))
+                        events = [e for event in batch for e in translator.feed(event)]
+                        if events:
+                            meter.output_size += output_bytes(req.dialect, events)
+                            await response.write(b"".join(encode(e) for e in events))
                 tail = translator.finish()
+                meter.complete = True
                 await response.write(b"".join(encode(e) for e in tail) + TERMINATORS[req.dialect])
             except UPSTREAM_FAILURES as error:
                 broke = error if isinstance(error, UpstreamError) else malformed(error)
-                status = broke.client_status
-                failure = translator.fail(status, broke.error_type or "api_error", broke.message)
+                meter.status = broke.client_status
+                failure = translator.fail(meter.status, broke.error_type or "api_error", broke.message)
                 await response.write(b"".join(encode(e) for e in failure))
             await response.write_eof()
-        except (ConnectionResetError, asyncio.CancelledError):
-            status = 499  # the client went away: stop the upstream at once (finally)
-            raise
         finally:
             keepalive.cancel()
-            primed.upstream.close()
+            primed.upstream.close()  # a client gone: stop the upstream at once
+            meter.usage = translator.usage
             outcome.finish(translator.usage, broke)
-            self.usage.record(req.request_id, req.principal.key_id, req.model_name, outcome.target.label,
-                              status, translator.usage, req.started)
-        return response, translator.usage
+        return response
 
 
 def forwarded_headers(request: web.Request, dialect: str) -> dict[str, str]:
@@ -347,6 +475,26 @@ def malformed(error: Exception) -> UpstreamError:
     """The failure for an upstream answer that could not be read (one of SHAPE_ERRORS)."""
     detail = str(error) if isinstance(error, MalformedAnswer) else type(error).__name__
     return UpstreamError("protocol", f"upstream answered with the wrong shape ({detail})")
+
+
+def _client_timeout_s(raw: Any) -> float:
+    """The client's `timeout` (milliseconds, a number or a numeric string) in seconds: infinite
+    means as long as allowed; anything else that is not a positive number is the client's 400."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise invalid("timeout must be a number of milliseconds", param="timeout")
+    try:
+        milliseconds = float(raw)
+    except (ValueError, OverflowError):
+        raise invalid("timeout must be a number of milliseconds", param="timeout") from None
+    if not milliseconds > 0:  # NaN too
+        raise invalid("timeout must be a positive number of milliseconds", param="timeout")
+    return milliseconds / 1000.0
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    """The output tokens the request allows, when it says (OpenAI's newer name first)."""
+    value = body.get("max_completion_tokens") or body.get("max_tokens")
+    return value if type(value) is int and value > 0 else None
 
 
 async def _one_batch(items: list[dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:

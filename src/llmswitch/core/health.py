@@ -7,7 +7,12 @@ process memory: it describes what this worker saw, which is what its routing dec
 
 The circuit breaker: `failures` failures inside `window_s` open it for `cooldown_s`; after that
 one live request is let through (half-open); its success closes the circuit, its failure opens it
-again. A `Retry-After` from the upstream cools the target for exactly that long instead.
+again. An upstream key rejected with 401/403 opens it too: the target is probed again after the
+cool-down and comes back once the key works (it may have been renewed or re-enabled upstream).
+A `Retry-After` from the upstream cools the target for exactly that long instead.
+
+Only failures that say something about the target count: the client's own choices (a bad
+request, its short timeout, leaving early) never do, so one tenant cannot eject a target for all.
 """
 
 from __future__ import annotations
@@ -35,10 +40,14 @@ class Unavailable:
     reason: str
     retry_in: float | None
     rate_limited: bool  # cooling after a 429 or capped by rpm/tpm, as opposed to broken
+    ejected: bool = False  # by the gateway's own verdict (circuit open), not the upstream's word or a cap
 
 
 def counts_against_health(error: UpstreamError) -> bool:
-    """Failures that say something about the target rather than about the request."""
+    """Failures that say something about the target rather than about the request: an answer past
+    the gateway's size cap is this request's, and a call ended by our own shutdown is nobody's."""
+    if error.kind in ("body_too_large", "shutdown"):
+        return False
     if error.kind != "http" or error.status is None:
         return True
     return error.status in (408, 429, 529) or error.status >= 500
@@ -107,16 +116,18 @@ class TargetHealth:
     def unavailable(self) -> Unavailable | None:
         """None when the target may be tried now; otherwise why not."""
         now = self.clock()
-        if self.disabled_reason is not None:
-            return Unavailable(self.disabled_reason, None, rate_limited=False)
         if now < self.cooldown_until:
             return Unavailable(self.cooldown_reason, self.cooldown_until - now,
                                rate_limited=self.cooldown_reason.startswith("429"))
         state = self.circuit_state()
+        # A rejected key is the upstream's own word, not a verdict the gateway may override.
+        ejected = self.disabled_reason is None
         if state == "open":
-            return Unavailable("circuit open", self.circuit_until - now, rate_limited=False)
+            return Unavailable(self.disabled_reason or "circuit open", self.circuit_until - now,
+                               rate_limited=False, ejected=ejected)
         if state == "half_open" and self.probing:
-            return Unavailable("circuit half-open, probe in flight", None, rate_limited=False)
+            return Unavailable(f"{self.disabled_reason or 'circuit half-open'}, probe in flight", None,
+                               rate_limited=False, ejected=ejected)
         self._roll_minute()
         if self.rpm is not None and self._minute_requests >= self.rpm:
             return Unavailable(f"rpm cap {self.rpm} reached", self._minute_left(), rate_limited=True)
@@ -160,27 +171,31 @@ class TargetHealth:
         self._record(True)
         self.circuit = "closed"
         self.probing = False
+        self.disabled_reason = None
         self._failures.clear()
 
     def finished(self, tokens: int = 0, estimated_tokens: int = 0, error: UpstreamError | None = None) -> None:
         """A successful attempt's answer is complete (or broke after content): leave in-flight,
-        correct the token estimate, and count a late failure against the target."""
+        correct the token estimate, and count a late failure against the target (the caller
+        passes no `error` when the client's own choice caused it)."""
         self.in_flight = max(0, self.in_flight - 1)
         self._roll_minute()
         self._minute_tokens += tokens - estimated_tokens
         if error is not None and counts_against_health(error):
             self._failure(self.clock())
 
-    def failed(self, error: UpstreamError, own_key: bool = True) -> None:
-        """The attempt failed before any content: cool down, disable the key or count a failure."""
+    def failed(self, error: UpstreamError, own_key: bool = True, by_client: bool = False) -> None:
+        """The attempt failed before any content: cool down, disable the key or count a failure.
+        `by_client`: the client's own choice (its shorter timeout) caused it, so it proves nothing."""
         self.in_flight = max(0, self.in_flight - 1)
         now = self.clock()
-        if own_key and error.kind == "http" and error.status in (401, 403):
-            self.disabled_reason = f"upstream key rejected ({error.status})"
         if error.retry_after:
             self.cooldown_until = max(self.cooldown_until, now + error.retry_after)
             self.cooldown_reason = f"{error.status or error.kind} with retry-after"
-        if counts_against_health(error):
+        if own_key and error.kind == "http" and error.status in (401, 403):
+            self.disabled_reason = f"upstream key rejected ({error.status})"
+            self._open(now)  # probed again after the cool-down, like any open circuit
+        elif counts_against_health(error) and not by_client:
             self._failure(now)
         elif self.probing:
             self.probing = False  # the probe proved nothing either way: let the next one try
@@ -193,7 +208,7 @@ class TargetHealth:
     # --- internals ---------------------------------------------------------------------------
     def _failure(self, now: float) -> None:
         self._record(False)
-        if self.circuit_state() == "half_open":
+        if self.circuit_state() != "closed":  # a failed probe, or a failed try while every target was open
             self._open(now)
             return
         self._failures.append(now)

@@ -7,12 +7,14 @@ publishes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from llmswitch.core.keys import KeyFields, KeyRecord, new_record, revoked, rotated, updated
+from llmswitch.core.limits import CAPS
 
 if TYPE_CHECKING:
     from llmswitch.store import Store
@@ -31,7 +33,7 @@ class KeyAdmin:
 
     async def create(self, body: dict[str, Any]) -> tuple[KeyRecord, str]:
         """A new key and its value, to show once. Raises msgspec.ValidationError on a bad field."""
-        record, key = new_record(msgspec.convert(body, KeyFields), self.secret, self.prefix)
+        record, key = new_record(in_range(msgspec.convert(body, KeyFields), body), self.secret, self.prefix)
         await self.store.keys.insert(record)
         await self.notify(record.id)
         return record, key
@@ -46,7 +48,9 @@ class KeyAdmin:
         return record
 
     async def update(self, key_id: str, patch: dict[str, Any]) -> KeyRecord:
-        return await self._save(updated(await self.get(key_id), patch))
+        record = updated(await self.get(key_id), patch)
+        in_range(record, patch)
+        return await self._save(record)
 
     async def revoke(self, key_id: str) -> KeyRecord:
         return await self._save(revoked(await self.get(key_id)))
@@ -59,3 +63,19 @@ class KeyAdmin:
         await self.store.keys.save(record)
         await self.notify(record.id)
         return record
+
+
+def in_range(fields: KeyFields, given: Iterable[str]) -> KeyFields:
+    """`fields`, once the numbers among `given` are known to be ones the counters and the storage
+    hold (NaN, infinities and values past `CAPS` are refused, naming the field, as msgspec does).
+    Only the fields given are checked: a key stored before these bounds can still be changed."""
+    for name in given:
+        value = getattr(fields, name, None)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        cap = CAPS.get(name)
+        if cap is not None and not value <= cap:
+            raise msgspec.ValidationError(f"Expected a number <= {cap:.16g} - at `$.{name}`")
+        if not math.isfinite(value):
+            raise msgspec.ValidationError(f"Expected a finite number - at `$.{name}`")
+    return fields

@@ -1,32 +1,45 @@
 """Admission control per key: requests and tokens per minute, concurrent requests, budgets.
 
 `Limiter.admit` runs before any upstream call. It reserves what the request may use (its prompt
-estimate plus `max_tokens` against tpm; that many tokens at the model's price against the budget),
-so that parallel requests cannot overspend; `Admission.settle` then corrects the reservation with
-the real usage. Refusals are 429s carrying `Retry-After`; every admitted response carries the
-`x-ratelimit-*` headers of the limits its key has.
+estimate plus `max_tokens` against tpm; that many tokens at the highest price among the targets that
+may serve it against the budget), so that parallel requests cannot overspend; `Admission.settle`
+then corrects the reservation with what the request was billed. Refusals are 429s carrying
+`Retry-After`; every admitted response carries the `x-ratelimit-*` headers of the limits its key has.
+
+Whatever a key's record holds, admission works with it: each limit is read within `CAPS`, the range
+the counters hold exactly (and the admin API accepts), so no stored value can turn a request into a 500.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
 import math
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from llmswitch.config import Config
+from llmswitch.config import Config, Price
 from llmswitch.core.auth import Principal
 from llmswitch.core.counters import Ask, Counters, CountersUnavailable, MemoryCounters, Snapshot, Verdict
 from llmswitch.core.keys import KeyRecord
-from llmswitch.core.pricing import PriceTable
+from llmswitch.core.pricing import PriceTable, cost
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError
 
 log = logging.getLogger("llmswitch.limits")
 MICRO = 1_000_000
 LEASE_MARGIN_S = 60.0
+# The largest value of each limit: rates fit the 32-bit storage columns; budgets stay where Lua's
+# doubles and Redis's 64-bit counters count every micro-dollar and token exactly.
+MAX_RATE = 2**31 - 1
+CAPS: dict[str, int | float] = {"rpm": MAX_RATE, "tpm": MAX_RATE, "max_concurrent": MAX_RATE,
+                                "budget_usd": 1e9, "budget_tokens": 10**15}
+MAX_TOKENS = 10**12  # the most one request reserves or settles, whatever its body or its upstream says
+MAX_COST_USD = 2 * CAPS["budget_usd"]
 
 
 @dataclass(slots=True)
@@ -36,16 +49,16 @@ class Admission:
     ask: Ask | None = None
     verdict: Verdict | None = None
 
-    async def settle(self, usage: Usage | None, model: str) -> None:
-        """Correct the reservation with the real usage (None: the call failed, release it all).
+    async def settle(self, usage: Usage | None, cost_usd: float) -> None:
+        """Correct the reservation with what the request was billed (None: nothing, release it all).
         Never raises: it runs in the request's `finally`."""
         if self.limiter is None or self.ask is None or self.verdict is None:
             return
         ask = self.ask
-        tokens = usage.total_tokens if usage else 0
-        cost = _micro(self.limiter.prices.cost(model, usage)) if usage and ask.budget else 0
         try:
-            await self.limiter.counters.release(ask, self.verdict, tokens - ask.tokens, cost - ask.cost,
+            tokens = _tokens(usage.total_tokens) if usage else 0
+            spent = _micro(cost_usd) if usage and ask.budget else 0
+            await self.limiter.counters.release(ask, self.verdict, tokens - ask.tokens, spent - ask.cost,
                                                 tokens - ask.cost_tokens)
         except Exception:  # a lost settlement must not turn a served answer into an error
             log.exception("could not settle the limits of key %s", ask.scope)
@@ -81,21 +94,26 @@ def duration(seconds: float) -> str:
     return f"{int(minutes)}m{round(rest):d}s"
 
 
-def rate_headers(key: KeyRecord, verdict: Verdict) -> dict[str, str]:
+def rate_headers(ask: Ask, verdict: Verdict) -> dict[str, str]:
     headers: dict[str, str] = {}
-    if key.rpm:
-        headers["x-ratelimit-limit-requests"] = str(key.rpm)
-        headers["x-ratelimit-remaining-requests"] = str(max(0, key.rpm - verdict.requests))
+    if ask.rpm:
+        headers["x-ratelimit-limit-requests"] = str(ask.rpm)
+        headers["x-ratelimit-remaining-requests"] = str(max(0, ask.rpm - verdict.requests))
         headers["x-ratelimit-reset-requests"] = duration(verdict.requests_reset)
-    if key.tpm:
-        headers["x-ratelimit-limit-tokens"] = str(key.tpm)
-        headers["x-ratelimit-remaining-tokens"] = str(max(0, key.tpm - verdict.tokens))
+    if ask.tpm:
+        headers["x-ratelimit-limit-tokens"] = str(ask.tpm)
+        headers["x-ratelimit-remaining-tokens"] = str(max(0, ask.tpm - verdict.tokens))
         headers["x-ratelimit-reset-tokens"] = duration(verdict.tokens_reset)
     return headers
 
 
 def _micro(usd: float) -> int:
-    return math.ceil(usd * MICRO)
+    """Micro-dollars, rounded up; NaN, infinities and negatives land inside [0, MAX_COST_USD]."""
+    return math.ceil(max(0.0, min(MAX_COST_USD, usd)) * MICRO)
+
+
+def _tokens(count: float) -> int:
+    return int(max(0, min(MAX_TOKENS, count)))
 
 
 def has_limits(key: KeyRecord) -> bool:
@@ -109,6 +127,8 @@ class Limiter:
         self.prices = PriceTable(config)
         self.counters: Counters = MemoryCounters()
         self.lease_ttl = config.server.max_timeout_s + LEASE_MARGIN_S
+        # Leases are unique without a random draw per request: this process's own prefix, then a count.
+        self._leases = map(f"{secrets.token_hex(8)}-{{}}".format, itertools.count())
 
     @property
     def backend(self) -> str:
@@ -138,45 +158,53 @@ class Limiter:
                 if key.budget_usd is None and key.budget_tokens is None:
                     continue
                 period, start, _ttl = budget_window(key.budget_period, now)
-                _requests, cost, tokens = await store.usage.totals(key.id, start)
-                counters.seed(key.id, period, _micro(cost), tokens)
+                _requests, spent, tokens = await store.usage.totals(key.id, start)
+                counters.seed(key.id, period, _micro(spent), tokens)
         finally:
             await release_store(store)
 
     async def stop(self) -> None:
         await self.counters.stop()
 
-    def ask(self, key: KeyRecord, model: str, prompt_tokens: int, max_tokens: int | None, now: float) -> Ask:
-        lease = secrets.token_hex(8) if key.max_concurrent else ""
-        budgeted = key.budget_usd is not None or key.budget_tokens is not None
-        if not budgeted:  # the common case, on every request: nothing to price
-            return Ask(key.id, key.rpm or 0, key.tpm or 0, key.max_concurrent or 0, prompt_tokens + (max_tokens or 0),
-                       None, -1, -1, 0, 0, 0, self.lease_ttl, lease)
-        reserve = max_tokens or self.config.limits.budget_reserve_tokens
+    def ask(self, key: KeyRecord, price: Callable[[], Price], prompt_tokens: int, max_tokens: int | None,
+            now: float) -> Ask:
+        lease = next(self._leases)
+        tokens = min(MAX_TOKENS, prompt_tokens + (max_tokens or 0))  # both positive integers
+        rpm = min(MAX_RATE, key.rpm) if key.rpm else 0
+        tpm = min(MAX_RATE, key.tpm) if key.tpm else 0
+        concurrent = min(MAX_RATE, key.max_concurrent) if key.max_concurrent else 0
+        if key.budget_usd is None and key.budget_tokens is None:  # the common case: nothing to price
+            return Ask(key.id, rpm, tpm, concurrent, tokens, None, -1, -1, 0, 0, 0, self.lease_ttl, lease)
+        reserve = _tokens(max_tokens or self.config.limits.budget_reserve_tokens)
         period, _start, ttl = budget_window(key.budget_period, now)
         return Ask(
-            scope=key.id, rpm=key.rpm or 0, tpm=key.tpm or 0, max_concurrent=key.max_concurrent or 0,
-            tokens=prompt_tokens + (max_tokens or 0), budget=period,
-            budget_usd=_micro(key.budget_usd) if key.budget_usd is not None else -1,
-            budget_tokens=key.budget_tokens if key.budget_tokens is not None else -1,
-            cost=_micro(self.prices.estimate(model, prompt_tokens, reserve)), cost_tokens=prompt_tokens + reserve,
+            scope=key.id, rpm=rpm, tpm=tpm, max_concurrent=concurrent, tokens=tokens, budget=period,
+            budget_usd=_micro(min(CAPS["budget_usd"], key.budget_usd)) if key.budget_usd is not None else -1,
+            budget_tokens=_tokens(min(CAPS["budget_tokens"], key.budget_tokens))
+            if key.budget_tokens is not None else -1,
+            cost=_micro(cost(price(), Usage(prompt_tokens, reserve))), cost_tokens=_tokens(prompt_tokens + reserve),
             budget_ttl=ttl, lease_ttl=self.lease_ttl, lease=lease,
         )
 
-    async def admit(self, principal: Principal, model: str, estimated_tokens: int,
-                    max_tokens: int | None = None) -> Admission:
-        """Reserve this request's share of its key's limits, or raise the 429 that explains why not."""
+    async def admit(self, principal: Principal, estimated_tokens: int, max_tokens: int | None = None, *,
+                    price: Callable[[], Price], metered: bool = True) -> Admission:
+        """Reserve this request's share of its key's limits, or raise the 429 that explains why not.
+        `price` is asked only for a key with a budget: the highest price the request may be billed at.
+        An unmetered call (count_tokens: nothing is generated or billed) counts against rpm and
+        concurrency only; it reserves no tokens and no budget, so a spent budget does not stop it."""
         key = principal.key
         if key is None or not has_limits(key):
             return UNLIMITED
-        ask = self.ask(key, model, estimated_tokens, max_tokens, time.time())
+        ask = self.ask(key, price, estimated_tokens, max_tokens, time.time())
+        if not metered:
+            ask = dataclasses.replace(ask, tokens=0, budget=None)
         try:
             verdict = await self.counters.acquire(ask)
         except CountersUnavailable:
             raise _limits_unavailable() from None
-        headers = rate_headers(key, verdict)
+        headers = rate_headers(ask, verdict)
         if verdict.refused is not None:
-            raise _refusal(key, verdict, headers)
+            raise _refusal(key, ask, verdict, headers)
         return Admission(headers, self, ask, verdict)
 
     async def usage_of(self, key: KeyRecord) -> Snapshot:
@@ -195,7 +223,7 @@ def _limits_unavailable() -> GatewayError:
                         code="limits_unavailable", headers={"retry-after": "1"})
 
 
-def _refusal(key: KeyRecord, verdict: Verdict, headers: dict[str, str]) -> GatewayError:
+def _refusal(key: KeyRecord, ask: Ask, verdict: Verdict, headers: dict[str, str]) -> GatewayError:
     if verdict.refused == "budget":
         spent = "budget" if key.budget_usd is None else f"budget of ${key.budget_usd:g}"
         return GatewayError(
@@ -204,11 +232,11 @@ def _refusal(key: KeyRecord, verdict: Verdict, headers: dict[str, str]) -> Gatew
             headers={**headers, "x-should-retry": "false"})  # retrying cannot help: stop the SDKs'
     retry = max(verdict.retry_after, 0.001)
     if verdict.refused == "concurrency":
-        message = f"Too many concurrent requests for this key (limit {key.max_concurrent}); retry shortly."
+        message = f"Too many concurrent requests for this key (limit {ask.max_concurrent}); retry shortly."
         code = "concurrency_limit_exceeded"
     else:
-        unit, limit, used = (("requests", key.rpm, verdict.requests) if verdict.refused == "requests"
-                             else ("tokens", key.tpm, verdict.tokens))
+        unit, limit, used = (("requests", ask.rpm, verdict.requests) if verdict.refused == "requests"
+                             else ("tokens", ask.tpm, verdict.tokens))
         label = "RPM" if unit == "requests" else "TPM"
         message = (f"Rate limit reached for {unit} per minute ({label}) on this key: limit {limit}, used {used}. "
                    f"Please try again in {duration(retry)}.")

@@ -1,12 +1,19 @@
 """What a request costs in USD: the config's `prices`, over defaults for well-known models.
 
-Budgets reserve an expected cost before a call and settle the real one after, both from here.
+Budgets reserve an expected cost before a call (at the highest price among the targets that may
+serve it) and settle the real one after, at the price of the target that served it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from llmswitch.config import Config, Price
 from llmswitch.dialects.usage import Usage
+
+if TYPE_CHECKING:
+    from llmswitch.core.routing import Target
 
 # USD per million tokens, list prices of the providers' public price pages. Matched by prefix, the
 # longest first, so dated snapshots (`gpt-4o-2024-08-06`) take their family's price.
@@ -31,21 +38,20 @@ FREE = Price()
 class PriceTable:
     def __init__(self, config: Config):
         self.config = config
-        self._cache: dict[str, Price] = {}
+        self._cache: dict[tuple[str, str], Price] = {}
 
-    def price(self, model: str) -> Price:
-        """The public name's configured price, else its upstream model's, else a default family
-        price; free when nothing is known (token budgets still apply)."""
-        price = self._cache.get(model)
+    def price(self, model: str, upstream: str) -> Price:
+        """What a call costs when the public model `model` is served by its deployment of the
+        upstream model id `upstream`: the configured price of the upstream id, else of the public
+        name, else a default family price of either; free when nothing is known (token budgets
+        still apply). Priced per deployment, so a model whose tiers reach different upstream models
+        (or a fallback to another model) costs what actually served it."""
+        price = self._cache.get((model, upstream))
         if price is None:
-            price = self._cache[model] = self._lookup(model)
+            price = self._cache[(model, upstream)] = self._lookup((upstream, model))
         return price
 
-    def _lookup(self, model: str) -> Price:
-        names = [model]
-        resolved = self.config.resolve_model(model)
-        if resolved is not None:
-            names += [resolved.name] + [d.model for d in resolved.deployments if d.model]
+    def _lookup(self, names: tuple[str, str]) -> Price:
         for name in names:
             if name in self.config.prices:
                 return self.config.prices[name]
@@ -55,16 +61,24 @@ class PriceTable:
                 return DEFAULT_PRICES[family]
         return FREE
 
-    def cost(self, model: str, usage: Usage) -> float:
-        return self.cost_of(model, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens)
+    def of(self, target: Target) -> Price:
+        return self.price(target.model.name, target.deployment.model or target.model.name)
 
-    def cost_of(self, model: str, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
-        """USD of a call; `prompt_tokens` includes the `cached_tokens` billed at the cached rate."""
-        price = self.price(model)
-        cached_rate = price.cached_input if price.cached_input is not None else price.input
-        return ((prompt_tokens - cached_tokens) * price.input + cached_tokens * cached_rate
-                + completion_tokens * price.output) / 1_000_000
+    def worst(self, targets: Iterable[Target]) -> Price:
+        """The highest price of each kind of token among `targets`: a reservation made at it covers
+        whichever of them ends up serving the request."""
+        prices = [self.of(target) for target in targets]
+        if not prices:
+            return FREE
+        return Price(input=max(p.input for p in prices), output=max(p.output for p in prices),
+                     cached_input=max(_cached_rate(p) for p in prices))
 
-    def estimate(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
-        price = self.price(model)
-        return (prompt_tokens * price.input + completion_tokens * price.output) / 1_000_000
+
+def cost(price: Price, usage: Usage) -> float:
+    """USD of a call; `prompt_tokens` includes the `cached_tokens` billed at the cached rate."""
+    return ((usage.prompt_tokens - usage.cached_tokens) * price.input + usage.cached_tokens * _cached_rate(price)
+            + usage.completion_tokens * price.output) / 1_000_000
+
+
+def _cached_rate(price: Price) -> float:
+    return price.cached_input if price.cached_input is not None else price.input

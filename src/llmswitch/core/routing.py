@@ -5,6 +5,12 @@ the config, or stored through the admin API: `use_stored_keys`), each with its o
 limits. A request gets a `Plan`: the model's available targets, lower priority tiers first and
 ordered inside a tier by the model's strategy, then the targets of its `fallbacks` models; a
 `context_window_fallbacks` chain is kept aside for a prompt that is too long.
+
+Targets the gateway ejected itself (open circuit) are left out of a plan but not given up on:
+when nothing else can be tried, `best_ejected` picks one to try anyway, as Envoy's panic
+threshold does, because a breaker that refuses the last target turns an upstream's brief trouble
+into the gateway's own outage. What the upstream asked for (`Retry-After`, a rejected key) and the
+operator's rpm/tpm caps are never overridden.
 """
 
 from __future__ import annotations
@@ -51,6 +57,18 @@ class Plan:
     max_attempts: int = 5
     retry_unsafe: bool = True  # the routing default; a deployment or model setting overrides it
     overflow: Callable[[], Plan] | None = None  # the context-window fallback chain, if any
+
+
+def best_ejected(skipped: list[Skipped]) -> Skipped | None:
+    """The ejected target to try when nothing else can be: of the first model that has one (the
+    plan lists the requested model before its fallbacks), the preferred tier, then the lowest
+    error rate, then the one whose circuit would have reopened first."""
+    ejected = [s for s in skipped if s.why.ejected]
+    if not ejected:
+        return None
+    model = ejected[0].target.model
+    return min((s for s in ejected if s.target.model is model),
+               key=lambda s: (s.target.deployment.priority, s.target.health.error_rate(), s.why.retry_in or 0.0))
 
 
 def weighted_order(pool: list[Target], rng: random.Random) -> list[Target]:
@@ -116,10 +134,11 @@ class Router:
             rebuilt[model.name] = targets
         self.targets = rebuilt
 
-    def plan(self, model: Model, requested: str | None = None) -> Plan:
-        """The plan for a request naming `requested` (an alias or the model's own name)."""
-        names = [model.name, *self._chain(self.config.fallbacks, model, requested)]
-        overflow_chain = self._chain(self.config.context_window_fallbacks, model, requested)
+    def plan(self, model: Model, requested: str | None = None, allows: Callable[[str], bool] | None = None) -> Plan:
+        """The plan for a request naming `requested` (an alias or the model's own name). `allows`
+        keeps of its fallback models those the caller may be served by (None: every one)."""
+        names = [model.name, *self._chain(self.config.fallbacks, model, requested, allows)]
+        overflow_chain = self._chain(self.config.context_window_fallbacks, model, requested, allows)
         plan = self._plan_for(names)
         if overflow_chain:
             plan.overflow = lambda: self._plan_for(overflow_chain)
@@ -171,7 +190,7 @@ class Router:
                 ordered += weighted_order(pool, self.rng)
         return ordered
 
-    def _chain(self, chains: dict[str, list[str]], model: Model, requested: str | None) -> list[str]:
-        if requested is not None and requested in chains:
-            return chains[requested]
-        return chains.get(model.name, [])
+    def _chain(self, chains: dict[str, list[str]], model: Model, requested: str | None,
+               allows: Callable[[str], bool] | None) -> list[str]:
+        chain = chains[requested] if requested is not None and requested in chains else chains.get(model.name, [])
+        return chain if allows is None else [name for name in chain if allows(name)]

@@ -3,7 +3,8 @@
 `UpstreamKeyRing.refresh` compares the stored ids with the ones it holds (deleted rows leave
 nothing else to notice) and, when they differ, decrypts the set and hands it to the router. The
 authenticator calls it on the same paths that keep its key cache current: at start-up, on a Redis
-pub/sub announcement and on every poll. Clear keys stay in process memory; they are never logged.
+pub/sub announcement and on every poll. Clear keys stay in process memory; they are never logged,
+and they are registered with `redact.SECRETS` so that no upstream's echo of one reaches a client.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from llmswitch.core.keys import fernet_key
 from llmswitch.core.routing import StoredKeys
+from llmswitch.redact import SECRETS
 
 if TYPE_CHECKING:
     from cryptography.fernet import Fernet
@@ -53,4 +55,5 @@ class UpstreamKeyRing:
                 continue
             keys.setdefault(provider, []).append((key_id, clear))
         self._ids = frozenset(ids)
+        SECRETS.hold(self, (clear for pairs in keys.values() for _key_id, clear in pairs))
         self._apply(keys)

@@ -15,7 +15,6 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from llmswitch.config import Config
-from llmswitch.core.pricing import PriceTable
 from llmswitch.dialects.usage import Usage
 
 if TYPE_CHECKING:
@@ -27,15 +26,14 @@ BATCH = 5000
 
 
 # What the request path queues: request_id, key_id, model, target, status, prompt, completion and
-# cached tokens, duration_ms, at. A tuple of plain values: cheap to build, and one the garbage
+# cached tokens, cost_usd, duration_ms, at. A tuple of plain values: cheap to build, and one the garbage
 # collector stops tracking, however many wait for the next flush.
-Pending = tuple[str, str | None, str, str, int, int, int, int, float, float]
+Pending = tuple[str, str | None, str, str, int, int, int, int, float, float, float]
 
 
 class UsageRecorder:
     def __init__(self, config: Config | None = None, max_pending: int = 100_000):
         self.config = config
-        self.prices = PriceTable(config) if config is not None else None
         self.persist = config is not None and config.auth.effective_mode == "keys"
         self.pending: deque[Pending] = deque(maxlen=max_pending)
         self.totals: dict[str, int] = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
@@ -43,7 +41,9 @@ class UsageRecorder:
         self._task: asyncio.Task[None] | None = None
 
     def record(self, request_id: str, key_id: str | None, model: str, target: str, status: int,
-               usage: Usage | None, started: float) -> None:
+               usage: Usage | None, started: float, *, cost_usd: float) -> None:
+        """Queue one request's row; `cost_usd` is what its key was charged for it (the gateway prices
+        the call once, for this row and the key's budget alike)."""
         totals = self.totals
         totals["requests"] += 1
         prompt = completion = cached = 0
@@ -52,23 +52,26 @@ class UsageRecorder:
             totals["prompt_tokens"] += prompt
             totals["completion_tokens"] += completion
         if self.persist:
-            self.pending.append((request_id, key_id, model, target, status, prompt, completion, cached,
+            self.pending.append((request_id, key_id, model, target, status, prompt, completion, cached, cost_usd,
                                  (time.perf_counter() - started) * 1000, time.time()))
 
     async def flush(self) -> None:
-        """Write what is queued: usage rows, then each key's latest use."""
-        assert self.store is not None and self.prices is not None
-        cost = self.prices.cost_of
+        """Write what is queued: usage rows, then each key's latest use. A row the database refuses
+        is logged and dropped alone (`UsageRepository.append`)."""
+        assert self.store is not None
         while self.pending:
             batch = [self.pending.popleft() for _ in range(min(BATCH, len(self.pending)))]
             last_used: dict[str, float] = {}
             rows = []
-            for request_id, key_id, model, target, status, prompt, completion, cached, duration_ms, at in batch:
-                rows.append((request_id, key_id, model, target, status, prompt, completion, cached,
-                             cost(model, prompt, completion, cached), duration_ms, at))
+            for (request_id, key_id, model, target, status, prompt, completion, cached, cost_usd, duration_ms,
+                 at) in batch:
+                rows.append((request_id, key_id, model, target, status, prompt, completion, cached, cost_usd,
+                             duration_ms, at))
                 if key_id is not None and at > last_used.get(key_id, 0.0):
                     last_used[key_id] = at
-            await self.store.usage.append(rows)
+            for row, error in await self.store.usage.append(rows):
+                log.warning("usage row of request %.100r (key %s, model %.100r) refused by the database: %s",
+                            row[0], row[1], row[2], type(error).__name__)
             await self.store.keys.touch(last_used.items())
 
     async def start(self) -> None:
@@ -100,5 +103,5 @@ class UsageRecorder:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             try:
                 await self.flush()
-            except Exception:  # the rows of a failed batch are lost; the gateway keeps serving
+            except Exception:  # the database failed: this batch is lost; the gateway keeps serving
                 log.warning("usage write failed", exc_info=True)

@@ -14,8 +14,8 @@ import time
 import uuid
 from typing import Any
 
-from llmswitch.dialects.anthropic import (anthropic_tool_id, error_event, error_status, finish_reason,
-                                          stop_reason, usage_from_anthropic, usage_to_anthropic)
+from llmswitch.dialects.anthropic import (anthropic_tool_id, error_event, finish_reason, stop_reason,
+                                          usage_from_anthropic, usage_to_anthropic)
 from llmswitch.dialects.types import StreamContext, answer_list
 from llmswitch.dialects.usage import Usage, from_openai, to_openai
 
@@ -62,10 +62,6 @@ class AnthropicToOpenAIStream:
             return self._finish()
         if kind == "message_stop":
             return self._finish() + self._usage_chunk()
-        if kind == "error":
-            error = event.get("error") or {}
-            return self.fail(error_status(error.get("type")), error.get("type") or "api_error",
-                             error.get("message") or "upstream error")
         return []  # ping and event types this dialect does not know
 
     def finish(self) -> list[dict[str, Any]]:
@@ -187,9 +183,6 @@ class OpenAIToAnthropicStream:
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         if self._ended:
             return []
-        if isinstance(event.get("error"), dict):
-            error = event["error"]
-            return self.fail(500, error.get("type"), str(error.get("message") or "upstream error"))
         out = self._start()
         if event.get("usage"):
             self.usage = from_openai(event["usage"])
@@ -317,7 +310,11 @@ class OpenAIToAnthropicStream:
 
 
 class AnthropicPassthrough:
-    """Anthropic events to an Anthropic client: rewrite the model, read usage, pass the rest."""
+    """Anthropic events to an Anthropic client: rewrite the model, read usage, pass the rest.
+
+    Content starts with the first event a client shows or acts on (`shows_content`), not with
+    `message_start`, `ping` or a block opened empty: until then the stream may still fail over.
+    """
 
     def __init__(self, ctx: StreamContext):
         self.ctx = ctx
@@ -332,8 +329,8 @@ class AnthropicPassthrough:
             self._read_usage(event["message"].get("usage"))
         elif kind == "message_delta":
             self._read_usage(event.get("usage"))
-        elif kind in ("content_block_start", "content_block_delta"):
-            self.saw_content = True
+        elif not self.saw_content:
+            self.saw_content = shows_content(event)
         return [event]
 
     def finish(self) -> list[dict[str, Any]]:
@@ -345,6 +342,27 @@ class AnthropicPassthrough:
     def _read_usage(self, usage: dict[str, Any] | None) -> None:
         self._usage_fields.update({key: value for key, value in (usage or {}).items() if value is not None})
         self.usage = usage_from_anthropic(self._usage_fields) or self.usage
+
+
+# Blocks that open empty and fill through deltas, with the field their opening and deltas carry.
+_FILLED_BY_DELTAS = {"text": "text", "thinking": "thinking"}
+_DELTA_PAYLOAD = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
+
+
+def shows_content(event: dict[str, Any]) -> bool:
+    """Does this Anthropic event carry something a client shows or acts on? A text or thinking
+    block opened empty, and deltas with an empty payload, do not; every other block (`tool_use`,
+    `server_tool_use`, `redacted_thinking`, results) and delta (signatures, citations) does."""
+    kind = event.get("type")
+    if kind == "content_block_start":
+        block = event.get("content_block") or {}
+        payload = _FILLED_BY_DELTAS.get(block.get("type"))
+        return payload is None or bool(block.get(payload))
+    if kind == "content_block_delta":
+        delta = event.get("delta") or {}
+        payload = _DELTA_PAYLOAD.get(delta.get("type"))
+        return payload is None or bool(delta.get(payload))
+    return False
 
 
 def anthropic_message_to_events(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,17 +13,20 @@ import binascii
 import json
 import mimetypes
 import re
-from collections.abc import Callable
 from typing import Any
 
 from llmswitch.dialects.gemini_schema import sanitize_schema
-from llmswitch.dialects.types import RequestOptions, Translated
+from llmswitch.dialects.openai import (CUSTOM_TOOLS_MESSAGE, LEGACY_FUNCTIONS_MESSAGE, tools_and_choice,
+                                       uses_legacy_functions)
+from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
-# OpenAI parameters Gemini has no counterpart for: a 400, or left out under drop_unsupported.
-_UNSUPPORTED = ("logprobs", "top_logprobs", "logit_bias", "audio", "prediction", "web_search_options",
-                "functions", "function_call")
-_THINKING_BUDGETS = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768}
+# OpenAI parameters Gemini has no counterpart for. Features change what the answer holds: a 400,
+# or left out under drop_unsupported. Hints only shape how it is made: always left out and listed.
+_UNSUPPORTED_FEATURES = ("logprobs", "top_logprobs", "logit_bias", "audio", "web_search_options")
+_UNSUPPORTED_HINTS = ("prediction",)
+_THINKING_BUDGETS = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768,
+                     "max": 32768}
 _TOOL_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 _AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3"}
 # Gemini 3 and later reject a replayed function call without a signature; Google documents this
@@ -31,43 +34,63 @@ _AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3"}
 SIGNATURE_SENTINEL = "skip_thought_signature_validator"
 _SIGNED_MODEL = re.compile(r"(?:^|/)gemini-(\d+)")
 _DATA_URL = re.compile(r"^data:([^;,]+)?(?:;[^,]*)?;base64,(.*)$", re.DOTALL)
+MID_CONVERSATION_SYSTEM = "System instruction:\n"  # marks a later system message in its user turn
 
 
 def openai_to_gemini_request(body: dict[str, Any], options: RequestOptions) -> Translated:
-    dropped: list[str] = []
-
-    def unsupported(param: str, message: str) -> None:
-        if not options.drop_unsupported:
-            raise invalid(message, param=param)
-        dropped.append(param)
-
-    for param in _UNSUPPORTED:
+    dropped = Dropped(options.drop_unsupported)
+    for param in (*_UNSUPPORTED_FEATURES, *_UNSUPPORTED_HINTS):
         if body.get(param) not in (None, False, [], {}):
-            unsupported(param, f"`{param}` is not supported by this model's provider (Gemini)")
-    if body.get("parallel_tool_calls") is False:
-        unsupported("parallel_tool_calls", "Gemini cannot be limited to one tool call per turn")
+            if param in _UNSUPPORTED_HINTS:
+                dropped.hint(param)
+            else:
+                dropped.feature(param, f"`{param}` is not supported by this model's provider (Gemini)")
+    if uses_legacy_functions(body):
+        dropped.feature("functions", LEGACY_FUNCTIONS_MESSAGE)
 
     out: dict[str, Any] = {}
-    system, contents = _contents(body.get("messages"), _needs_signature(options.upstream_model))
+    system, contents = _contents(body.get("messages"), _needs_signature(options.upstream_model), dropped)
     if system:
         out["systemInstruction"] = {"parts": system}
     out["contents"] = contents
-    tools = _tools(body.get("tools"), unsupported)
+    declared, choice = tools_and_choice(body)
+    tools = _tools(declared, dropped)
     if tools:
         out["tools"] = [{"functionDeclarations": tools}]
-    tool_config = _tool_config(body.get("tool_choice"))
-    if tool_config:
-        out["toolConfig"] = {"functionCallingConfig": tool_config}
+        tool_config = _tool_config(choice, dropped)
+        if tool_config:
+            out["toolConfig"] = {"functionCallingConfig": tool_config}
+        if body.get("parallel_tool_calls") is False and not _one_call_at_most(tool_config, tools):
+            dropped.hint("parallel_tool_calls")
     generation = _generation_config(body, options)
     if generation:
         out["generationConfig"] = generation
-    return Translated(out, dropped)
+    return Translated(out, dropped.names)
+
+
+def _one_call_at_most(config: dict[str, Any] | None, tools: list[dict[str, Any]]) -> bool:
+    """Whether the request already holds `parallel_tool_calls: false` as far as Gemini can be told.
+
+    Gemini has no such switch. With calling off, or one function forced (what structured-output
+    clients send with the hint), the model is asked for that one call; otherwise the hint is
+    listed as dropped rather than refused, since mainstream clients send it on every tool call.
+    """
+    mode = (config or {}).get("mode")
+    allowed = (config or {}).get("allowedFunctionNames") or [tool["name"] for tool in tools]
+    return mode == "NONE" or (mode == "ANY" and len(allowed) == 1)
 
 
 # --- messages -------------------------------------------------------------------------------
 
-def _contents(messages: Any, sign: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(systemInstruction parts, contents): roles become user/model, same-role turns merge."""
+def _contents(messages: Any, sign: bool, dropped: Dropped) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(systemInstruction parts, contents): roles become user/model, same-role turns merge.
+
+    System and developer messages before the conversation are the systemInstruction. One that
+    comes later becomes a user turn at its place, marked as a system instruction: Gemini has no
+    system turn, and merging it into systemInstruction would lose its order (a later instruction
+    that overrides an earlier one would read as simultaneous) and change the prompt prefix every
+    time one is added, so Gemini's implicit cache would miss on the whole conversation.
+    """
     if not isinstance(messages, list) or not messages:
         raise invalid("`messages` must be a non-empty array", param="messages")
     system: list[dict[str, Any]] = []
@@ -75,6 +98,7 @@ def _contents(messages: Any, sign: bool) -> tuple[list[dict[str, Any]], list[dic
     names: dict[str, str] = {}  # tool call id -> function name, for the responses
     pending: list[str] = []  # ids of the last assistant turn's calls still awaiting a result
     results: dict[str, dict[str, Any]] = {}
+    skipped: set[str] = set()  # ids of calls left out (custom tools), whose results go too
 
     def close_tool_results(position: int) -> None:
         if not pending:
@@ -92,8 +116,12 @@ def _contents(messages: Any, sign: bool) -> tuple[list[dict[str, Any]], list[dic
             raise invalid("each message must be an object", param=f"messages[{position}]")
         role = message.get("role")
         where = f"messages[{position}]"
+        if role == "function":
+            continue  # legacy function calling, refused or dropped with `functions`
         if role == "tool":
             call_id = message.get("tool_call_id")
+            if call_id in skipped:
+                continue
             if call_id not in pending:
                 raise invalid(f"tool message answers unknown or already answered call {call_id!r}",
                               param=f"{where}.tool_call_id")
@@ -103,11 +131,15 @@ def _contents(messages: Any, sign: bool) -> tuple[list[dict[str, Any]], list[dic
             continue
         close_tool_results(position)
         if role in ("system", "developer"):
-            system.extend({"text": text} for text in [_text(message.get("content"), where)] if text)
+            text = _text(message.get("content"), where)
+            if text and contents:
+                _append(contents, "user", [{"text": MID_CONVERSATION_SYSTEM + text}])
+            elif text:
+                system.append({"text": text})
         elif role == "user":
-            _append(contents, "user", _user_parts(message.get("content"), where))
+            _append(contents, "user", _user_parts(message.get("content"), where, dropped))
         elif role == "assistant":
-            parts, calls = _assistant_parts(message, where, sign)
+            parts, calls = _assistant_parts(message, where, sign, dropped, skipped)
             for call_id, name in calls:
                 names[call_id] = name
                 pending.append(call_id)
@@ -116,7 +148,10 @@ def _contents(messages: Any, sign: bool) -> tuple[list[dict[str, Any]], list[dic
             raise invalid(f"unsupported message role {role!r}", param=f"{where}.role")
     close_tool_results(len(messages))
     if not contents:
-        raise invalid("`messages` must contain at least one user or assistant message", param="messages")
+        if not system:
+            raise invalid("`messages` must contain at least one user or assistant message", param="messages")
+        # Only instructions: OpenAI answers them, Gemini needs a turn, so they become the turn.
+        contents, system = [{"role": "user", "parts": system}], []
     return system, contents
 
 
@@ -143,7 +178,7 @@ def _text(content: Any, where: str) -> str:
     raise invalid("`content` must be a string or an array of parts", param=f"{where}.content")
 
 
-def _user_parts(content: Any, where: str) -> list[dict[str, Any]]:
+def _user_parts(content: Any, where: str, dropped: Dropped) -> list[dict[str, Any]]:
     if content is None or isinstance(content, str):
         return [{"text": content}] if content else []
     if not isinstance(content, list):
@@ -165,10 +200,11 @@ def _user_parts(content: Any, where: str) -> list[dict[str, Any]]:
             parts.append({"inlineData": {"mimeType": mime, "data": audio.get("data") or ""}})
         elif kind == "file":
             file = part.get("file") or {}
-            if not file.get("file_data"):
-                raise invalid("Gemini needs the file's content inline (`file_data`), not a `file_id`",
-                              param=param)
-            parts.append(_media(file["file_data"], param, file.get("filename")))
+            if file.get("file_data"):
+                parts.append(_media(file["file_data"], param, file.get("filename")))
+            else:
+                dropped.feature("messages.content.file", "Gemini needs the file's content inline "
+                                "(`file_data`), not a `file_id`", param=param)
         else:
             raise invalid(f"unsupported content part type {kind!r}", param=f"{param}.type")
     return parts
@@ -193,14 +229,18 @@ def _media(url: Any, param: str, filename: str | None = None) -> dict[str, Any]:
     raise invalid("expected a data URL or an http(s) URL", param=param)
 
 
-def _assistant_parts(message: dict[str, Any], where: str,
-                     sign: bool) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+def _assistant_parts(message: dict[str, Any], where: str, sign: bool, dropped: Dropped,
+                     skipped: set[str]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """Text first, then one functionCall part per tool call; returns the (id, name) of each call."""
     text = _text(message.get("content"), where)
     parts: list[dict[str, Any]] = [{"text": text}] if text else []
     calls: list[tuple[str, str]] = []
     for index, call in enumerate(message.get("tool_calls") or []):
         param = f"{where}.tool_calls[{index}]"
+        if call.get("type") == "custom":
+            dropped.feature("messages.tool_calls.custom", CUSTOM_TOOLS_MESSAGE, param=param)
+            skipped.add(call.get("id"))
+            continue
         function = call.get("function") or {}
         name, call_id = function.get("name"), call.get("id")
         if not name or not call_id:
@@ -210,7 +250,7 @@ def _assistant_parts(message: dict[str, Any], where: str,
         signature = ((call.get("extra_content") or {}).get("google") or {}).get("thought_signature")
         if signature:
             part["thoughtSignature"] = signature
-        elif sign and index == 0:
+        elif sign and not calls:
             part["thoughtSignature"] = SIGNATURE_SENTINEL  # only a turn's first call is signed
         parts.append(part)
         calls.append((call_id, name))
@@ -246,11 +286,11 @@ def _needs_signature(model: str) -> bool:
 
 # --- tools and generation settings ---------------------------------------------------------
 
-def _tools(tools: Any, unsupported: Callable[[str, str], None]) -> list[dict[str, Any]]:
+def _tools(tools: list[Any], dropped: Dropped) -> list[dict[str, Any]]:
     declarations: list[dict[str, Any]] = []
-    for index, tool in enumerate(tools or []):
+    for index, tool in enumerate(tools):
         if not isinstance(tool, dict) or tool.get("type") != "function":
-            unsupported(f"tools[{index}]", "only function tools can be sent to Gemini")
+            dropped.feature(f"tools[{index}]", CUSTOM_TOOLS_MESSAGE)
             continue
         function = tool.get("function") or {}
         if not function.get("name"):
@@ -266,13 +306,16 @@ def _tools(tools: Any, unsupported: Callable[[str, str], None]) -> list[dict[str
     return declarations
 
 
-def _tool_config(choice: Any) -> dict[str, Any] | None:
+def _tool_config(choice: Any, dropped: Dropped) -> dict[str, Any] | None:
     if choice is None:
         return None
     if isinstance(choice, str):
         if choice not in _TOOL_MODES:
             raise invalid(f"unknown tool_choice {choice!r}", param="tool_choice")
         return {"mode": _TOOL_MODES[choice]}
+    if isinstance(choice, dict) and choice.get("type") == "custom":
+        dropped.hint("tool_choice")  # its custom tool was refused or dropped: the model picks
+        return None
     name = ((choice.get("function") or {}).get("name")) if isinstance(choice, dict) else None
     if not name:
         raise invalid("tool_choice must be auto, none, required or a named function", param="tool_choice")

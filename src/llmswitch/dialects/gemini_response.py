@@ -29,6 +29,27 @@ _FINISH_REASONS = {
 }
 
 
+# Google's canonical error codes (`error.status`) and the HTTP status each one is served with.
+_ERROR_STATUSES = {
+    "INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE": 400, "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ABORTED": 409, "ALREADY_EXISTS": 409,
+    "RESOURCE_EXHAUSTED": 429, "CANCELLED": 499, "UNKNOWN": 500, "INTERNAL": 500, "DATA_LOSS": 500,
+    "NOT_IMPLEMENTED": 501, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504,
+}
+
+
+def error_status(error: Any) -> int:
+    """The HTTP status of a Google error object `{code, message, status}` sent inside a 200 stream:
+    its numeric `code`, else the one its `status` name is served with, else 500."""
+    if not isinstance(error, dict):
+        return 500
+    code = error.get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+        return code
+    name = error.get("status")
+    return _ERROR_STATUSES.get(name, 500) if isinstance(name, str) else 500
+
+
 def finish_reason(gemini_reason: str | None, made_calls: bool) -> str:
     """OpenAI's finish_reason; a turn that called functions ends in `tool_calls` (Gemini says STOP)."""
     reason = _FINISH_REASONS.get(gemini_reason or "STOP", "stop")

@@ -18,6 +18,8 @@ from llmswitch.dialects.types import StreamContext
 from llmswitch.dialects.usage import Usage, to_openai
 from llmswitch.errors import OPENAI_TYPES
 
+OPENAI_ERROR_TYPES = frozenset(OPENAI_TYPES.values())
+
 
 @dataclass(slots=True)
 class _Choice:
@@ -28,7 +30,7 @@ class _Choice:
 class GeminiToOpenAIStream:
     """StreamTranslator from Gemini chunks to OpenAI chunks (see dialects.streams)."""
 
-    __slots__ = ("ctx", "usage", "saw_content", "_id", "_created", "_choices", "_blocked")
+    __slots__ = ("ctx", "usage", "saw_content", "_id", "_created", "_choices", "_blocked", "_failed")
 
     def __init__(self, ctx: StreamContext):
         self.ctx = ctx
@@ -38,13 +40,9 @@ class GeminiToOpenAIStream:
         self._created = int(time.time())
         self._choices: dict[int, _Choice] = {}
         self._blocked = False
+        self._failed = False
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        error = event.get("error")
-        if isinstance(error, dict):  # Google's error shape, sent as a frame of its own
-            status = int(error.get("code") or 500)
-            message = str(error.get("message") or error)
-            return self.fail(status, OPENAI_TYPES.get(status, "api_error"), message)
         if self._id is None:
             self._id = completion_id(event)
         usage = usage_from_gemini(event.get("usageMetadata"))
@@ -59,6 +57,8 @@ class GeminiToOpenAIStream:
         return out
 
     def finish(self) -> list[dict[str, Any]]:
+        if self._failed:
+            return []  # no finish chunk and no usage after an error frame
         out: list[dict[str, Any]] = []
         if not self._choices:
             out.extend(self._open(0))
@@ -72,6 +72,10 @@ class GeminiToOpenAIStream:
         return out
 
     def fail(self, status: int, error_type: str, message: str) -> list[dict[str, Any]]:
+        """The OpenAI error frame, typed in OpenAI's words: Google's (`RESOURCE_EXHAUSTED`) by status."""
+        self._failed = True
+        if error_type not in OPENAI_ERROR_TYPES:
+            error_type = OPENAI_TYPES.get(status, "api_error")
         return [{"error": {"message": message, "type": error_type, "param": None, "code": str(status)}}]
 
     # --- internals ---------------------------------------------------------------------------

@@ -19,13 +19,20 @@ class StreamTranslator(Protocol):
     saw_content: bool  # has anything the client would keep been emitted yet?
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        """One provider event in; zero or more client events out."""
+        """One provider event in; zero or more client events out. Never an error event: a provider
+        raises those as the attempt's failure, which reaches the translator through `fail`."""
 
     def finish(self) -> list[dict[str, Any]]:
         """The provider's stream ended cleanly; close the client's stream properly."""
 
     def fail(self, status: int, error_type: str, message: str) -> list[dict[str, Any]]:
-        """The provider failed mid-stream: the client dialect's own error event, never a clean finish."""
+        """The provider failed mid-stream: the client dialect's own error event, the last thing the
+        client's stream carries (no finish chunk, `[DONE]` or `message_stop` after it)."""
+
+
+# Delta fields a client shows or acts on: a role-only first chunk (`"content": ""`) is not content,
+# reasoning that OpenAI-compatible servers stream (`reasoning_content`, `reasoning`) is.
+SHOWN_DELTA_KEYS = ("content", "tool_calls", "refusal", "function_call", "audio", "reasoning_content", "reasoning")
 
 
 class OpenAIPassthrough:
@@ -53,11 +60,8 @@ class OpenAIPassthrough:
         elif not self.ctx.include_usage and "usage" in event and event["usage"] is None:
             del event["usage"]
         if not self.saw_content and choices:
-            for choice in choices:
-                delta = choice.get("delta") or {}
-                if delta.get("content") or delta.get("tool_calls") or delta.get("refusal") \
-                        or choice.get("finish_reason"):
-                    self.saw_content = True
+            self.saw_content = any(choice.get("finish_reason") or any(
+                (choice.get("delta") or {}).get(key) for key in SHOWN_DELTA_KEYS) for choice in choices)
         return [event]
 
     def finish(self) -> list[dict[str, Any]]:

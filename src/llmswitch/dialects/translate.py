@@ -29,7 +29,7 @@ _REQUESTS: dict[tuple[str, str], RequestFn] = {
     ("anthropic", "openai"): anthropic_request.anthropic_to_openai_request,
     ("anthropic", "anthropic"): anthropic_request.passthrough_request,
     ("openai", "gemini"): gemini_dialect.openai_to_gemini_request,
-    ("anthropic", "gemini"): chain_requests(anthropic_request.anthropic_to_openai_request,
+    ("anthropic", "gemini"): chain_requests(anthropic_request.anthropic_to_reasoning_openai_request,
                                             gemini_dialect.openai_to_gemini_request),
 }
 _RESPONSES: dict[tuple[str, str], ResponseFn] = {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmswitch.errors import invalid
+
 
 @dataclass(slots=True)
 class RequestOptions:
@@ -19,7 +21,33 @@ class RequestOptions:
 @dataclass(slots=True)
 class Translated:
     body: dict[str, Any]
-    dropped: list[str] = field(default_factory=list)  # params left out (drop_unsupported), for a header
+    dropped: list[str] = field(default_factory=list)  # what was left out, for x-llmswitch-dropped-params
+
+
+@dataclass(slots=True)
+class Dropped:
+    """What one translation leaves out, each name listed once in `x-llmswitch-dropped-params`.
+
+    Two kinds, because the client loses different things. A hint (a seed, a penalty,
+    `parallel_tool_calls: false`, a thinking setting) only nudges how the answer is made: it is
+    honoured as far as the target allows and listed, never refused, since mainstream clients send
+    such hints by default. A feature the answer's shape depends on (logprobs, audio, custom tools)
+    would silently go missing: it is a 400 naming the field unless the deployment sets
+    `drop_unsupported`, and then listed like a hint.
+    """
+
+    allow_features: bool = False
+    names: list[str] = field(default_factory=list)
+
+    def hint(self, name: str) -> None:
+        if name not in self.names:
+            self.names.append(name)
+
+    def feature(self, name: str, message: str, param: str | None = None) -> None:
+        """NAME goes in the list; PARAM (default NAME) is where the 400 points when it is refused."""
+        if not self.allow_features:
+            raise invalid(message, param=param or name)
+        self.hint(name)
 
 
 @dataclass(slots=True)

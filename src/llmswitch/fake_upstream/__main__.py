@@ -22,6 +22,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--chunks", type=int, default=defaults.chunks, help="pieces a streamed text is split into")
     p.add_argument("--no-auth", dest="require_auth", action="store_false",
                    help="accept requests without an API key header")
+    p.add_argument("--no-token-arrays", dest="token_arrays", action="store_false",
+                   help="refuse token-id arrays as embeddings input, as non-OpenAI servers do")
     p.add_argument("--model", dest="models", action="append", help="a model to list (repeatable)")
     p.add_argument("--record-limit", type=int, default=defaults.record_limit,
                    help="recorded requests kept for /_fake/requests")

@@ -52,6 +52,7 @@ class Answer:
     tool_calls: list[ToolCall]
     finish: str  # OpenAI vocabulary (stop, length, tool_calls, content_filter) or a dialect's own value
     usage: Usage
+    blank_frames: int = 0  # stream frames before the first content that carry nothing a client shows
 
 
 def tokens(chars: int) -> int:
@@ -108,7 +109,8 @@ def build(prompt: Prompt, stripped_text: str, directive: Directive, chunks: int,
         usage = Usage(directive.usage.get("prompt", usage.prompt),
                       directive.usage.get("completion", usage.completion),
                       directive.usage.get("cached", 0), directive.usage.get("reasoning", usage.reasoning))
-    return Answer(text, split(text, count), thinking, split(thinking, count), calls, finish, usage)
+    return Answer(text, split(text, count), thinking, split(thinking, count), calls, finish, usage,
+                  directive.blank_frames)
 
 
 def result_text(value: Any) -> str:

@@ -2,7 +2,7 @@
 
 The checks are the ones translations from OpenAI get wrong, with the real API's messages: a
 missing `max_tokens`, empty text blocks, tool ids outside `^[a-zA-Z0-9_-]+$`, `tool_use` not
-answered by `tool_result` in the very next turn, a `system` role, an out-of-range temperature or
+answered by `tool_result` in the very next turn, an out-of-range temperature or
 thinking budget, and thinking dropped or altered on replay (the signature is a hash of the
 thinking text, so a changed text or signature is caught like the real API's check).
 """
@@ -107,6 +107,7 @@ class AnthropicMessages:
             "id": f"msg_fake{reply.number}", "type": "message", "role": "assistant", "model": prompt.model,
             "content": [], "stop_reason": None, "stop_sequence": None, "usage": {**usage, "output_tokens": 1},
         }})]
+        out += [_PING] * answer.blank_frames
         blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         if answer.thinking:
             blocks.append(({"type": "thinking", "thinking": "", "signature": ""},
@@ -162,16 +163,18 @@ def _check_limits(body: dict[str, Any]) -> None:
 
 def _check_thinking_replay(thinking: Any, messages: list[Any]) -> None:
     """With thinking on, the assistant turn answered by the final tool results must start with its thinking."""
-    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive") or len(messages) < 2:
+    turns = [m for m in messages if m.get("role") != "system"]
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive") or len(turns) < 2:
         return
-    last, previous = messages[-1], messages[-2]
+    last, previous = turns[-1], turns[-2]
     if not isinstance(last.get("content"), list) or not any(
             b.get("type") == "tool_result" for b in last["content"]):
         return
     content = previous.get("content")
     first = content[0].get("type") if isinstance(content, list) and content else "text"
     if first not in ("thinking", "redacted_thinking"):
-        raise Rejected(400, f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or "
+        at = next(i for i, m in enumerate(messages) if m is previous)  # its place among all messages
+        raise Rejected(400, f"messages.{at}.content.0.type: Expected `thinking` or "
                             f"`redacted_thinking`, but found `{first}`. When `thinking` is enabled, a final "
                             "`assistant` message must start with a thinking block (preceeding the lastmost set "
                             "of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks "
@@ -201,11 +204,11 @@ def _check_messages(messages: list[Any]) -> int:
     last = len(messages) - 1
     for i, message in enumerate(messages):
         role = message.get("role") if isinstance(message, dict) else None
-        if role == "system":
-            raise Rejected(400, 'messages: Unexpected role "system". The Messages API accepts a top-level '
-                                '`system` parameter, not "system" as an input message role.')
+        if role == "system":  # mid-conversation instructions; they leave tool pairing alone
+            chars += _system_chars(message.get("content"))
+            continue
         if role not in ("user", "assistant"):
-            raise Rejected(400, f"messages.{i}.role: Input should be 'user' or 'assistant'")
+            raise Rejected(400, f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'")
         content = message.get("content")
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
         if not isinstance(blocks, list):
@@ -241,6 +244,8 @@ def _check_messages(messages: list[Any]) -> int:
                                         "a corresponding `tool_use` block in the previous message.")
                 results.append(tool_id)
                 chars += len(result_text(block.get("content", "")))
+            elif kind == "mid_conv_system":
+                chars += _system_chars(block.get("content"))
             elif kind is None:
                 raise Rejected(400, f"messages.{i}.content.{j}: Input should be a valid dictionary")
         missing = [t for t in open_calls if t not in results]

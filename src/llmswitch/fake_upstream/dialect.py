@@ -16,10 +16,11 @@ from llmswitch.fake_upstream.answer import Answer, Prompt
 class Rejected(Exception):
     """The request breaks a rule the real service enforces; answered in the dialect's error shape."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, param: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.param = param  # OpenAI's `error.param`: the request field at fault
 
 
 @dataclass(slots=True)

@@ -39,6 +39,7 @@ class Directive:
     finish: str | None = None
     usage: dict[str, int] | None = None
     chunks: int | None = None
+    blank_frames: int = 0
     # faults
     status: int | None = None
     message: str | None = None
@@ -62,7 +63,7 @@ class Directive:
 NO_DIRECTIVE = Directive()
 
 _NUMBERS = {"retry_after", "hang_s", "delay_ms", "stall_s"}
-_COUNTS = {"chunks", "status", "stall_after", "reset_after", "error_after", "fail_first"}
+_COUNTS = {"chunks", "blank_frames", "status", "stall_after", "reset_after", "error_after", "fail_first"}
 _STRINGS = {"text", "thinking", "finish", "message", "key"}
 _USAGE_KEYS = {"prompt", "completion", "cached", "reasoning"}
 

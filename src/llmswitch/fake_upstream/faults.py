@@ -66,4 +66,6 @@ async def send(response: web.StreamResponse, request: web.Request, frames: list[
         elif index and pacing.delay_s:
             await asyncio.sleep(pacing.delay_s)
         await response.write(frame)
+    if pacing.error_after is not None:  # past the last frame: a Gemini stream has no terminator to stand in for
+        await response.write(error_frame)
     return True

@@ -28,9 +28,20 @@ _FIELDS = {"contents", "systemInstruction", "system_instruction", "tools", "tool
 _FORBIDDEN_SCHEMA_KEYS = ("additionalProperties", "$schema")
 
 
-def _unknown(name: str, at: str | None = None) -> Rejected:
+def unknown_field(name: str, at: str | None = None) -> Rejected:
     where = f" at '{at}'" if at else ""
     return Rejected(400, f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.')
+
+
+def error_body(status: int, message: str) -> bytes:
+    return orjson.dumps({"error": {"code": status, "message": message, "status": _STATUS_NAMES.get(status, "UNKNOWN")}})
+
+
+def require_key(request: web.Request) -> None:
+    if not (request.headers.get("x-goog-api-key") or request.query.get("key")):
+        raise Rejected(403, "Method doesn't allow unregistered callers (callers without established "
+                            "identity). Please use API Key or other form of API consumer identity to call "
+                            "this API.")
 
 
 class GeminiGenerate:
@@ -40,15 +51,13 @@ class GeminiGenerate:
         self.require_auth = require_auth
 
     def inspect(self, request: web.Request, body: Any) -> Prompt:
-        if self.require_auth and not (request.headers.get("x-goog-api-key") or request.query.get("key")):
-            raise Rejected(403, "Method doesn't allow unregistered callers (callers without established "
-                                "identity). Please use API Key or other form of API consumer identity to call "
-                                "this API.")
+        if self.require_auth:
+            require_key(request)
         if not isinstance(body, dict):
             raise Rejected(400, "Invalid JSON payload received.")
         for name in body:
             if name not in _FIELDS:
-                raise _unknown(name)
+                raise unknown_field(name)
         contents = body.get("contents")
         if not isinstance(contents, list) or not contents:
             raise Rejected(400, "* GenerateContentRequest.contents: contents is not specified")
@@ -75,8 +84,7 @@ class GeminiGenerate:
         return True
 
     def error_body(self, status: int, message: str) -> bytes:
-        return orjson.dumps({"error": {"code": status, "message": message,
-                                       "status": _STATUS_NAMES.get(status, "UNKNOWN")}})
+        return error_body(status, message)
 
     def stream_error(self, status: int, message: str) -> bytes:
         return encode_data(orjson.loads(self.error_body(status, message)))
@@ -97,7 +105,8 @@ class GeminiGenerate:
             chunks.append(calls or [{"text": ""}])  # parallel calls arrive whole, together, in one chunk
         _sign([part for parts in chunks for part in parts], answer)
         running = {"promptTokenCount": answer.usage.prompt, "totalTokenCount": answer.usage.prompt}
-        out = [_response(parts, None, running, prompt, reply) for parts in chunks[:-1]]
+        blank: list[list[dict[str, Any]]] = [[] if i % 2 == 0 else [{"text": ""}] for i in range(answer.blank_frames)]
+        out = [_response(parts, None, running, prompt, reply) for parts in blank + chunks[:-1]]
         out.append(_response(chunks[-1], _finish(answer), _usage(answer.usage), prompt, reply))
         return [encode_data(o) for o in out]
 
@@ -159,7 +168,7 @@ def _check_schema(schema: Any, at: str) -> None:
         return
     for key in _FORBIDDEN_SCHEMA_KEYS:
         if key in schema:
-            raise _unknown(key, at)
+            raise unknown_field(key, at)
     for n, sub in enumerate((schema.get("properties") or {}).values()):
         _check_schema(sub, f"{at}.properties[{n}].value")
     if "items" in schema:

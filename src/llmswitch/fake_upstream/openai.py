@@ -16,6 +16,7 @@ from llmswitch.fake_upstream.answer import Answer, Prompt, Usage, result_text
 from llmswitch.fake_upstream.dialect import Rejected, Reply
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+_INSTRUCTION_ROLES = ("system", "developer")
 
 
 def _error_type(status: int) -> tuple[str, str | None]:
@@ -26,6 +27,18 @@ def _error_type(status: int) -> tuple[str, str | None]:
     if status >= 500:
         return "server_error", None
     return "invalid_request_error", None
+
+
+def error_body(status: int, message: str, param: str | None = None) -> bytes:
+    """OpenAI's error shape, shared by every OpenAI operation the fake serves."""
+    kind, code = _error_type(status)
+    return orjson.dumps({"error": {"message": message, "type": kind, "param": param, "code": code}})
+
+
+def require_key(request: web.Request) -> None:
+    if not request.headers.get("authorization"):
+        raise Rejected(401, "You didn't provide an API key. You need to provide your API key in an "
+                            "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
 
 
 def _text(content: Any) -> str:
@@ -43,9 +56,8 @@ class OpenAIChat:
         self.require_auth = require_auth
 
     def inspect(self, request: web.Request, body: Any) -> Prompt:
-        if self.require_auth and not request.headers.get("authorization"):
-            raise Rejected(401, "You didn't provide an API key. You need to provide your API key in an "
-                                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+        if self.require_auth:
+            require_key(request)
         if not isinstance(body, dict):
             raise Rejected(400, "We could not parse the JSON body of your request.")
         model = body.get("model")
@@ -55,6 +67,7 @@ class OpenAIChat:
         if not isinstance(messages, list) or not messages:
             raise Rejected(400, "Missing required parameter: 'messages'.")
         chars = _check_messages(messages)
+        messages = _without_trailing_instructions(messages)
         last = messages[-1]
         if last.get("role") == "tool":
             results = []
@@ -69,8 +82,7 @@ class OpenAIChat:
         return body.get("stream") is True
 
     def error_body(self, status: int, message: str) -> bytes:
-        kind, code = _error_type(status)
-        return orjson.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
+        return error_body(status, message)
 
     def stream_error(self, status: int, message: str) -> bytes:
         return encode_data(orjson.loads(self.error_body(status, message)))
@@ -108,6 +120,7 @@ class OpenAIChat:
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
 
         out = [chunk({"role": "assistant", "content": ""})]
+        out += [chunk({}) for _ in range(answer.blank_frames)]
         out += [chunk({"reasoning_content": piece}) for piece in answer.thinking_pieces]
         out += [chunk({"content": piece}) for piece in answer.pieces]
         for index, call in enumerate(answer.tool_calls):
@@ -121,6 +134,18 @@ class OpenAIChat:
             out.append(encode_data({**head, "choices": [], "usage": _usage(answer.usage)}))
         out.append(DONE)
         return out
+
+
+def _without_trailing_instructions(messages: list[Any]) -> list[Any]:
+    """The conversation up to its last turn, without the system or developer messages after that turn.
+
+    Instructions are not a turn: Claude Code, on a model it does not know, sends its environment as a
+    system message after the user's prompt, and that must hide neither the directive nor tool results.
+    """
+    end = len(messages)
+    while end > 1 and messages[end - 1].get("role") in _INSTRUCTION_ROLES:
+        end -= 1
+    return messages[:end]
 
 
 def _usage(usage: Usage) -> dict[str, Any]:

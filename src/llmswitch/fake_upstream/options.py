@@ -22,6 +22,7 @@ class FakeOptions:
     require_auth: bool = True
     models: tuple[str, ...] = ("fake-model",)  # listed by the models endpoints
     record_limit: int = 10_000  # recorded requests kept, oldest dropped: memory stays flat
+    token_arrays: bool = True  # embeddings take token-id arrays, as OpenAI does; False: refused, as most others do
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> FakeOptions:

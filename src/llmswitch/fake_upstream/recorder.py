@@ -21,11 +21,13 @@ class Recorder:
         self.total = 0
 
     def record(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
-               body: Any) -> None:
+               body: Any) -> dict[str, Any]:
+        """Keep one request; the entry is returned so a handler that streams the body can describe it."""
         self.total += 1
         self.per_path[path] += 1
-        self.requests.append({"method": method, "path": path, "query": query, "headers": headers,
-                              "body": body})
+        entry = {"method": method, "path": path, "query": query, "headers": headers, "body": body}
+        self.requests.append(entry)
+        return entry
 
     def clear(self) -> None:
         """Forget recorded requests and counts; in-flight requests stay counted until they end."""

@@ -24,6 +24,7 @@ from llmswitch.fake_upstream.options import FakeOptions
 from llmswitch.fake_upstream.server import STATE, build_app
 
 READY = "fake upstream listening on "
+_SWITCHED_OFF = {"require_auth": "--no-auth", "token_arrays": "--no-token-arrays"}  # boolean options' flags
 
 
 async def _start(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
@@ -136,8 +137,8 @@ def start_process(port: int = 0, *, host: str = "127.0.0.1", timeout: float = 15
     argv = [sys.executable, "-m", "llmswitch.fake_upstream", "--host", host, "--port", str(port)]
     for name, value in options.items():
         flag = "--" + name.replace("_", "-")
-        if name == "require_auth":
-            argv += [] if value else ["--no-auth"]
+        if name in _SWITCHED_OFF:
+            argv += [] if value else [_SWITCHED_OFF[name]]
         elif name == "models":
             for model in value:
                 argv += ["--model", model]

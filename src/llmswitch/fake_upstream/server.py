@@ -1,4 +1,4 @@
-"""The aiohttp application: routes for the three dialects, recording, directives and faults.
+"""The aiohttp application: routes for every dialect and operation, recording, directives and faults.
 
 The default path (no directive) does only what a real answer needs: one JSON parse, one record,
 one render and, for a stream with no pacing, one write; the benchmark depends on that.
@@ -7,40 +7,24 @@ one render and, for a stream with no pacing, one write; the benchmark depends on
 from __future__ import annotations
 
 import asyncio
-import http
-import itertools
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from llmswitch.fake_upstream import answer as answers
+from llmswitch.fake_upstream import audio, embeddings, responses_server
 from llmswitch.fake_upstream.anthropic import AnthropicMessages
 from llmswitch.fake_upstream.dialect import Dialect, Rejected, Reply
-from llmswitch.fake_upstream.directives import (NO_DIRECTIVE, Directive, DirectiveError, FailureCounter,
-                                                from_header, parse, split_text)
+from llmswitch.fake_upstream.directives import Directive, DirectiveError
 from llmswitch.fake_upstream.faults import RESET_BY_US, Pacing, abort, send
 from llmswitch.fake_upstream.gemini import GeminiGenerate
+from llmswitch.fake_upstream.handling import (BODY, JSON, RECORD, SSE_HEADERS, STATE, State, before_answer,
+                                              default_message, directive_of, error)
 from llmswitch.fake_upstream.openai import OpenAIChat
 from llmswitch.fake_upstream.options import FakeOptions
 from llmswitch.fake_upstream.recorder import Recorder
-
-BODY = web.RequestKey("fake_upstream.body", object)
-_JSON = "application/json"
-_SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache"}
-
-
-@dataclass(slots=True)
-class State:
-    options: FakeOptions
-    recorder: Recorder
-    failures: FailureCounter = field(default_factory=FailureCounter)
-    numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
-
-
-STATE = web.AppKey("fake_upstream.state", State)
 
 
 def build_app(options: FakeOptions | None = None) -> web.Application:
@@ -57,7 +41,14 @@ def build_app(options: FakeOptions | None = None) -> web.Application:
     app.router.add_post("/chat/completions", chat)
     app.router.add_post("/v1/messages", _completion_handler(anthropic))
     app.router.add_post("/v1/messages/count_tokens", _count_tokens_handler(counter))
-    app.router.add_post("/v1beta/models/{model}:{method}", _completion_handler(gemini))
+    app.router.add_post("/v1beta/models/{model}:{method}", _gemini_route(_completion_handler(gemini)))
+    app.router.add_post("/v1/embeddings", embeddings.openai_embeddings)
+    app.router.add_post("/embeddings", embeddings.openai_embeddings)
+    for prefix in ("/v1", ""):
+        app.router.add_post(prefix + "/audio/transcriptions", audio.transcriptions)
+        app.router.add_post(prefix + "/audio/translations", audio.translations)
+        app.router.add_post(prefix + "/audio/speech", audio.speech)
+    responses_server.add_routes(app)
     app.router.add_get("/v1/models", _list_models)
     app.router.add_get("/v1/models/{model:.+}", _get_model)
     app.router.add_get("/v1beta/models", _list_gemini_models)
@@ -74,15 +65,15 @@ async def _record(request: web.Request, handler: Any) -> web.StreamResponse:
         return await handler(request)
     recorder = request.app[STATE].recorder
     body: Any = None
-    if request.body_exists:
+    if request.body_exists and not request.content_type.startswith("multipart/"):
         raw = await request.read()
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             body = raw.decode(errors="replace")
-    request[BODY] = body
-    recorder.record(request.method, request.path, dict(request.query),
-                    {k.lower(): v for k, v in request.headers.items()}, body)
+    request[BODY] = body  # an upload is left unread for its handler to stream (and describe in the record)
+    request[RECORD] = recorder.record(request.method, request.path, dict(request.query),
+                                      {k.lower(): v for k, v in request.headers.items()}, body)
     recorder.in_flight += 1
     try:
         return await handler(request)
@@ -94,27 +85,6 @@ async def _record(request: web.Request, handler: Any) -> web.StreamResponse:
         recorder.in_flight -= 1
 
 
-def _error(dialect: Dialect, status: int, message: str, headers: dict[str, str]) -> web.Response:
-    return web.Response(status=status, body=dialect.error_body(status, message), content_type=_JSON,
-                        headers=headers)
-
-
-def _directive(request: web.Request, text: str) -> tuple[str, Directive]:
-    """The echo text without its directive, and the directive from the text and the `x-fake` header."""
-    stripped, raw = split_text(text)
-    header = request.headers.get("x-fake")
-    if header:
-        raw = {**from_header(header), **(raw or {})}
-    return stripped.strip(), parse(raw) if raw else NO_DIRECTIVE
-
-
-def _default_message(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Overloaded" if status == 529 else f"Error {status}"
-
-
 def _completion_handler(dialect: Dialect) -> Any:
     async def handle(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE]
@@ -124,20 +94,14 @@ def _completion_handler(dialect: Dialect) -> Any:
         try:
             prompt = dialect.inspect(request, body)
             stream = dialect.wants_stream(request, body)
-            stripped, directive = _directive(request, prompt.text)
+            stripped, directive = directive_of(request, prompt.text)
         except Rejected as exc:
-            return _error(dialect, exc.status, exc.message, headers)
+            return error(dialect.error_body, exc.status, exc.message, headers)
         except DirectiveError as exc:
-            return _error(dialect, 400, str(exc), headers)
-        directive = state.failures.apply(directive)
-        wait = options.latency_ms / 1000 + directive.hang_s
-        if wait:
-            await asyncio.sleep(wait)
-        if directive.retry_after is not None:
-            headers["retry-after"] = f"{directive.retry_after:g}"
-        if directive.status and directive.error_after is None:
-            message = directive.message or _default_message(directive.status)
-            return _error(dialect, directive.status, message, headers)
+            return error(dialect.error_body, 400, str(exc), headers)
+        directive, refused = await before_answer(request, directive, headers, dialect.error_body)
+        if refused is not None:
+            return refused
         number = next(state.numbers)
         answer = answers.build(prompt, stripped, directive, options.chunks,
                                dialect.tool_id_prefix.format(n=number))
@@ -145,17 +109,25 @@ def _completion_handler(dialect: Dialect) -> Any:
         if not stream:
             if directive.reset_after is not None:
                 abort(request)
-            return web.Response(body=dialect.render(answer, prompt, reply), content_type=_JSON,
+            return web.Response(body=dialect.render(answer, prompt, reply), content_type=JSON,
                                 headers=headers)
         frames = dialect.frames(answer, prompt, reply, body)
-        response = web.StreamResponse(headers={**headers, **_SSE_HEADERS})
+        response = web.StreamResponse(headers={**headers, **SSE_HEADERS})
         await response.prepare(request)
         pacing = _pacing(options, directive, answer, len(frames))
         error_frame = b"" if directive.error_after is None else dialect.stream_error(
-            directive.status or 500, directive.message or _default_message(directive.status or 500))
+            directive.status or 500, directive.message or default_message(directive.status or 500))
         if await send(response, request, frames, pacing, error_frame):
             await response.write_eof()
         return response
+
+    return handle
+
+
+def _gemini_route(generate: Any) -> Any:
+    """One Gemini URL pattern serves every method: the embedding ones, else content generation."""
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await embeddings.GEMINI_METHODS.get(request.match_info["method"], generate)(request)
 
     return handle
 
@@ -173,9 +145,9 @@ def _count_tokens_handler(dialect: AnthropicMessages) -> Any:
         try:
             prompt = dialect.inspect(request, request[BODY])
         except Rejected as exc:
-            return _error(dialect, exc.status, exc.message, headers)
+            return error(dialect.error_body, exc.status, exc.message, headers)
         return web.Response(body=orjson.dumps({"input_tokens": answers.tokens(prompt.chars)}),
-                            content_type=_JSON, headers=headers)
+                            content_type=JSON, headers=headers)
 
     return handle
 
@@ -219,7 +191,7 @@ def _dumps(obj: Any) -> str:
 
 
 async def _get_requests(request: web.Request) -> web.Response:
-    return web.Response(body=orjson.dumps(list(request.app[STATE].recorder.requests)), content_type=_JSON)
+    return web.Response(body=orjson.dumps(list(request.app[STATE].recorder.requests)), content_type=JSON)
 
 
 async def _clear_requests(request: web.Request) -> web.Response:
@@ -228,4 +200,4 @@ async def _clear_requests(request: web.Request) -> web.Response:
 
 
 async def _get_stats(request: web.Request) -> web.Response:
-    return web.Response(body=orjson.dumps(request.app[STATE].recorder.stats()), content_type=_JSON)
+    return web.Response(body=orjson.dumps(request.app[STATE].recorder.stats()), content_type=JSON)

@@ -6,7 +6,7 @@ from typing import Any
 
 from llmswitch.config import ProviderConfig
 from llmswitch.dialects.anthropic import error_status
-from llmswitch.providers.base import Provider, UpstreamCall, UpstreamError, json_object, load_event
+from llmswitch.providers.base import Provider, UpstreamCall, json_object, load_event
 from llmswitch.providers.http import HTTPClient
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -14,6 +14,7 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 class AnthropicProvider(Provider):
     dialect = "anthropic"
+    counts_tokens = True
 
     def __init__(self, name: str, config: ProviderConfig, client: HTTPClient):
         super().__init__(name, config, client)
@@ -28,13 +29,16 @@ class AnthropicProvider(Provider):
         return {"x-api-key": api_key} if api_key else {}
 
     def decode_frame(self, event: str | None, data: str) -> dict[str, Any]:
-        """`event:` + `data:` frames as event dicts; pings pass through (translators ignore them).
-
-        An `error` event ends the stream as an `UpstreamError` with the status Anthropic pairs
-        with its type (e.g. 529 for overloaded_error), so failover can classify it like an
-        HTTP error when nothing has reached the client yet.
-        """
+        """`event:` + `data:` frames as event dicts; pings pass through (translators ignore them)."""
         return _event(event, data)
+
+    def stream_error_status(self, event: dict[str, Any]) -> int | None:
+        """An `error` event fails the stream with the status Anthropic pairs with its type (e.g. 529
+        for overloaded_error), so failover classifies it like that HTTP error."""
+        if event.get("type") != "error":
+            return None
+        error = event["error"]
+        return error_status(error.get("type") if isinstance(error, dict) else None)
 
     def error_message(self, body: dict[str, Any]) -> tuple[str, str | None]:
         """Anthropic errors are `{"type": "error", "error": {"type", "message"}}`."""
@@ -57,10 +61,5 @@ def _event(name: str | None, data: str) -> dict[str, Any]:
     event = load_event(data)
     event.setdefault("type", name)
     if event["type"] == "error":
-        error = event.get("error")
-        if not isinstance(error, dict):  # not Anthropic's error event: nothing says what failed
-            raise UpstreamError("protocol", "upstream stream carried an error event without an error object")
-        error_type = error.get("type") if isinstance(error.get("type"), str) else None
-        raise UpstreamError("http", str(error.get("message") or "upstream stream failed"),
-                            status=error_status(error_type), body=event, error_type=error_type)
+        event.setdefault("error", {})  # an error event reports a failure even when it says nothing more
     return event

@@ -2,7 +2,9 @@
 
 A provider module fills in a few slots (URL, auth headers, how a stream's frames become events,
 where an error body keeps its message); the rest, including the mapping of every transport
-failure to an `UpstreamError` the failover logic can classify, lives here once.
+failure to an `UpstreamError` the failover logic can classify, lives here once. So does the rule
+that an upstream's own text (error bodies, error events) is scrubbed of credentials before anything
+else in the gateway sees it: upstreams quote the key they were sent ("Incorrect API key provided").
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from typing import Any, ClassVar, Literal
 import orjson
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
+from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects.shapes import nested_too_deeply
-from llmswitch.dialects.sse import SSEDecoder
+from llmswitch.dialects.sse import SSEDecoder, SSEError
 from llmswitch.providers.http import HTTPClient, Response, Timeouts, TransportError
+from llmswitch.redact import scrub, scrub_value
+
+MESSAGE_SCAN = 4096  # bytes of a non-JSON error body scrubbed, of which the message keeps 500 characters
 
 ErrorKind = Literal[
     "http",  # the upstream answered with an error status
@@ -28,6 +34,8 @@ ErrorKind = Literal[
     "idle_timeout",  # a stream went silent longer than the idle limit
     "reset",  # the connection broke after the request was sent
     "protocol",  # the upstream answered something that is not its dialect
+    "body_too_large",  # an answer read whole was longer than server.max_upstream_body_mb
+    "shutdown",  # the gateway is stopping: what was still running past its grace is ended
 ]
 
 
@@ -45,18 +53,33 @@ class UpstreamCall:
 
 
 class UpstreamError(Exception):
-    """An attempt that failed; `kind` and `status` tell the failover logic whether it is safe to retry."""
+    """An attempt that failed; `kind` and `status` tell the failover logic whether it is safe to retry.
+
+    `message`, `body` and `error_type` may be the upstream's own words: they are scrubbed here of
+    every credential the gateway holds, of `sent_key` (the key the attempt carried, which in
+    passthrough mode is the client's) and of anything key-shaped, so that no reader of an
+    UpstreamError (the client's error, `attempts`, a stream's error event, a log line) can leak one.
+    """
 
     def __init__(self, kind: ErrorKind, message: str, *, status: int | None = None,
                  body: dict[str, Any] | None = None, retry_after: float | None = None,
-                 error_type: str | None = None):
+                 error_type: str | None = None, sent_key: str | None = None):
+        message = scrub(message, sent_key)
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
-        self.body = body
+        self.body = scrub_value(body, sent_key) if body else body
         self.retry_after = retry_after
-        self.error_type = error_type
+        self.error_type = scrub(error_type, sent_key) if isinstance(error_type, str) else error_type
+
+    def scrubbed(self, sent_key: str | None) -> UpstreamError:
+        """This error with SENT_KEY scrubbed too, for one raised where the key was not known (a frame
+        decoder)."""
+        if not sent_key:
+            return self
+        return UpstreamError(self.kind, self.message, status=self.status, body=self.body,
+                             retry_after=self.retry_after, error_type=self.error_type, sent_key=sent_key)
 
     @property
     def client_status(self) -> int:
@@ -65,6 +88,8 @@ class UpstreamError(Exception):
             return self.status
         if self.kind in ("first_byte_timeout", "idle_timeout", "connect_timeout"):
             return 504
+        if self.kind == "shutdown":
+            return 503  # the gateway's own unavailability: the client may retry on another instance
         return 502
 
     @property
@@ -119,6 +144,7 @@ class Provider:
     """Base adapter. Subclasses set `dialect` and fill in `url`, `auth_headers` and `events`."""
 
     dialect: ClassVar[str] = "openai"
+    counts_tokens: ClassVar[bool] = False  # has `count_tokens`: counts a prompt in its own dialect
 
     def __init__(self, name: str, config: ProviderConfig, client: HTTPClient):
         self.name = name
@@ -137,6 +163,17 @@ class Provider:
         """One SSE frame as an event dict, or None where the frame ends the stream (`[DONE]`)."""
         return None if data == "[DONE]" else load_event(data)
 
+    def stream_error_status(self, event: dict[str, Any]) -> int | None:
+        """The HTTP status of the failure a stream event with an `error` key reports, or None when
+        it reports none. OpenAI-compatible servers answer 200 and then send `{"error": {...}}`
+        (the openai SDK raises on any non-empty `error`), with no status of its own."""
+        error = event.get("error")
+        return openai_dialect.error_status(error) if error else None
+
+    async def count_tokens(self, call: UpstreamCall) -> dict[str, Any]:
+        """The upstream's own count of the call's prompt, as it answers it (`counts_tokens` providers)."""
+        raise NotImplementedError
+
     def error_message(self, body: dict[str, Any]) -> tuple[str, str | None]:
         """(message, type) from an error body in the provider's dialect."""
         error = body.get("error")
@@ -147,36 +184,64 @@ class Provider:
     # --- shared machinery -------------------------------------------------------------------
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
         response = await self._send(call)
-        return UpstreamReply(response.status, await json_object(response))
+        body = await json_object(response)
+        if "error" in body:  # some OpenAI-compatible servers report errors with a 200
+            _scrub_error(body, call.api_key)
+        return UpstreamReply(response.status, body)
 
     async def stream(self, call: UpstreamCall) -> UpstreamStream:
         response = await self._send(call)
-        return UpstreamStream(self._guarded(response), response.close)
+        return UpstreamStream(self._guarded(response, call.api_key), response.close)
 
-    async def _batches(self, response: Response) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _batches(self, response: Response, sent_key: str | None) -> AsyncIterator[list[dict[str, Any]]]:
         """Events grouped by network read: whatever arrived together is relayed in one write."""
-        decoder = SSEDecoder()
+        decoder = SSEDecoder(self.client.max_body)
         async for chunk in response.iter_chunks():
-            batch = []
-            for name, data in decoder.feed(chunk):
-                event = self.decode_frame(name, data)
-                if event is None:
-                    if batch:
-                        yield batch
-                    return
-                batch.append(event)
+            batch, done, failure = self._decode(decoder.feed(chunk), sent_key)
             if batch:
                 yield batch
-        tail = [event for name, data in decoder.close() if (event := self.decode_frame(name, data)) is not None]
-        if tail:
-            yield tail
+            if failure is not None:
+                raise failure
+            if done:
+                return
+        batch, _, failure = self._decode(decoder.close(), sent_key)  # once per stream
+        if batch:
+            yield batch
+        if failure is not None:
+            raise failure
 
-    async def _guarded(self, response: Response) -> AsyncIterator[list[dict[str, Any]]]:
+    def _decode(self, frames: list[tuple[str | None, str]], sent_key: str | None
+                ) -> tuple[list[dict[str, Any]], bool, UpstreamError | None]:
+        """The events of one read's FRAMES up to the stream's end, whether it ended there, and the
+        failure an error event reported. An upstream that answered 200 and then reports an error
+        (every dialect can) failed like one that answered with that status: raised as such, before
+        content the attempt moves on; after it the client's stream ends in its own error event.
+        The events before the error are still relayed, so what the client gets depends on the order
+        the upstream sent them in, never on how the network happened to cut them into reads."""
+        batch: list[dict[str, Any]] = []
+        for name, data in frames:
+            event = self.decode_frame(name, data)
+            if event is None:
+                return batch, True, None
+            if "error" in event:
+                status = self.stream_error_status(_scrub_error(event, sent_key))
+                if status is not None:
+                    message, error_type = self.error_message(event)
+                    return batch, True, UpstreamError("http", message, status=status, body=event, sent_key=sent_key,
+                                                      error_type=error_type if isinstance(error_type, str) else None)
+            batch.append(event)
+        return batch, False, None
+
+    async def _guarded(self, response: Response, sent_key: str | None) -> AsyncIterator[list[dict[str, Any]]]:
         try:
-            async for batch in self._batches(response):
+            async for batch in self._batches(response, sent_key):
                 yield batch
         except TransportError as exc:
-            raise UpstreamError(exc.kind, exc.message) from None
+            raise UpstreamError(exc.kind, exc.message, sent_key=sent_key) from None
+        except SSEError as exc:
+            raise UpstreamError("protocol", str(exc), sent_key=sent_key) from None
+        except UpstreamError as exc:  # one a frame decoder raised was made without the key
+            raise exc.scrubbed(sent_key) from None
         finally:
             response.release()
 
@@ -190,12 +255,12 @@ class Provider:
         try:
             response = await self.client.post(url or self.url(call), body, headers, call.timeouts)
         except TransportError as exc:
-            raise UpstreamError(exc.kind, exc.message) from None
+            raise UpstreamError(exc.kind, exc.message, sent_key=call.api_key) from None
         if response.status >= 400:
-            await self._raise_for_status(response)
+            await self._raise_for_status(response, call.api_key)
         return response
 
-    async def _raise_for_status(self, response: Response) -> None:
+    async def _raise_for_status(self, response: Response, sent_key: str | None) -> None:
         try:
             raw = await _read(response)
         except UpstreamError:
@@ -206,14 +271,29 @@ class Provider:
             body = None
         if isinstance(body, list) and body and isinstance(body[0], dict):
             body = body[0]  # Gemini sometimes wraps its error in a list
+        # Scrubbed before anything is cut short: half a key is out of reach of the value match.
+        if isinstance(body, dict):
+            try:
+                body = scrub_value(body, sent_key)
+            except RecursionError:  # nested past what can be walked: read as text, as a body that is no JSON
+                body = None
         if isinstance(body, dict):
             message, error_type = self.error_message(body)
             error_type = error_type if isinstance(error_type, str) else None  # the upstream's JSON, any shape
         else:
-            message, error_type = (raw.decode(errors="replace")[:500] or response.reason or "error"), None
+            text = scrub(raw[:MESSAGE_SCAN].decode(errors="replace"), sent_key)
+            message, error_type = (text[:500] or response.reason or "error"), None
             body = None
         raise UpstreamError("http", message, status=response.status, body=body,
-                            retry_after=parse_retry_after(response.headers), error_type=error_type)
+                            retry_after=parse_retry_after(response.headers), error_type=error_type,
+                            sent_key=sent_key)
+
+
+def _scrub_error(event: dict[str, Any], sent_key: str | None) -> dict[str, Any]:
+    """An answer or stream event with the upstream's text in its `error` field, if any, scrubbed."""
+    if "error" in event:
+        event["error"] = scrub_value(event["error"], sent_key)
+    return event
 
 
 async def _read(response: Response) -> bytes:

@@ -7,6 +7,12 @@ hooks, a timer per phase, a stream reader) is work an upstream call never needs:
 body on a pooled connection and reads the answer. Here the request head is formatted once per URL,
 the answer is parsed in C by httptools (llhttp, the parser Node.js uses), and one timer guards each
 wait. Every transport failure is a `TransportError` whose `kind` tells failover what happened.
+
+Reading pauses once PAUSE_AT bytes wait unread, so a stream relayed to a slow client holds little
+memory. An answer read whole (`Response.read`) is buffered to its end instead. Either way no more
+than the client's `max_body` bytes ever wait unread (decompressed, so a small gzip body cannot
+unpack to gigabytes): past that the answer is a `body_too_large` error at once, never a read that
+waits for the idle timeout.
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ from urllib.parse import urlsplit
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
-TransportKind = Literal["connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "reset", "protocol"]
+TransportKind = Literal["connect", "connect_timeout", "first_byte_timeout", "idle_timeout", "reset", "protocol",
+                        "body_too_large", "shutdown"]
 
 PAUSE_AT = 1 << 20  # bytes buffered but not yet read: stop reading the socket until they are
 KEEPALIVE_S = 60.0  # an idle pooled connection older than this is closed, not reused
+MAX_BODY = 64 << 20  # bytes that may wait unread, by default: server.max_upstream_body_mb
 _TARGET_CACHE = 512  # distinct URLs whose parsed form is kept
 
 
@@ -73,9 +81,11 @@ class _Connection(asyncio.Protocol):
     """One upstream connection; parses what arrives and wakes the one reader waiting on it."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, origin: tuple[str, str, int],
-                 registry: set[_Connection]):
+                 registry: set[_Connection], max_body: int):
         self.loop = loop
         self.origin = origin
+        self.max_body = max_body
+        self._stream_pause = min(PAUSE_AT, max_body // 2)  # a stream pauses well before the cap
         self.parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -98,7 +108,9 @@ class _Connection(asyncio.Protocol):
         self._framed = False  # the body's end is marked by Content-Length or chunked encoding
         self._encoding = b"identity"
         self._chunks: list[bytes] = []
-        self._buffered = 0
+        self._buffered = 0  # body bytes not yet taken
+        self._pause_at = self._stream_pause
+        self._length: bytes | None = None  # the Content-Length header's value
         self._until_eof = False
         self._decoder: zlib._Decompress | None = None
 
@@ -118,7 +130,7 @@ class _Connection(asyncio.Protocol):
             self.error = cause if isinstance(cause, TransportError) else TransportError(
                 "protocol", f"upstream sent malformed HTTP: {exc}")
             self.close()
-        if self._buffered > PAUSE_AT and not self._paused and self.transport is not None:
+        if self._buffered > self._pause_at and not self._paused and self.transport is not None:
             self._paused = True
             self.transport.pause_reading()
         self._wake()
@@ -126,9 +138,11 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._registry.discard(self)
-        if self.headers_done and self._until_eof and not self.complete:
+        if self.complete or self.error is not None:
+            pass
+        elif self.headers_done and self._until_eof:
             self.complete = True  # a body without length or chunks ends where the connection does
-        elif not self.complete and self.error is None:
+        else:
             self.error = TransportError("reset", "upstream closed the connection before its answer ended")
         self._wake()
 
@@ -140,7 +154,10 @@ class _Connection(asyncio.Protocol):
         self.raw_headers.append((name, value))
         if len(name) in (14, 16, 17):  # maybe Content-Length, Content-Encoding or Transfer-Encoding
             lowered = name.lower()
-            if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
+            if lowered == b"content-length":
+                self._framed = True
+                self._length = value
+            elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
                 self._framed = True
             elif lowered == b"content-encoding":
                 self._encoding = value.strip().lower()
@@ -159,12 +176,14 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         if self._decoder is not None:
-            try:
-                body = self._decoder.decompress(body)
+            try:  # decoded no further than the cap: a small compressed body may unpack to gigabytes
+                body = self._decoder.decompress(body, self.max_body - self._buffered + 1)
             except zlib.error as exc:
                 raise TransportError("protocol", f"upstream sent an undecodable compressed body: {exc}") from None
         self._chunks.append(body)
         self._buffered += len(body)
+        if self._buffered > self.max_body:
+            raise _too_large(self.max_body)
 
     def on_message_complete(self) -> None:
         if self.status < 200:
@@ -195,6 +214,16 @@ class _Connection(asyncio.Protocol):
         if self.error is not None:
             raise self.error
 
+    def buffer_whole(self) -> None:
+        """The reader takes the body only once it is complete: keep reading the socket until then
+        (on_body refuses it past `max_body`), unless it says at once that it will be longer."""
+        if self._length is not None and self._decoder is None and int(self._length) > self.max_body:
+            raise _too_large(self.max_body)  # refused before a byte of it is read
+        self._pause_at = self.max_body
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+
     def take(self) -> bytes:
         """Every body byte that arrived since the last call, as one piece."""
         chunks = self._chunks
@@ -218,6 +247,17 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+    def fail(self, error: TransportError) -> None:
+        """End the exchange now: its reader gets `error` instead of what the upstream would still send."""
+        self.error = error
+        self.close()
+        self._wake()
+
+
+def _too_large(limit: int) -> TransportError:
+    return TransportError("body_too_large", f"upstream answer is larger than the gateway accepts "
+                                            f"({limit / (1 << 20):g} MiB: server.max_upstream_body_mb)")
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -249,11 +289,13 @@ class Response:
         return self._headers
 
     async def read(self) -> bytes:
-        """The whole body; the connection goes back to the pool once it is read."""
+        """The whole body (up to the client's `max_body`); the connection goes back to the pool once it is read."""
         conn = self._live()
         try:
-            while not conn.complete:
-                await self._next(conn)
+            if not conn.complete:
+                conn.buffer_whole()
+                while not conn.complete:
+                    await self._next(conn)
             return conn.take()
         except BaseException:
             self.close()
@@ -306,12 +348,14 @@ class Response:
 class HTTPClient:
     """Pooled HTTP/1.1 connections to any number of origins (one client per provider)."""
 
-    def __init__(self, keepalive_s: float = KEEPALIVE_S):
+    def __init__(self, keepalive_s: float = KEEPALIVE_S, max_body: int = MAX_BODY):
         self._keepalive_s = keepalive_s
+        self.max_body = max_body  # bytes of an answer that may wait unread: all of one read whole
         self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
         self._targets: dict[str, _Target] = {}
         self._open: set[_Connection] = set()
         self._tls: ssl.SSLContext | None = None
+        self._shut: str | None = None  # why every call fails now: the client was shut
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeouts: Timeouts) -> Response:
         """Send `body` to `url` and return once the answer's status and headers have arrived."""
@@ -348,6 +392,14 @@ class HTTPClient:
         self._open.clear()
         self._idle.clear()
 
+    def shut(self, message: str) -> None:
+        """Fail every call in progress, and every later one, as `shutdown`: each caller still answers its
+        client (a 503, a stream's error event) instead of being cut off with the process."""
+        self._shut = message
+        self._idle.clear()  # a call now finds no pooled connection, and _connect refuses a new one
+        for conn in list(self._open):
+            conn.fail(TransportError("shutdown", message))
+
     def _pooled(self, origin: tuple[str, str, int]) -> _Connection | None:
         """The most recently used live connection to `origin`, if any."""
         idle = self._idle.get(origin)
@@ -360,11 +412,13 @@ class HTTPClient:
         return None
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, target: _Target, timeout: float) -> _Connection:
+        if self._shut is not None:
+            raise TransportError("shutdown", self._shut)
         tls = self._tls_context() if target.tls else None
         try:
             async with asyncio.timeout(timeout):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(loop, target.origin, self._open), target.host, target.port,
+                    lambda: _Connection(loop, target.origin, self._open, self.max_body), target.host, target.port,
                     ssl=tls, server_hostname=target.host if tls else None)
         except TimeoutError:
             raise TransportError("connect_timeout", "could not connect to the upstream in time") from None

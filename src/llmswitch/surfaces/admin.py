@@ -13,10 +13,12 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from llmswitch.config import unsendable
 from llmswitch.core.auth import presented_key
 from llmswitch.core.gateway import GATEWAY, Gateway
 from llmswitch.core.key_admin import KeyAdmin, KeyNotFound
 from llmswitch.core.keys import KeyFields, KeyRecord
+from llmswitch.core.limits import CAPS
 from llmswitch.core.upstream_keys import fernet
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.surfaces.body import read_json_object
@@ -117,6 +119,9 @@ async def add_upstream_key(request: web.Request) -> web.Response:
         raise _bad_field(error) from None
     if entry.provider not in gateway.config.providers:
         raise invalid(f"Unknown provider {entry.provider!r}.", param="provider")
+    why = unsendable(entry.api_key) if entry.api_key else "must not be empty"
+    if why is not None:
+        raise invalid(f"api_key: {why}", param="api_key")
     assert gateway.auth.store is not None and gateway.auth.secret is not None
     row = await gateway.auth.store.upstream_keys.add(fernet(gateway.auth.secret), entry.provider, entry.api_key,
                                                      entry.name)
@@ -147,6 +152,8 @@ def openapi() -> dict[str, Any]:
     stored = components["KeyRecord"]
     stored["properties"].pop("key_hash")
     stored["required"] = [r for r in stored.get("required", []) if r != "key_hash"]
+    for name, cap in CAPS.items():  # the bounds KeyAdmin checks beyond the structure's own
+        components["KeyFields"]["properties"][name]["anyOf"][0]["maximum"] = cap
     components["KeyPatch"] = {**components["KeyFields"], "required": []}
     components["KeyWithSecret"] = {"allOf": [record, {"type": "object", "required": ["key"], "properties": {
         "key": {"type": "string", "description": "The key itself; shown only in this response."}}}]}
@@ -201,7 +208,8 @@ def openapi() -> dict[str, Any]:
                 "post": {"summary": "Store a provider API key, encrypted at rest; the provider's requests use it "
                                     "at once, beside its configured keys", "requestBody": body(upstream),
                          "responses": {"201": reply("The stored key, without its value", {"type": "object"}),
-                                       **errors}},
+                                       "400": reply("Unknown provider, or a key no HTTP header can carry",
+                                                    error), **errors}},
                 "get": {"summary": "List stored provider keys (values never shown)",
                         "responses": {"200": reply("Stored keys", listing({"type": "object"})), **errors}},
             },

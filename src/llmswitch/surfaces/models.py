@@ -7,7 +7,6 @@ in keys mode a key sees only the models it is allowed.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -39,8 +38,8 @@ async def list_models(request: web.Request) -> web.Response:
 async def retrieve_model(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
     principal = await gateway.auth.authenticate(request)
-    name = unquote(request.match_info["model_id"])
+    name = request.match_info["model_id"]  # decoded once by the router: `a%2Fb` is `a/b`, `a%252Fb` is `a%2Fb`
     if name not in gateway.config.public_names() or not _allowed(gateway, principal, name):
         raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",
-                           type="invalid_request_error", param="model", code="model_not_found")
+                           param="model", code="model_not_found")
     return web.json_response(_entry(gateway, name))

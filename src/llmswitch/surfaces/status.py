@@ -1,16 +1,21 @@
 """`GET /health/ready`: every deployment and upstream key, and whether it can serve right now.
 
 Load balancers read the status code (200 while every model has a target it may try, 503 when some
-model has none); people and `llmswitch status` read the body. Keys are named by their index, never
-shown.
+model has none) and the overall `status`, which anyone may read. The detail (every model, target,
+provider and its health; what `llmswitch status` shows) maps the deployment, so it needs the
+master key when one is configured; in open mode without one, where anyone may use every model
+anyway, it is shown to all. Keys are named by their index, never shown.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from aiohttp import web
 
+from llmswitch.config import Config
+from llmswitch.core.auth import presented_key
 from llmswitch.core.gateway import GATEWAY
 from llmswitch.core.routing import Router
 
@@ -28,9 +33,18 @@ def readiness(router: Router) -> dict[str, Any]:
     return {"status": "ready" if ready else "degraded", "models": models}
 
 
+def may_see_detail(config: Config, request: web.Request) -> bool:
+    master = config.auth.master_key
+    if not master:
+        return config.auth.effective_mode == "open"
+    token = presented_key(request)
+    return token is not None and hmac.compare_digest(token.encode(), master.encode())
+
+
 async def health_ready(request: web.Request) -> web.Response:
-    router = request.app[GATEWAY].router
-    if router is None:
-        return web.json_response({"status": "starting", "models": {}}, status=503)
-    report = readiness(router)
+    gateway = request.app[GATEWAY]
+    router = gateway.router
+    report = readiness(router) if router is not None else {"status": "starting", "models": {}}
+    if not may_see_detail(gateway.config, request):
+        report = {"status": report["status"]}
     return web.json_response(report, status=200 if report["status"] == "ready" else 503)

@@ -1,0 +1,30 @@
+"""The gateway-wide concurrency gate: `server.max_concurrency` requests served at once.
+
+A request enters the gate once its body is read and its caller authenticated (`Gateway.authorize`),
+and leaves it when the app's middleware is done with it. Counting any earlier would let clients
+that never finish sending a body, or hold no key, fill the gate and shut out everyone else,
+`/health` included; `/health`, the model list and other cheap routes never enter it at all.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from llmswitch.errors import GatewayError
+
+
+class ConcurrencyGate:
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._admitted: set[int] = set()  # ids of the requests holding a place
+
+    def admit(self, request: web.Request) -> None:
+        """Count REQUEST in, or refuse it with a retryable 503 when the gate is full."""
+        if len(self._admitted) >= self.limit:
+            raise GatewayError(503, "The gateway is at its concurrency limit; retry shortly.", code="overloaded",
+                               headers={"retry-after": "1"})
+        self._admitted.add(id(request))
+
+    def release(self, request: web.Request) -> None:
+        """REQUEST is finished: free its place if it had one."""
+        self._admitted.discard(id(request))

@@ -1,0 +1,81 @@
+"""What one request is billed, however it ends: the one rule behind both its usage row and the
+settlement of its key's limits.
+
+Work an upstream did is billed whether or not the client stayed for it, and never at zero:
+- an answer that completed, at the usage the upstream reported (estimated from the prompt and the
+  output when it reported none);
+- an answer cut short (the client left, the upstream broke after content, the server stopped), at
+  what had been counted so far: the upstream's usage up to then, and at least the prompt estimate
+  and the output already produced;
+- a request that ended while an upstream was still working on it, before any answer (the client
+  left, the gateway failed), at its reservation: the prompt estimate and all the output it allowed.
+A request whose upstreams all failed, and so answered nothing, is billed nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from llmswitch.dialects.estimate import tokens
+from llmswitch.dialects.usage import Usage
+
+if TYPE_CHECKING:
+    from llmswitch.core.routing import Target
+
+
+@dataclass(slots=True)
+class Meter:
+    """One request's accounting as it goes: the gateway updates it, its accounting exit reads it."""
+
+    prompt_estimate: int
+    reserved_output: int  # the output tokens the request allows: its max tokens, else the reserve
+    status: int = 200
+    target: Target | None = None  # the target answering, or the one being tried
+    answering: bool = False  # a target's answer has begun (or is in)
+    complete: bool = False  # ... and it is whole
+    usage: Usage | None = None  # as the upstream counted it, so far
+    output_size: int = 0  # bytes of generated text the client was sent
+    accounted: bool = False
+
+    def trying(self, target: Target) -> None:
+        self.target = target
+
+    def answered(self, target: Target) -> None:
+        self.target = target
+        self.answering = True
+
+    def failed(self, status: int) -> None:
+        """The request ends with an error and no answer (the upstreams' failure, or a refusal)."""
+        self.status = status
+        if not self.answering:
+            self.target = None
+
+    def interrupted(self, status: int) -> None:
+        """The request ends before its answer is whole: 499 when the client left."""
+        if not self.complete:
+            self.status = status
+
+    def bill(self) -> Usage | None:
+        """The tokens the request is billed for (None: nothing)."""
+        counted = self.usage
+        if self.complete and counted is not None:
+            return counted  # as the dialect read it from the upstream's usage object
+        if self.answering:
+            counted = _clean(counted) if counted is not None else Usage()
+            return Usage(counted.prompt_tokens or self.prompt_estimate,
+                         max(counted.completion_tokens, tokens(self.output_size)),
+                         counted.cached_tokens, counted.reasoning_tokens)
+        if self.target is not None:
+            return Usage(self.prompt_estimate, self.reserved_output)
+        return None
+
+
+def _clean(usage: Usage) -> Usage:
+    """Usage with every count a non-negative integer: a stream cut short may have left anything."""
+    return Usage(_count(usage.prompt_tokens), _count(usage.completion_tokens), _count(usage.cached_tokens),
+                 _count(usage.reasoning_tokens))
+
+
+def _count(value: Any) -> int:
+    return value if type(value) is int and value >= 0 else 0

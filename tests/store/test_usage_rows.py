@@ -1,0 +1,74 @@
+"""Usage rows through the real store (SQLite and PostgreSQL): one bad record never costs another."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from llmswitch.config import parse_config
+from llmswitch.core.usage import UsageRecorder
+from llmswitch.dialects.usage import Usage
+from llmswitch.store import Store
+from llmswitch.store.tables import usage_records
+from tests.support.databases import postgres_url  # noqa: F401  (fixture)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/llmswitch.db"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def recorder(database_url: str) -> AsyncIterator[UsageRecorder]:
+    config = parse_config(yaml.safe_dump({"auth": {"master_key": "sk-m", "secret": "s"},
+                                          "database_url": database_url}))
+    usage = UsageRecorder(config)
+    usage.store = await Store.open(database_url)
+    yield usage
+    await usage.store.close()
+
+
+async def stored(store: Store | None) -> list[tuple[str, str, int]]:
+    assert store is not None
+    query = select(usage_records.c.request_id, usage_records.c.model, usage_records.c.prompt_tokens)
+    async with store.engine.connect() as connection:
+        return [tuple(row) for row in (await connection.execute(query.order_by(usage_records.c.id))).all()]
+
+
+def record(usage: UsageRecorder, request_id: str, model: str = "gpt-4o", prompt: int = 3) -> None:
+    usage.record(request_id, None, model, "demo/gpt-4o#0", 200, Usage(prompt_tokens=prompt, completion_tokens=2),
+                 time.perf_counter(), cost_usd=0.0)
+
+
+async def test_a_batch_with_one_row_the_database_refuses_keeps_the_other_99(recorder: UsageRecorder,
+                                                                             caplog: pytest.LogCaptureFixture) -> None:
+    for i in range(100):
+        record(recorder, f"req-{i}", prompt=2**70 if i == 37 else 3)  # no INTEGER column holds 2^70
+    with caplog.at_level(logging.WARNING, "llmswitch.usage"):
+        await recorder.flush()
+    rows = await stored(recorder.store)
+    assert [request_id for request_id, _, _ in rows] == [f"req-{i}" for i in range(100) if i != 37]
+    assert "'req-37'" in caplog.text and "refused by the database" in caplog.text
+
+
+@pytest.mark.parametrize(("request_id", "model", "kept_id", "kept_model"), [
+    ("\udcff\udcfe-from-bytes", "gpt-4o", "??-from-bytes", "gpt-4o"),
+    ("with\x00nul", "gpt-4o\x00", "with\ufffdnul", "gpt-4o\ufffd"),
+    ("r" * 150, "m" * 250, "r" * 100, "m" * 200),
+], ids=["not UTF-8", "NUL", "longer than the column"])
+async def test_text_the_database_would_refuse_is_stored_fitted_and_costs_no_row(
+        recorder: UsageRecorder, request_id: str, model: str, kept_id: str, kept_model: str) -> None:
+    record(recorder, "before")
+    record(recorder, request_id, model)
+    record(recorder, "after")
+    await recorder.flush()
+    assert await stored(recorder.store) == [("before", "gpt-4o", 3), (kept_id, kept_model, 3), ("after", "gpt-4o", 3)]
+
