@@ -150,7 +150,7 @@ def sse_frames(body: bytes) -> list[tuple[str | None, str]]:
         event, data = None, []
         for line in block.decode().split("\n"):
             if line.startswith("event:"):
-                event = line[6:].strip()
+                event = line[6:].removeprefix(" ")
             elif line.startswith("data:"):
                 data.append(line[5:].removeprefix(" "))
         if data:
