@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 from llmswitch.config import Config, Model, Price
 from llmswitch.core.attempts import Deadline, Outcome, run_attempts
 from llmswitch.core.auth import Authenticator, Principal, without_credentials
@@ -32,21 +34,28 @@ from llmswitch.core.pricing import cost
 from llmswitch.core.routing import Plan, Router, Target
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects.estimate import output_bytes, text_bytes
+from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.streams import StreamTranslator
 from llmswitch.dialects.translate import (RequestFn, ResponseFn, StreamFn, can_translate, request_translation,
                                           response_translation, simulator, stream_translation)
-from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext
+from llmswitch.dialects.types import MalformedAnswer, RequestOptions, ResponseContext, StreamContext
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers.base import Provider, Timeouts, UpstreamCall, UpstreamError, UpstreamStream
 from llmswitch.providers.endpoints import Endpoint
 
+# What reading an upstream's answer raises when the answer lacks its dialect's shape. Translations
+# are written (and tested) for well-formed answers, so any of these while reading one is the
+# upstream's fault: a `protocol` failure, a 502 for the client, never a 500.
+SHAPE_ERRORS = (MalformedAnswer, AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError)
+UPSTREAM_FAILURES = (UpstreamError, *SHAPE_ERRORS)
+
 
 class Responder(Protocol):
     """How a surface writes its answer: whole, or as a stream of events in its own framing."""
 
-    def answer(self, body: Any, headers: dict[str, str]) -> None:
-        """The whole answer, a JSON value."""
+    def answer(self, body: bytes, headers: dict[str, str]) -> None:
+        """The whole answer, encoded JSON."""
 
     async def open(self, headers: dict[str, str]) -> None:
         """A stream of events begins; from here on an error is an event, not a status."""
@@ -138,7 +147,7 @@ class Pipeline:
             metered=operation.metered, generates=operation.reserves_output)
         try:
             if not plan.targets and req.fallback is not None:
-                out.answer(req.fallback(req.body), req.admission.headers)
+                out.answer(self._fallback(req), req.admission.headers)
             elif req.stream:
                 await self._stream(req, plan, out)
             else:
@@ -146,7 +155,7 @@ class Pipeline:
         except GatewayError as error:  # an upstream failure still tells the caller its rate limits
             if req.fallback is not None and error.status >= 500:  # the targets failed on their side
                 req.meter.target = None
-                out.answer(req.fallback(req.body), req.admission.headers)
+                out.answer(self._fallback(req), req.admission.headers)
                 return
             req.meter.failed(error.status)
             error.headers = {**req.admission.headers, **error.headers}
@@ -159,6 +168,14 @@ class Pipeline:
             raise
         finally:
             await self.account(req)
+
+    @staticmethod
+    def _fallback(req: Request) -> bytes:
+        assert req.fallback is not None
+        try:
+            return orjson.dumps(req.fallback(req.body))
+        except RecursionError:
+            raise nested_too_deeply() from None
 
     async def account(self, req: Request) -> None:
         """The one accounting exit of an admitted request, whichever way it ended: its usage row and
@@ -276,10 +293,13 @@ class Pipeline:
     def _call(self, req: Request, route: Route, target: Target, stream: bool) -> tuple[UpstreamCall, list[str]]:
         """The call to TARGET for REQ along ROUTE, and what its translation left out."""
         deployment = target.deployment
-        translated = route.request(
-            req.body, RequestOptions(upstream_model=deployment.model or req.model_name, stream=stream,
-                                     max_tokens_default=deployment.max_tokens_default,
-                                     drop_unsupported=deployment.drop_unsupported))
+        try:
+            translated = route.request(
+                req.body, RequestOptions(upstream_model=deployment.model or req.model_name, stream=stream,
+                                         max_tokens_default=deployment.max_tokens_default,
+                                         drop_unsupported=deployment.drop_unsupported))
+        except RecursionError:
+            raise nested_too_deeply() from None
         same_dialect = req.dialect == route.dialect
         call = UpstreamCall(
             deployment=deployment, body=translated.body, stream=stream,
@@ -310,25 +330,28 @@ class Pipeline:
         operation = req.operation
         context = ResponseContext(req.model_name, req.request_id, None if operation.reserves_output else req.body)
 
-        async def attempt(target: Target) -> tuple[Any, Usage | None, list[str]]:
+        async def attempt(target: Target) -> tuple[Any, bytes, Usage | None, list[str]]:
             meter.trying(target)
             provider = target.provider
             route = self._route(provider, operation.name, req.dialect)
             call, dropped = self._call(req, route, target, stream=False)
             reply = await provider.complete(call)
-            body, usage = route.response(reply.body, context)
-            return body, usage, dropped
+            try:
+                body, usage = route.response(reply.body, context)
+                return body, orjson.dumps(body), usage, dropped  # e.g. nesting orjson cannot write back
+            except SHAPE_ERRORS as error:
+                raise malformed(error) from None
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if operation.idempotent else None,
                                      own_keys=req.principal.upstream_key is None,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
-        body, usage, dropped = outcome.value
+        body, encoded, usage, dropped = outcome.value
         outcome.finish(usage)
         meter.answered(outcome.target)
         meter.usage, meter.complete = usage, True
         if usage is None and req.operation.reserves_output:  # not counted upstream: the text is the estimate
             meter.output_size = text_bytes(body)
-        out.answer(body, self._headers(req, outcome, dropped))
+        out.answer(encoded, self._headers(req, outcome, dropped))
 
     # --- a stream --------------------------------------------------------------------------------
     async def _prime(self, req: Request, target: Target) -> Primed:
@@ -341,7 +364,11 @@ class Pipeline:
         call, dropped = self._call(req, route, target, stream=not simulate)
         if simulate:
             reply = await provider.complete(call)
-            upstream = UpstreamStream(_one_batch(simulator(req.operation.name, route.dialect)(reply.body)))
+            try:
+                replayed = simulator(req.operation.name, route.dialect)(reply.body)
+            except SHAPE_ERRORS as error:
+                raise malformed(error) from None
+            upstream = UpstreamStream(_one_batch(replayed))
         else:
             upstream = await provider.stream(call)
         translator = route.stream(StreamContext(req.model_name, req.include_usage, req.request_id,
@@ -353,6 +380,9 @@ class Pipeline:
                     events += translator.feed(event)
                 if translator.saw_content:
                     return Primed(upstream, translator, events, ended=False, dropped=dropped)
+        except SHAPE_ERRORS as error:
+            upstream.close()
+            raise malformed(error) from None
         except BaseException:
             upstream.close()
             raise
@@ -375,10 +405,10 @@ class Pipeline:
         dialect = req.dialect
         try:
             await out.open(self._headers(req, outcome, primed.dropped))
-            if primed.events:
-                meter.output_size += output_bytes(dialect, primed.events)
-                await out.send(primed.events)
             try:
+                if primed.events:
+                    meter.output_size += output_bytes(dialect, primed.events)
+                    await out.send(primed.events)
                 if not primed.ended:
                     async for batch in primed.upstream:
                         events = [e for event in batch for e in translator.feed(event)]
@@ -388,15 +418,21 @@ class Pipeline:
                 tail = translator.finish()
                 meter.complete = True
                 await out.finish(tail, complete=True)
-            except UpstreamError as error:
-                broke = error
-                meter.status = error.client_status
-                await out.finish(translator.fail(meter.status, error.error_type or "api_error", error.message),
+            except UPSTREAM_FAILURES as error:
+                broke = error if isinstance(error, UpstreamError) else malformed(error)
+                meter.status = broke.client_status
+                await out.finish(translator.fail(meter.status, broke.error_type or "api_error", broke.message),
                                  complete=False)
         finally:
             primed.upstream.close()  # a client gone: stop the upstream at once
             meter.usage = translator.usage
             outcome.finish(translator.usage, broke)
+
+
+def malformed(error: Exception) -> UpstreamError:
+    """The failure for an upstream answer that could not be read (one of SHAPE_ERRORS)."""
+    detail = str(error) if isinstance(error, MalformedAnswer) else type(error).__name__
+    return UpstreamError("protocol", f"upstream answered with the wrong shape ({detail})")
 
 
 def _client_timeout_s(raw: Any) -> float:

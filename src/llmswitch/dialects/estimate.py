@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmswitch.dialects.shapes import nested_too_deeply
+
 OTHER_PROMPT_FIELDS = ("system", "tools", "functions")  # besides `messages`
 # Payloads that are not text tokens: base64 images, audio and files, and image URLs (an image is
 # billed by its size, which the body does not tell).
@@ -54,6 +56,15 @@ def estimate_input_tokens(body: dict[str, Any]) -> int:
         for field in OTHER_PROMPT_FIELDS:
             size += text_bytes(body.get(field))
     return (size + 3) // 4 or 1
+
+
+def prompt_estimate(body: dict[str, Any]) -> int:
+    """`estimate_input_tokens` of a client's body, whose nesting may be deeper than the walk can go
+    (then the client's 400)."""
+    try:
+        return estimate_input_tokens(body)
+    except RecursionError:
+        raise nested_too_deeply() from None
 
 
 def output_bytes(dialect: str, events: list[dict[str, Any]]) -> int:

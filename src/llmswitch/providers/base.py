@@ -22,6 +22,7 @@ import orjson
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.dialects import openai as openai_dialect
+from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.sse import SSEDecoder, SSEError
 from llmswitch.providers.endpoints import Endpoint
 from llmswitch.providers.http import Body, HTTPClient, Response, Timeouts, TransportError
@@ -330,7 +331,10 @@ class Provider:
         endpoint = call.endpoint or self.chat
         body: Body
         if endpoint.body == "json":
-            body = orjson.dumps(call.body)
+            try:
+                body = orjson.dumps(call.body)
+            except orjson.JSONEncodeError:  # deeper than orjson writes: the client's body, as it sent it
+                raise nested_too_deeply() from None
             headers = {**self.static_headers, **call.headers, **self.auth_headers(call.api_key)}
         elif endpoint.body == "multipart":
             assert isinstance(call.body, Multipart)
@@ -361,8 +365,13 @@ class Provider:
             body = body[0]  # Gemini sometimes wraps its error in a list
         # Scrubbed before anything is cut short: half a key is out of reach of the value match.
         if isinstance(body, dict):
-            body = scrub_value(body, sent_key)
+            try:
+                body = scrub_value(body, sent_key)
+            except RecursionError:  # nested past what can be walked: read as text, as a body that is no JSON
+                body = None
+        if isinstance(body, dict):
             message, error_type = self.error_message(body)
+            error_type = error_type if isinstance(error_type, str) else None  # the upstream's JSON, any shape
         else:
             text = scrub(raw[:MESSAGE_SCAN].decode(errors="replace"), sent_key)
             message, error_type = (text[:500] or response.reason or "error"), None

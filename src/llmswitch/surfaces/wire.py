@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from llmswitch.dialects import sse
-from llmswitch.errors import GatewayError
+from llmswitch.errors import GatewayError, invalid
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -31,7 +31,16 @@ class Wire:
         return orjson.dumps(self.shape(error, request_id))
 
     def forwarded(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return {name: headers[name] for name in self.forwarded_headers if name in headers}
+        """The client headers that go upstream with a same-dialect call; one whose bytes are not UTF-8
+        (surrogates, as aiohttp decodes them) cannot be sent and is the client's to fix."""
+        forwarded = {name: headers[name] for name in self.forwarded_headers if name in headers}
+        for name, value in forwarded.items():
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    raise invalid(f"The {name} header is not valid UTF-8.", param=name) from None
+        return forwarded
 
 
 OPENAI = Wire("openai", GatewayError.openai_body, sse.encode_data, sse.DONE)

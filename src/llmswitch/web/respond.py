@@ -12,7 +12,6 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from llmswitch.core.operations import Operation
@@ -36,8 +35,8 @@ class HTTPResponder:
         self.response: web.StreamResponse | None = None
         self._keepalive: asyncio.Task[None] | None = None
 
-    def answer(self, body: Any, headers: dict[str, str]) -> None:
-        self.response = web.Response(body=orjson.dumps(body), content_type="application/json", headers=headers)
+    def answer(self, body: bytes, headers: dict[str, str]) -> None:
+        self.response = web.Response(body=body, content_type="application/json", headers=headers)
 
     async def open(self, headers: dict[str, str]) -> None:
         response = self.response = web.StreamResponse(headers={**SSE_HEADERS, **headers})
