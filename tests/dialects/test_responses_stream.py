@@ -19,7 +19,8 @@ from tests.dialects.responses_sdk import client_view
 from tests.dialects.test_anthropic_stream import anthropic_client_view, openai_client_view, run
 
 TOOLS = [{"type": "function", "name": "get", "parameters": {"type": "object", "properties": {}}, "strict": False},
-         {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "s: /.+/"}},
+         {"type": "custom", "name": "apply_patch",
+          "format": {"type": "grammar", "syntax": "lark", "definition": "s: /.+/"}},
          {"type": "namespace", "name": "files", "description": "file tools",
           "tools": [{"type": "function", "name": "read", "parameters": {"type": "object"}}]}]
 
@@ -240,9 +241,9 @@ def responses_events(*items: dict[str, Any], status: str = "completed", usage: d
                            {"type": "response.reasoning_summary_part.done", **where, "summary_index": n, "part": part}]
         events.append({"type": "response.output_item.done", "output_index": index, "item": item})
     final = {**response, "status": status, "output": list(items),
-             "usage": usage or {"input_tokens": 8, "input_tokens_details": {"cached_tokens": 2, "cache_write_tokens": 0},
-                                "output_tokens": 3, "output_tokens_details": {"reasoning_tokens": 1},
-                                "total_tokens": 11}}
+             "usage": usage or {"input_tokens": 8, "output_tokens": 3, "total_tokens": 11,
+                                "input_tokens_details": {"cached_tokens": 2, "cache_write_tokens": 0},
+                                "output_tokens_details": {"reasoning_tokens": 1}}}
     if status == "incomplete":
         final["incomplete_details"] = {"reason": "max_output_tokens"}
     events.append({"type": "response.completed" if status == "completed" else "response.incomplete",

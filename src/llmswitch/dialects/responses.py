@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -42,6 +43,14 @@ FINISH_STATUS: dict[str, tuple[str, str | None]] = {
 # A failed response's `error.code` (a closed list in openai-python's ResponseError) by HTTP status.
 FAILURE_CODES = {400: "invalid_prompt", 429: "rate_limit_exceeded"}
 FAILURE_STATUSES = {"invalid_prompt": 400, "rate_limit_exceeded": 429}
+
+
+_KIND = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")  # an item, part or tool type as listed in a header
+
+
+def listed(kind: Any) -> str:
+    """A client-given type as it may appear in `x-llmswitch-dropped-params` (the client's own text)."""
+    return kind if isinstance(kind, str) and _KIND.match(kind) else "unknown"
 
 
 # --- ids -------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import Any
 
 from llmswitch.dialects.openai import LEGACY_FUNCTIONS_MESSAGE, uses_legacy_functions
 from llmswitch.dialects.responses import (CUSTOM_INPUT, ClientTool, chat_name, client_tools, decode_reasoning,
-                                          wrap_custom_input)
+                                          listed, wrap_custom_input)
 from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -152,7 +152,7 @@ class _Conversation:
             else:
                 self.turn().setdefault("thinking_blocks", []).extend(copy.deepcopy(blocks))
         else:
-            self.dropped.hint(f"input.{kind}")  # hosted tools' items, compaction, unresolved references
+            self.dropped.hint(f"input.{listed(kind)}")  # hosted tools' items, compaction, unresolved references
 
     # --- assistant turns ---------------------------------------------------------------------
     def turn(self) -> dict[str, Any]:
@@ -168,8 +168,12 @@ class _Conversation:
             self.out.remove(turn)  # reasoning alone is no turn: Chat and Anthropic refuse an empty message
 
     def assistant_text(self, content: Any, param: str) -> None:
+        parts = [part for part in content if isinstance(part, dict)] if isinstance(content, list) else []
         text = content if isinstance(content, str) else "".join(
-            part.get("text") or part.get("refusal") or "" for part in content or () if isinstance(part, dict))
+            part.get("text") or part.get("refusal") or "" for part in parts)
+        for part in parts:  # Chat's assistant messages hold text only
+            if part.get("type") not in ("output_text", "input_text", "refusal"):
+                self.dropped.hint(f"input.content.{listed(part.get('type'))}")
         if text:
             turn = self.turn()
             turn["content"] = (turn["content"] or "") + text
@@ -254,7 +258,7 @@ class _Conversation:
             return {"type": "file", "file": file}
         if kind == "input_audio":
             return {"type": "input_audio", "input_audio": copy.deepcopy(part.get("input_audio"))}
-        self.dropped.hint(f"input.content.{kind}")
+        self.dropped.hint(f"input.content.{listed(kind)}")
         return None
 
 
@@ -268,7 +272,7 @@ def _chat_tools(tools: Any, dropped: Dropped) -> list[dict[str, Any]]:
             out += [_chat_tool(member, tool.get("name")) for member in tool.get("tools") or ()
                     if isinstance(member, dict) and member.get("type") in ("function", "custom")]
         else:
-            dropped.hint(f"tools.{kind}")
+            dropped.hint(f"tools.{listed(kind)}")
     return out
 
 
@@ -437,7 +441,8 @@ def _responses_part(part: dict[str, Any]) -> dict[str, Any]:
         return {"type": "input_image", "image_url": url, "detail": detail or "auto"}
     if kind == "file":
         file = part.get("file") or {}
-        return {"type": "input_file", **{key: file[key] for key in ("file_data", "file_id", "filename") if file.get(key)}}
+        return {"type": "input_file",
+                **{key: file[key] for key in ("file_data", "file_id", "filename") if file.get(key)}}
     if kind == "input_audio":
         return {"type": "input_audio", "input_audio": copy.deepcopy(part.get("input_audio"))}
     return {"type": "input_text", "text": part.get("text") or part.get("refusal") or ""}
