@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
+from llmswitch.dialects.anthropic_request import anthropic_to_openai_request
+from llmswitch.dialects.chain import chain_requests
 from llmswitch.dialects.responses import encode_reasoning
 from llmswitch.dialects.responses_request import (chat_to_responses_request, responses_to_chat_request,
                                                   validate_request)
 from llmswitch.dialects.types import RequestOptions
 from llmswitch.errors import GatewayError
+from llmswitch.fake_upstream.responses import check as fake_check
 
 OPTIONS = RequestOptions("up-model", stream=False)
 LENIENT = RequestOptions("up-model", stream=False, drop_unsupported=True)
@@ -251,8 +254,10 @@ def test_gateway_fields_never_reach_the_upstream_and_are_not_listed():
 
 
 def test_hints_without_a_chat_form_are_dropped_and_listed():
-    translated = chat({"input": "x", "truncation": "auto", "top_logprobs": 3, "context_management": [{"type": "c"}]})
-    assert set(translated.dropped) == {"truncation", "top_logprobs", "context_management"}
+    translated = chat({"input": "x", "truncation": "auto", "top_logprobs": 3, "context_management": [{"type": "c"}],
+                       "include": ["reasoning.encrypted_content", "message.output_text.logprobs"]})
+    assert set(translated.dropped) == {"truncation", "top_logprobs", "context_management",
+                                       "include.message.output_text.logprobs"}
 
 
 @pytest.mark.parametrize("field", ["prompt", "conversation"])
@@ -408,3 +413,45 @@ def test_validation_errors_use_openais_error_shape():
 def test_a_type_that_is_not_a_plain_name_is_listed_as_unknown():  # the header carries the client's own text
     translated = chat({"input": [HI_ITEM, {"type": "x\r\nset-cookie: a=b"}], "tools": [{"type": "Web Search"}]})
     assert translated.dropped == ["input.unknown", "tools.unknown"]
+
+
+CHAT_CONVERSATION = {"model": "m", "messages": [
+    {"role": "developer", "content": "rules"},
+    {"role": "user", "content": [{"type": "text", "text": "see"},
+                                 {"type": "image_url", "image_url": {"url": "https://x/a.png", "detail": "low"}}]},
+    {"role": "assistant", "content": "Looking.", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "get", "arguments": '{"a":1}'}},
+        {"id": "c2", "type": "custom", "custom": {"name": "grep", "input": "foo"}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "ok"}]},
+    {"role": "tool", "tool_call_id": "c2", "content": "hit"},
+    {"role": "user", "content": "thanks"}],
+    "tools": [{"type": "function", "function": {"name": "get", "parameters": {"type": "object"}}},
+              {"type": "custom", "custom": {"name": "grep"}}],
+    "tool_choice": "auto", "parallel_tool_calls": False, "max_completion_tokens": 100, "temperature": 0.5,
+    "response_format": {"type": "json_object"}, "user": "u", "stream": True}
+
+
+def test_a_chat_conversation_becomes_a_request_the_responses_api_accepts():
+    body = chat_to_responses_request(CHAT_CONVERSATION, RequestOptions("up", stream=True)).body
+    validate_request(body)
+    fake_check(body, [])  # the fake upstream's copy of the real API's checks: unknown parameters, pairing
+
+
+def test_a_claude_code_request_reaches_a_responses_deployment_through_the_chat_form():
+    translate = chain_requests(anthropic_to_openai_request, chat_to_responses_request)
+    translated = translate({
+        "model": "claude", "max_tokens": 32000, "stream": True, "metadata": {"user_id": '{"session": "s"}'},
+        "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
+        "thinking": {"type": "enabled", "budget_tokens": 4000}, "context_management": {"edits": []},
+        "tools": [{"name": "Bash", "input_schema": {"$schema": "x", "type": "object"}, "defer_loading": True}],
+        "messages": [{"role": "user", "content": "ls"},
+                     {"role": "assistant", "content": [
+                         {"type": "thinking", "thinking": "t", "signature": "s"},
+                         {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}}]},
+                     {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a"}]}]},
+        RequestOptions("up", stream=True))
+    validate_request(translated.body)
+    fake_check(translated.body, [])
+    assert [item["type"] for item in translated.body["input"]] == [
+        "message", "message", "function_call", "function_call_output"]
+    assert {"thinking", "context_management"} <= set(translated.dropped)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llmswitch.dialects.chain import chain_streams
 from llmswitch.dialects.anthropic_stream import OpenAIToAnthropicStream
+from llmswitch.dialects.chain import chain_streams
+from llmswitch.dialects.gemini import GeminiToOpenAIStream, gemini_response_to_events
 from llmswitch.dialects.responses_stream import ChatToResponsesStream, ResponsesPassthrough, ResponsesToChatStream
 from llmswitch.dialects.types import StreamContext
 from tests.dialects.responses_sdk import client_view
@@ -343,3 +344,15 @@ def test_a_passthrough_failure_is_response_failed_numbered_after_the_last_event(
     events += machine.fail(502, "server_error", "upstream broke")
     assert client_view(events) is None
     assert events[-1]["response"]["error"]["code"] == "server_error"
+
+
+def test_a_gemini_upstream_reaches_a_responses_client_through_the_chat_form():
+    machine = chain_streams(GeminiToOpenAIStream, ChatToResponsesStream)(
+        StreamContext("client-model", request={"model": "m", "input": "hi", "tools": TOOLS}))
+    events = run(machine, gemini_response_to_events({
+        "candidates": [{"content": {"role": "model", "parts": [
+            {"text": "Let me check."}, {"functionCall": {"name": "get", "args": {"q": 1}}}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": 5, "totalTokenCount": 12}}))
+    final = client_view(events, TOOLS)
+    assert [o.type for o in final.output] == ["message", "function_call"]
+    assert json.loads(final.output[1].arguments) == {"q": 1} and final.usage.total_tokens == 12

@@ -43,7 +43,7 @@ class AnthropicToOpenAIStream:
         self._finish_sent = False
         self._usage_sent = False
         self._stop_reason: str | None = None
-        self._thinking: dict[int, dict[str, Any]] = {}  # Anthropic block index -> signed block being read
+        self._thinking: dict[int, dict[str, list[str]]] = {}  # block index -> pieces of a signed block
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event.get("type")
@@ -109,8 +109,8 @@ class AnthropicToOpenAIStream:
         elif kind == "thinking" and block.get("thinking"):
             out.extend(self._reasoning(block["thinking"]))
         if kind == "thinking" and self.keep_thinking_blocks:
-            self._thinking[index] = {"type": "thinking", "thinking": block.get("thinking") or "",
-                                     "signature": block.get("signature") or ""}
+            self._thinking[index] = {"thinking": [block.get("thinking") or ""],
+                                     "signature": [block.get("signature") or ""]}
         elif kind == "redacted_thinking" and self.keep_thinking_blocks:
             self.saw_content = True
             out.append(self._chunk({"thinking_blocks": [copy.deepcopy(block)]}))
@@ -118,10 +118,9 @@ class AnthropicToOpenAIStream:
 
     def _block_delta(self, index: int, delta: dict[str, Any]) -> list[dict[str, Any]]:
         kind = delta.get("type")
-        if index in self._thinking:
-            block = self._thinking[index]
-            block["thinking"] += delta.get("thinking") or ""
-            block["signature"] += delta.get("signature") or ""
+        if index in self._thinking and kind in ("thinking_delta", "signature_delta"):
+            key = kind.removesuffix("_delta")
+            self._thinking[index][key].append(delta.get(key) or "")
         if kind == "text_delta" and delta.get("text"):
             return self._text(delta["text"])
         if kind == "thinking_delta" and delta.get("thinking"):
@@ -134,7 +133,10 @@ class AnthropicToOpenAIStream:
 
     def _block_stop(self, index: int) -> list[dict[str, Any]]:
         if index in self._thinking:
-            return [self._chunk({"thinking_blocks": [self._thinking.pop(index)]})]
+            pieces = self._thinking.pop(index)
+            block = {"type": "thinking", "thinking": "".join(pieces["thinking"]),
+                     "signature": "".join(pieces["signature"])}
+            return [self._chunk({"thinking_blocks": [block]})]
         if index in self._tool_blocks and index not in self._tools_with_arguments:
             # A call without arguments must still end as "{}": the client json.loads it.
             self._tools_with_arguments.add(index)

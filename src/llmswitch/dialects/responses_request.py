@@ -17,7 +17,8 @@ Gemini by chaining). What each create field becomes (see `responses_to_chat_requ
   cannot run here (`web_search`, `file_search`, `computer_use`, `mcp`, `code_interpreter`,
   `image_generation`, `local_shell`, `shell`, `apply_patch`, `tool_search`...), a `tool_choice`
   naming one of them, input items of those tools and foreign reasoning, `truncation: auto`,
-  `top_logprobs`, `context_management`, `access_programs`, `background_options`, `image`.
+  `top_logprobs`, `include` values other than `reasoning.encrypted_content` (logprobs, hosted
+  tools' results), `context_management`, `access_programs`, `background_options`, `image`.
 - features (a 400 unless the deployment sets `drop_unsupported`): `prompt` (a template stored at
   OpenAI), `conversation` (a conversation object the gateway does not keep), images and files
   given by OpenAI file id.
@@ -32,8 +33,8 @@ import copy
 from typing import Any
 
 from llmswitch.dialects.openai import LEGACY_FUNCTIONS_MESSAGE, uses_legacy_functions
-from llmswitch.dialects.responses import (CUSTOM_INPUT, ClientTool, chat_name, client_tools, decode_reasoning,
-                                          listed, wrap_custom_input)
+from llmswitch.dialects.responses import (CUSTOM_INPUT, ENCRYPTED_REASONING, ClientTool, chat_name, client_tools,
+                                          decode_reasoning, listed, wrap_custom_input)
 from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -76,6 +77,9 @@ def responses_to_chat_request(body: dict[str, Any], options: RequestOptions) -> 
             dropped.hint(key)
     if body.get("truncation") == "auto":
         dropped.hint("truncation")
+    for value in body.get("include") or ():
+        if value != ENCRYPTED_REASONING:
+            dropped.hint(f"include.{listed(value)}")  # hosted tools' results, logprobs: nothing here makes them
     if body.get("max_output_tokens") is not None:
         out["max_completion_tokens"] = body["max_output_tokens"]
     chat_tools = _chat_tools(body.get("tools"), dropped)

@@ -37,12 +37,16 @@ class _Item:
 
     index: int
     id: str
-    text: str = ""
+    pieces: list[str] = field(default_factory=list)  # text or arguments so far, joined once when it ends
     parts: list[dict[str, Any]] = field(default_factory=list)  # a message's finished content parts
     part: str | None = None  # the kind of the message's open part: output_text | refusal
     part_open: bool = False  # a reasoning item's text part
     blocks: list[dict[str, Any]] = field(default_factory=list)  # signed thinking a reasoning item carries
     call: dict[str, Any] | None = None  # a call's item as opened
+
+    def text(self) -> str:
+        """What the deltas built (kept as pieces: `+=` on an attribute copies the whole string each time)."""
+        return "".join(self.pieces)
 
 
 class ChatToResponsesStream:
@@ -139,6 +143,9 @@ class ChatToResponsesStream:
 
     # --- deltas ------------------------------------------------------------------------------
     def _delta(self, delta: dict[str, Any]) -> list[dict[str, Any]]:
+        content = delta.get("content")
+        if len(delta) == 1 and content and isinstance(content, str):  # most chunks: one piece of text
+            return self._text("output_text", content)
         out: list[dict[str, Any]] = []
         for key in REASONING_KEYS:
             if isinstance(delta.get(key), str) and delta[key]:
@@ -181,7 +188,7 @@ class ChatToResponsesStream:
             else:
                 out.append(self._event("response.content_part.added", **where, content_index=0,
                                        part={"type": "reasoning_text", "text": ""}))
-        item.text += text
+        item.pieces.append(text)
         if self._summary:
             out.append(self._event("response.reasoning_summary_text.delta", **where, summary_index=0, delta=text))
         else:
@@ -194,19 +201,37 @@ class ChatToResponsesStream:
             return []
         out: list[dict[str, Any]] = []
         where = {"item_id": item.id, "output_index": item.index}
+        text = item.text()
         if item.part_open and self._summary:
-            part = {"type": "summary_text", "text": item.text}
-            out += [self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=item.text),
+            part = {"type": "summary_text", "text": text}
+            out += [self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=text),
                     self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part)]
         elif item.part_open:
-            part = {"type": "reasoning_text", "text": item.text}
-            out += [self._event("response.reasoning_text.done", **where, content_index=0, text=item.text),
+            part = {"type": "reasoning_text", "text": text}
+            out += [self._event("response.reasoning_text.done", **where, content_index=0, text=text),
                     self._event("response.content_part.done", **where, content_index=0, part=part)]
-        return out + [self._item_done(item.index, reasoning_item(item.id, item.text, item.blocks, self._request))]
+        return out + [self._item_done(item.index, reasoning_item(item.id, text, item.blocks, self._request))]
 
     # message text and refusals
     def _text(self, kind: str, text: str) -> list[dict[str, Any]]:
         self.saw_content = True
+        item = self._message
+        out: list[dict[str, Any]] = []
+        if item is None or item.part != kind or self._reasoning is not None:
+            out = self._open_part(kind)
+            item = self._message
+            assert item is not None
+        item.pieces.append(text)
+        if kind == "output_text":
+            out.append(self._event("response.output_text.delta", item_id=item.id, output_index=item.index,
+                                   content_index=len(item.parts), delta=text, logprobs=[]))
+        else:
+            out.append(self._event("response.refusal.delta", item_id=item.id, output_index=item.index,
+                                   content_index=len(item.parts), delta=text))
+        return out
+
+    def _open_part(self, kind: str) -> list[dict[str, Any]]:
+        """A message item open (after the reasoning before it) with an open part of KIND."""
         out = self._close_reasoning()
         if self._message is None:
             item_id = new_id("msg")
@@ -215,25 +240,19 @@ class ChatToResponsesStream:
             self._message = _Item(index, item_id)
             out.append(added)
         item = self._message
-        where = {"item_id": item.id, "output_index": item.index, "content_index": len(item.parts)}
         if item.part != kind:
             out += self._close_part(item)
-            where["content_index"] = len(item.parts)
             item.part = kind
-            out.append(self._event("response.content_part.added", **where, part=_part(kind, "")))
-        item.text += text
-        if kind == "output_text":
-            out.append(self._event("response.output_text.delta", **where, delta=text, logprobs=[]))
-        else:
-            out.append(self._event("response.refusal.delta", **where, delta=text))
+            out.append(self._event("response.content_part.added", item_id=item.id, output_index=item.index,
+                                   content_index=len(item.parts), part=_part(kind, "")))
         return out
 
     def _close_part(self, item: _Item) -> list[dict[str, Any]]:
         if item.part is None:
             return []
-        kind, text = item.part, item.text
+        kind, text = item.part, item.text()
         where = {"item_id": item.id, "output_index": item.index, "content_index": len(item.parts)}
-        item.part, item.text = None, ""
+        item.part, item.pieces = None, []
         part = _part(kind, text)
         item.parts.append(part)
         if kind == "output_text":
@@ -270,7 +289,7 @@ class ChatToResponsesStream:
             out.append(added)
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
-            call.text += arguments
+            call.pieces.append(arguments)
             if call.call and call.call["type"] == "function_call":
                 out.append(self._event("response.function_call_arguments.delta", item_id=call.id,
                                        output_index=call.index, delta=arguments))
@@ -280,12 +299,12 @@ class ChatToResponsesStream:
         item = dict(call.call or {})
         where = {"item_id": call.id, "output_index": call.index}
         if item.get("type") == "custom_tool_call":
-            item["input"] = unwrap_custom_input(call.text)
+            item["input"] = unwrap_custom_input(call.text())
             out = [self._event("response.custom_tool_call_input.delta", **where, delta=item["input"])] \
                 if item["input"] else []
             out.append(self._event("response.custom_tool_call_input.done", **where, input=item["input"]))
         else:
-            item.update(arguments=call.text or "{}", status="completed")
+            item.update(arguments=call.text() or "{}", status="completed")
             out = [self._event("response.function_call_arguments.done", **where, name=item.get("name"),
                                arguments=item["arguments"])]
         return out + [self._item_done(call.index, item)]
