@@ -12,7 +12,8 @@ Gemini by chaining). What each create field becomes (see `responses_to_chat_requ
   and item references (the pipeline resolves them from its store before translating), `metadata`
   (kept with the stored response and echoed; Chat would refuse it without `store`), `stream` and
   `stream_options` (the deployment decides; no obfuscation is ever added), `reasoning.summary`
-  (shapes the answer's reasoning items), `client_metadata` (Codex's notes about itself).
+  (shapes the answer's reasoning items), `client_metadata` (Codex's notes about itself),
+  `max_tool_calls` (it bounds hosted tools only, and none runs here).
 - dropped and listed (hints: nothing the client's code depends on is lost): hosted tools the model
   cannot run here (`web_search`, `file_search`, `computer_use`, `mcp`, `code_interpreter`,
   `image_generation`, `local_shell`, `shell`, `apply_patch`, `tool_search`...), a `tool_choice`
