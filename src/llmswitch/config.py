@@ -68,10 +68,17 @@ class ProviderConfig(_Strict):
     api_keys: list[str] = msgspec.field(default_factory=list)
     headers: dict[str, str] = msgspec.field(default_factory=dict)
     anthropic_version: str = "2023-06-01"
+    # type openai: does the server have OpenAI's Responses API? Unset: yes. False (vLLM, Ollama, Groq and
+    # other chat-only servers): Responses calls to it are translated through Chat Completions.
+    responses_api: bool | None = None
 
     @property
     def dialect(self) -> Dialect:
         return PROVIDER_DIALECTS[self.type]
+
+    @property
+    def has_responses_api(self) -> bool:
+        return self.type == "openai" and self.responses_api is not False
 
 
 def unsendable(value: str) -> str | None:
@@ -99,6 +106,9 @@ class DeploymentConfig(_Strict):
     retry_unsafe: bool | None = None
     max_tokens_default: int | None = None
     drop_unsupported: bool = False
+    # "responses": the model answers only on the Responses API (an OpenAI provider's); Chat Completions
+    # and Messages clients reaching it are translated to Responses and back. None: as the client speaks.
+    api: Literal["responses"] | None = None
 
 
 class ModelConfig(_Strict):
@@ -130,6 +140,15 @@ class Price(_Strict):
     characters: float = 0.0
 
 
+class ResponsesConfig(_Strict):
+    """The gateway's own store of Responses API responses (those it translates; an OpenAI deployment
+    with the Responses API keeps its own, and the gateway only records which one made which id)."""
+
+    store: Literal["auto", "database", "memory"] = "auto"  # auto: the database in keys mode, else memory
+    retention_days: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # stored responses older than this are gone
+    memory_limit: Annotated[int, msgspec.Meta(ge=1)] = 1000  # responses kept in memory: all (memory), recent (database)
+
+
 class LimitsConfig(_Strict):
     backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
     budget_reserve_tokens: int = 4096  # completion tokens reserved against a budget when max_tokens is unset
@@ -159,6 +178,7 @@ class Config(msgspec.Struct, kw_only=True):
     database_url: str = "sqlite:///llmswitch.db"
     redis_url: str | None = None
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    responses: ResponsesConfig = msgspec.field(default_factory=ResponsesConfig)
     source: str = "<config>"
 
     def resolve_model(self, name: str, default: bool = True) -> Model | None:
@@ -322,7 +342,7 @@ class _Validator:
 
 
 _SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
-             "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits"}
+             "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits", "responses"}
 
 
 def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
@@ -339,6 +359,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     auth = v.convert(raw.get("auth") or {}, AuthConfig, ("auth",))
     routing = v.convert(raw.get("routing") or {}, RoutingConfig, ("routing",))
     limits = v.convert(raw.get("limits") or {}, LimitsConfig, ("limits",))
+    responses = v.convert(raw.get("responses") or {}, ResponsesConfig, ("responses",))
     providers: dict[str, ProviderConfig] = {}
     for name, body in v.mapping(raw.get("providers"), ("providers",)).items():
         provider = v.convert(body, ProviderConfig, ("providers", name))
@@ -351,6 +372,8 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
             for where, value in sent:
                 if (why := unsendable(value)) is not None:
                     v.problem(("providers", name, *where), why)
+            if provider.responses_api is not None and provider.type != "openai":
+                v.problem(("providers", name, "responses_api"), "only a provider of type openai may set it")
 
     models: dict[str, Model] = {}
     for name, body in v.mapping(raw.get("models"), ("models",)).items():
@@ -365,6 +388,9 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         for i, dep in enumerate(deployments):
             if dep.provider not in providers:
                 v.problem(prefix + (i, "provider"), f"unknown provider {dep.provider!r}")
+            elif dep.api == "responses" and not providers[dep.provider].has_responses_api:
+                v.problem(prefix + (i, "api"), f"provider {dep.provider!r} has no Responses API (it needs type "
+                                               "openai without responses_api: false)")
             if dep.model is None:
                 dep.model = name
         models[name] = Model(
@@ -400,7 +426,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         server=server, auth=auth, providers=providers, models=models, aliases=aliases,
         default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
         context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
-        database_url=database_url, redis_url=redis_url, limits=limits, source=file,
+        database_url=database_url, redis_url=redis_url, limits=limits, responses=responses, source=file,
     )
 
 

@@ -13,6 +13,7 @@ from llmswitch.core.auth import Authenticator
 from llmswitch.core.concurrency import ConcurrencyGate
 from llmswitch.core.limits import Limiter
 from llmswitch.core.pipeline import Pipeline
+from llmswitch.core.response_store import ResponseStore
 from llmswitch.core.routing import Router
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.providers import build_provider
@@ -27,6 +28,7 @@ class Gateway:
         self.auth = Authenticator(config)
         self.limiter = Limiter(config)
         self.usage = UsageRecorder(config)
+        self.responses = ResponseStore(config)
         self.concurrency = ConcurrencyGate(config.server.max_concurrency)
         self.providers: dict[str, Provider] = {}
         self.router: Router | None = None
@@ -49,6 +51,7 @@ class Gateway:
         await self.auth.start()
         await self.limiter.start()
         await self.usage.start()
+        await self.responses.start()
 
     def end_in_flight(self) -> None:
         """Shutdown, once the grace is over: every upstream call still running fails at once (503), so
@@ -57,6 +60,7 @@ class Gateway:
             client.shut("The gateway is shutting down; retry the request.")
 
     async def stop(self) -> None:
+        await self.responses.stop()  # its background runs end first, so their usage is written
         await self.usage.stop()
         await self.limiter.stop()
         await self.auth.stop()

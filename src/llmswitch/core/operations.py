@@ -1,7 +1,7 @@
 """The operations the gateway serves, each declared once with what the core needs to know of it.
 
 An operation is the work a client asks for, whatever API it asks in: Chat Completions, Anthropic
-Messages (and, next, the Responses API) are three surfaces of one `chat` operation, joined by the
+Messages and the Responses API are three surfaces of one `chat` operation, joined by the
 translations in `dialects.translate`. The pipeline reads here whether a failure may be retried
 elsewhere, whether an answer may stream, and what the operation is metered and priced in; a
 provider declares an endpoint per operation it serves (`providers.endpoints`).
@@ -43,5 +43,12 @@ TRANSCRIPTION = Operation("transcription", idempotent=False, streams=True, meter
 TRANSLATION = Operation("translation", idempotent=False, streams=False, meters=("audio_seconds",))
 SPEECH = Operation("speech", idempotent=False, streams=True, meters=("characters",))
 MODELS = Operation("models", idempotent=True, streams=False, meters=())
+# The Responses API's own sub-operations, on a response an upstream keeps (those the gateway keeps are
+# answered from its store): reading one is idempotent, deleting or cancelling it is not.
+COMPACT = Operation("compact", idempotent=False, streams=False, meters=("tokens",))
+RESPONSE_RETRIEVE = Operation("response_retrieve", idempotent=True, streams=True, meters=())
+RESPONSE_INPUT_ITEMS = Operation("response_input_items", idempotent=True, streams=False, meters=())
+RESPONSE_DELETE = Operation("response_delete", idempotent=False, streams=False, meters=())
+RESPONSE_CANCEL = Operation("response_cancel", idempotent=False, streams=False, meters=())
 
 OPERATIONS = {op.name: op for op in (CHAT, EMBEDDINGS, COUNT_TOKENS, TRANSCRIPTION, TRANSLATION, SPEECH, MODELS)}

@@ -86,6 +86,8 @@ class Request:
     max_output: int | None = None  # the output tokens the request allows, when it says
     include_usage: bool = False  # a streaming OpenAI client asked for the usage chunk
     fallback: Callable[[Any], Any] | None = None  # the local answer where no target can give one
+    narrow: Callable[[Plan], None] | None = None  # the surface's say on the plan (where a conversation is kept)
+    resource: str = ""  # the stored object a sub-operation acts on (a response id), named in its path
     started: float = 0.0
     principal: Principal = field(init=False)
     timeouts: Timeouts = field(init=False)
@@ -129,7 +131,7 @@ class Pipeline:
         self.providers = providers
         # (operation, client dialect) -> the providers that serve it, None when all of them do
         self._servers: dict[tuple[str, str], frozenset[str] | None] = {}
-        self._routes: dict[tuple[str, str, str], Route] = {}  # (provider, operation, client dialect)
+        self._routes: dict[tuple[str, str, str, str | None], Route] = {}  # (provider, operation, client dialect, api)
 
     # --- the pipeline --------------------------------------------------------------------------
     async def serve(self, req: Request, out: Responder) -> None:
@@ -142,6 +144,8 @@ class Pipeline:
         reserve = (req.max_output or self.config.limits.budget_reserve_tokens) if operation.reserves_output else 0
         req.meter = Meter(req.prompt_estimate, reserve)
         plan = self._plan(req, model)
+        if req.narrow is not None:
+            req.narrow(plan)
         req.admission = await self.limiter.admit(
             req.principal, req.prompt_estimate, req.max_output, price=lambda: self._highest_price(plan),
             metered=operation.metered, generates=operation.reserves_output)
@@ -258,12 +262,13 @@ class Pipeline:
         servers = self._servers[(operation, dialect)] = None if len(names) == len(self.providers) else names
         return servers
 
-    def _route(self, provider: Provider, operation: str, dialect: str) -> Route:
-        """How PROVIDER serves OPERATION to clients of DIALECT (found once, then kept)."""
-        key = (provider.name, operation, dialect)
+    def _route(self, provider: Provider, operation: str, dialect: str, api: str | None = None) -> Route:
+        """How PROVIDER serves OPERATION to clients of DIALECT (found once, then kept); API: the one
+        dialect a deployment answers chat in (`api: responses`)."""
+        key = (provider.name, operation, dialect, api)
         route = self._routes.get(key)
         if route is None:
-            endpoint = provider.endpoint(operation, dialect)
+            endpoint = provider.endpoint(operation, dialect, api if operation == "chat" else None)
             assert endpoint is not None  # the plan holds only the targets that serve the operation
             upstream = provider.dialect_of(endpoint)
             stream = stream_translation(operation, upstream, dialect) if endpoint.stream is not None else None
@@ -307,7 +312,7 @@ class Pipeline:
             timeouts=req.deadline.bound(req.timeouts, deployment.timeout_s),
             headers=req.forwarded if same_dialect else {},
             query=without_credentials(req.query) if same_dialect else "",  # never a client's `?key=`
-            endpoint=route.endpoint,
+            endpoint=route.endpoint, resource=req.resource,
         )
         return call, translated.dropped
 
@@ -333,7 +338,7 @@ class Pipeline:
         async def attempt(target: Target) -> tuple[Any, bytes, Usage | None, list[str]]:
             meter.trying(target)
             provider = target.provider
-            route = self._route(provider, operation.name, req.dialect)
+            route = self._route(provider, operation.name, req.dialect, target.deployment.api)
             call, dropped = self._call(req, route, target, stream=False)
             reply = await provider.complete(call)
             try:
@@ -359,7 +364,7 @@ class Pipeline:
         anything reached the client can still move to another target."""
         simulate = target.deployment.stream == "simulate"
         provider = target.provider
-        route = self._route(provider, req.operation.name, req.dialect)
+        route = self._route(provider, req.operation.name, req.dialect, target.deployment.api)
         assert route.stream is not None  # a surface asks for a stream only of an operation that streams
         call, dropped = self._call(req, route, target, stream=not simulate)
         if simulate:
@@ -372,7 +377,7 @@ class Pipeline:
         else:
             upstream = await provider.stream(call)
         translator = route.stream(StreamContext(req.model_name, req.include_usage, req.request_id,
-                                                req.prompt_estimate))
+                                                req.prompt_estimate, req.body))
         events: list[dict[str, Any]] = []
         try:
             async for batch in upstream:

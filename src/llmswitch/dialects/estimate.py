@@ -58,6 +58,14 @@ def estimate_input_tokens(body: dict[str, Any]) -> int:
     return (size + 3) // 4 or 1
 
 
+RESPONSES_PROMPT_FIELDS = ("input", "instructions", "tools")
+
+
+def responses_input_tokens(body: dict[str, Any]) -> int:
+    """The prompt tokens of a Responses API request body (its conversation resolved); at least one."""
+    return tokens(sum(text_bytes(body.get(field)) for field in RESPONSES_PROMPT_FIELDS)) or 1
+
+
 def prompt_estimate(body: dict[str, Any]) -> int:
     """`estimate_input_tokens` of a client's body, whose nesting may be deeper than the walk can go
     (then the client's 400)."""
@@ -78,6 +86,12 @@ def output_bytes(dialect: str, events: list[dict[str, Any]]) -> int:
             if type(delta) is dict and event.get("type") == "content_block_delta":
                 for field in ANTHROPIC_DELTA_TEXT:
                     size += text_bytes(delta.get(field))
+        return size
+    if dialect == "responses":
+        for event in events:
+            kind = event.get("type")
+            if type(kind) is str and kind.endswith(".delta"):
+                size += text_bytes(event.get("delta"))
         return size
     for event in events:
         choices = event.get("choices")

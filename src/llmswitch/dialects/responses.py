@@ -107,6 +107,22 @@ def finish_of(response: dict[str, Any], has_tool_calls: bool) -> str:
     return "tool_calls" if has_tool_calls else "stop"
 
 
+FAILED_EVENTS = frozenset({"response.failed", "error"})  # a Responses stream event that ends it in failure
+
+
+def stream_failure(event: dict[str, Any]) -> tuple[int, str, str | None]:
+    """(status, message, code) of a `response.failed` or `error` event: the status its code stands
+    for (500 when it names none the table knows), so failover treats it like that HTTP error."""
+    if event.get("type") == "response.failed":
+        response = event.get("response")
+        error = response.get("error") if isinstance(response, dict) else None
+    else:
+        error = event.get("error") if isinstance(event.get("error"), dict) else event
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    return FAILURE_STATUSES.get(code or "", 500), str(error.get("message") or "the response failed"), code
+
+
 def failure(status: int, message: str) -> dict[str, Any]:
     """A failed response's `error`: its code is one openai-python's closed list names."""
     return {"code": FAILURE_CODES.get(status, "server_error"), "message": message}

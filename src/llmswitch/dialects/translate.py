@@ -19,7 +19,9 @@ from llmswitch.dialects import anthropic_request, anthropic_response, anthropic_
 from llmswitch.dialects import gemini as gemini_dialect
 from llmswitch.dialects import gemini_embeddings
 from llmswitch.dialects import openai as openai_dialect
+from llmswitch.dialects import responses, responses_request, responses_response, responses_stream
 from llmswitch.dialects.chain import chain_requests, chain_responses, chain_streams
+from llmswitch.dialects.responses_events import response_to_events
 from llmswitch.dialects.streams import OpenAIPassthrough, StreamTranslator
 from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext, Translated
 from llmswitch.dialects.usage import Usage
@@ -42,6 +44,28 @@ def _as_is(body: dict[str, Any], ctx: ResponseContext) -> tuple[dict[str, Any], 
     return body, None
 
 
+def _no_body(body: dict[str, Any], options: RequestOptions) -> Translated:
+    """A sub-operation on a stored response: its id is in the path, nothing goes in a body."""
+    return Translated({})
+
+
+# What Anthropic's count_tokens takes of a Messages request (it refuses max_tokens, stream...).
+ANTHROPIC_COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
+_responses_to_anthropic = chain_requests(responses_request.responses_to_chat_request,
+                                         anthropic_request.openai_to_anthropic_request)
+
+
+def _responses_count_to_anthropic(body: dict[str, Any], options: RequestOptions) -> Translated:
+    """`POST /v1/responses/input_tokens` as Anthropic's count_tokens: the Messages request the create
+    would have made, cut to what count_tokens takes."""
+    made = _responses_to_anthropic(body, options)
+    return Translated({key: made.body[key] for key in ANTHROPIC_COUNT_FIELDS if key in made.body}, made.dropped)
+
+
+def _anthropic_count_to_responses(body: dict[str, Any], ctx: ResponseContext) -> tuple[dict[str, Any], Usage | None]:
+    return {"object": "response.input_tokens", "input_tokens": body["input_tokens"]}, None
+
+
 _REQUESTS: dict[Pair, RequestFn] = {
     ("chat", "openai", "openai"): openai_dialect.passthrough_request,
     ("chat", "anthropic", "anthropic"): anthropic_request.passthrough_request,
@@ -51,6 +75,16 @@ _REQUESTS: dict[Pair, RequestFn] = {
     ("embeddings", "openai", "openai"): embeddings.passthrough_request,
     ("embeddings", "openai", "gemini"): gemini_embeddings.openai_to_gemini_request,
     ("count_tokens", "anthropic", "anthropic"): _count_request,
+    ("chat", "responses", "responses"): responses.passthrough_request,
+    ("chat", "responses", "openai"): responses_request.responses_to_chat_request,
+    ("chat", "openai", "responses"): responses_request.chat_to_responses_request,
+    ("count_tokens", "responses", "responses"): _count_request,
+    ("count_tokens", "responses", "anthropic"): _responses_count_to_anthropic,
+    ("compact", "responses", "responses"): _count_request,
+    ("response_retrieve", "responses", "responses"): _no_body,
+    ("response_input_items", "responses", "responses"): _no_body,
+    ("response_delete", "responses", "responses"): _no_body,
+    ("response_cancel", "responses", "responses"): _no_body,
 }
 _RESPONSES: dict[Pair, ResponseFn] = {
     ("chat", "openai", "openai"): openai_dialect.passthrough_response,
@@ -61,6 +95,16 @@ _RESPONSES: dict[Pair, ResponseFn] = {
     ("embeddings", "openai", "openai"): embeddings.passthrough_response,
     ("embeddings", "gemini", "openai"): gemini_embeddings.gemini_to_openai_response,
     ("count_tokens", "anthropic", "anthropic"): _as_is,
+    ("chat", "responses", "responses"): responses.passthrough_response,
+    ("chat", "openai", "responses"): responses_response.chat_to_responses_response,
+    ("chat", "responses", "openai"): responses_response.responses_to_chat_response,
+    ("count_tokens", "responses", "responses"): _as_is,
+    ("count_tokens", "anthropic", "responses"): _anthropic_count_to_responses,
+    ("compact", "responses", "responses"): responses.passthrough_response,
+    ("response_retrieve", "responses", "responses"): responses.passthrough_response,
+    ("response_input_items", "responses", "responses"): _as_is,
+    ("response_delete", "responses", "responses"): _as_is,
+    ("response_cancel", "responses", "responses"): responses.passthrough_response,
 }
 _STREAMS: dict[Pair, StreamFn] = {
     ("chat", "openai", "openai"): OpenAIPassthrough,
@@ -68,14 +112,24 @@ _STREAMS: dict[Pair, StreamFn] = {
     ("chat", "anthropic", "openai"): anthropic_stream.AnthropicToOpenAIStream,
     ("chat", "openai", "anthropic"): anthropic_stream.OpenAIToAnthropicStream,
     ("chat", "gemini", "openai"): gemini_dialect.GeminiToOpenAIStream,
+    ("chat", "responses", "responses"): responses_stream.ResponsesPassthrough,
+    ("chat", "openai", "responses"): responses_stream.ChatToResponsesStream,
+    ("chat", "responses", "openai"): responses_stream.ResponsesToChatStream,
+    # Anthropic's signed thinking travels on in the hub's chunks, for the reasoning items' encrypted_content.
+    ("chat", "anthropic", "responses"): chain_streams(anthropic_stream.AnthropicToThinkingOpenAIStream,
+                                                      responses_stream.ChatToResponsesStream),
+    ("response_retrieve", "responses", "responses"): responses_stream.ResponsesPassthrough,
 }
 # A whole non-streaming answer replayed as its dialect's stream, for `stream: simulate` deployments.
 _SIMULATORS: dict[tuple[str, str], SimulateFn] = {
     ("chat", "openai"): openai_dialect.completion_to_chunks,
     ("chat", "anthropic"): anthropic_stream.anthropic_message_to_events,
     ("chat", "gemini"): lambda body: [body],  # a Gemini stream chunk is a whole response
+    ("chat", "responses"): response_to_events,
 }
-READS_REASONING_EFFORT = {("chat", "gemini")}  # (operation, dialect): its leg from the hub reads it
+# (operation, dialect): its leg from the hub reads it. Models that answer only on the Responses API
+# are reasoning models, which take `reasoning.effort`.
+READS_REASONING_EFFORT = {("chat", "gemini"), ("chat", "responses")}
 
 _derived: dict[tuple[str, Pair], Any] = {}  # ("request" | "response" | "stream", pair) -> function
 

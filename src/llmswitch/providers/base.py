@@ -22,6 +22,7 @@ import orjson
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.dialects import openai as openai_dialect
+from llmswitch.dialects.responses import FAILED_EVENTS, stream_failure
 from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.sse import SSEDecoder, SSEError
 from llmswitch.providers.endpoints import Endpoint
@@ -57,6 +58,7 @@ class UpstreamCall:
     headers: dict[str, str] = field(default_factory=dict)  # forwarded client headers
     query: str = ""  # forwarded query string, e.g. Anthropic's `beta=true`
     endpoint: Endpoint | None = None  # None: the provider's chat endpoint
+    resource: str = ""  # the id an endpoint's `{id}` names (a stored response)
 
 
 class UpstreamError(Exception):
@@ -184,12 +186,15 @@ class Provider:
                             if "{" not in endpoint.path and endpoint.stream_path is None
                             and type(self).path is Provider.path}
 
-    def endpoint(self, operation: str, dialect: str | None = None) -> Endpoint | None:
+    def endpoint(self, operation: str, dialect: str | None = None, only: str | None = None) -> Endpoint | None:
         """Where this provider serves `operation`: in `dialect` when it can (no translation), else in
-        the first dialect it declared; None when it does not serve the operation at all."""
+        the first dialect it declared; None when it does not serve the operation at all. ONLY: the
+        endpoint must speak that dialect (a deployment that answers only there, `api: responses`)."""
         served = self._served.get(operation)
         if not served:
             return None
+        if only is not None:
+            return next((endpoint for endpoint in served if self.dialect_of(endpoint) == only), None)
         if dialect is not None and len(served) > 1:
             for endpoint in served:
                 if self.dialect_of(endpoint) == dialect:
@@ -205,6 +210,8 @@ class Provider:
         path = endpoint.stream_path if call.stream and endpoint.stream_path else endpoint.path
         if "{model}" in path:
             path = path.replace("{model}", quote(self.url_model(call.deployment.model or ""), safe="-._~"))
+        if "{id}" in path:
+            path = path.replace("{id}", quote(call.resource, safe="-._~"))
         return path
 
     def fixed_headers(self) -> dict[str, str]:
@@ -242,7 +249,7 @@ class Provider:
         url = self._fixed_urls.get(endpoint)
         if url is None:
             url = self.base_url + self.path(endpoint, call)
-        if call.query and self.forwards_query:
+        if call.query and (self.forwards_query or endpoint.query):
             url += ("&" if "?" in url else "?") + call.query
         return url
 
@@ -257,7 +264,8 @@ class Provider:
     async def stream(self, call: UpstreamCall) -> UpstreamStream:
         """The call's answer as SSE events in the endpoint's dialect."""
         response = await self._send(call)
-        return UpstreamStream(self._guarded(response, call.api_key), response.close)
+        responses = self.dialect_of(call.endpoint or self.chat) == "responses"
+        return UpstreamStream(self._guarded(response, call.api_key, responses), response.close)
 
     async def open(self, call: UpstreamCall) -> UpstreamBytes:
         """The call's answer as bytes passed on as they arrive (audio), with the upstream's media type."""
@@ -274,31 +282,34 @@ class Provider:
         finally:
             response.release()
 
-    async def _batches(self, response: Response, sent_key: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _batches(self, response: Response, sent_key: str | None,
+                       responses: bool = False) -> AsyncIterator[list[dict[str, Any]]]:
         """Events grouped by network read: whatever arrived together is relayed in one write."""
         decoder = SSEDecoder(self.client.max_body)
         async for chunk in response.iter_chunks():
-            batch, done, failure = self._decode(decoder.feed(chunk), sent_key)
+            batch, done, failure = self._decode(decoder.feed(chunk), sent_key, responses)
             if batch:
                 yield batch
             if failure is not None:
                 raise failure
             if done:
                 return
-        batch, _, failure = self._decode(decoder.close(), sent_key)  # once per stream
+        batch, _, failure = self._decode(decoder.close(), sent_key, responses)  # once per stream
         if batch:
             yield batch
         if failure is not None:
             raise failure
 
-    def _decode(self, frames: list[tuple[str | None, str]], sent_key: str | None
+    def _decode(self, frames: list[tuple[str | None, str]], sent_key: str | None, responses: bool = False
                 ) -> tuple[list[dict[str, Any]], bool, UpstreamError | None]:
         """The events of one read's FRAMES up to the stream's end, whether it ended there, and the
         failure an error event reported. An upstream that answered 200 and then reports an error
         (every dialect can) failed like one that answered with that status: raised as such, before
         content the attempt moves on; after it the client's stream ends in its own error event.
         The events before the error are still relayed, so what the client gets depends on the order
-        the upstream sent them in, never on how the network happened to cut them into reads."""
+        the upstream sent them in, never on how the network happened to cut them into reads.
+        RESPONSES: the events are the Responses API's, whose failures are events of their own
+        (`response.failed`, `error` with its code at the top), with no `error` key to find."""
         batch: list[dict[str, Any]] = []
         for name, data in frames:
             event = self.decode_frame(name, data)
@@ -310,12 +321,17 @@ class Provider:
                     message, error_type = self.error_message(event)
                     return batch, True, UpstreamError("http", message, status=status, body=event, sent_key=sent_key,
                                                       error_type=error_type if isinstance(error_type, str) else None)
+            elif responses and event.get("type") in FAILED_EVENTS:
+                status, message, code = stream_failure(event)
+                return batch, True, UpstreamError("http", message, status=status, body=event, sent_key=sent_key,
+                                                  error_type=code)
             batch.append(event)
         return batch, False, None
 
-    async def _guarded(self, response: Response, sent_key: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+    async def _guarded(self, response: Response, sent_key: str | None,
+                       responses: bool = False) -> AsyncIterator[list[dict[str, Any]]]:
         try:
-            async for batch in self._batches(response, sent_key):
+            async for batch in self._batches(response, sent_key, responses):
                 yield batch
         except TransportError as exc:
             raise UpstreamError(exc.kind, exc.message, sent_key=sent_key) from None

@@ -18,13 +18,14 @@ AnswerKind = Literal["json", "sse", "binary"]  # a JSON object, SSE events, byte
 @dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity: cheap on the hot path
 class Endpoint:
     operation: str  # an `core.operations` name: "chat", "embeddings", "count_tokens", "speech"...
-    path: str  # under the provider's base URL; `{model}` stands for the upstream model id
+    path: str  # under the provider's base URL; `{model}` stands for the upstream model id, `{id}` for the resource's
     method: bytes = b"POST"
     body: BodyKind = "json"
     answer: AnswerKind = "json"  # what a call that does not stream gets back
     stream: AnswerKind | None = None  # what a streaming call gets back; None: the endpoint never streams
     stream_path: str | None = None  # where a streaming call goes, when not to `path` (Gemini)
     dialect: str | None = None  # the wire format of its bodies; None: the provider's own `dialect`
+    query: bool = False  # a same-dialect client's query string goes with it (a retrieve's `include[]`, `stream`)
 
     def answer_kind(self, stream: bool) -> AnswerKind:
         if stream and self.stream is not None:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from llmswitch.store.keys import KeyRepository
+from llmswitch.store.responses import ResponseRepository
 from llmswitch.store.upstream_keys import UpstreamKeyRepository
 from llmswitch.store.usage import UsageRepository
 
@@ -65,6 +66,7 @@ class Store:
         self.keys = KeyRepository(engine)
         self.upstream_keys = UpstreamKeyRepository(engine)
         self.usage = UsageRepository(engine)
+        self.responses = ResponseRepository(engine)
 
     @classmethod
     async def open(cls, database_url: str) -> Store:

@@ -60,3 +60,34 @@ usage_records = Table(
     Column("at", Float, nullable=False),
     Index("ix_usage_records_key_at", "key_id", "at"),
 )
+
+# Responses API responses the gateway keeps (`store: true` on a translated deployment), and the
+# record of those an upstream keeps (`kept` = "upstream": who made it, for the sub-operations,
+# with no content). Rows belong to the key that made them (`owner`).
+responses = Table(
+    "responses", metadata,
+    Column("id", String(100), primary_key=True),
+    Column("owner", String(100), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("provider", String(200), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("kept", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("response", JSON),
+    Column("events", JSON),  # the stream as the client got it; null when made without streaming
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+# A kept response's input items (what its model saw, the conversation before it included) and its
+# output items, in order, found by id for a later request's `item_reference`.
+response_items = Table(
+    "response_items", metadata,
+    Column("response_id", String(100), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("output", Boolean, nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("item_id", String(200), nullable=False),
+    Column("item", JSON, nullable=False),
+    Index("ix_response_items_owner_item", "owner", "item_id"),
+)

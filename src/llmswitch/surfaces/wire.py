@@ -5,6 +5,8 @@
 - OpenAI: `{"error": {message, type, param, code}}`, `data:` frames ending in `data: [DONE]`.
 - Anthropic: `{"type": "error", "error": {type, message}}`, `event:` + `data:` frames with no
   terminator (`message_stop` is an event); its version and beta headers reach an Anthropic upstream.
+- Responses: OpenAI's error shape, `event:` + `data:` frames with no terminator (a stream ends with
+  `response.completed`, `response.incomplete` or `response.failed`).
 """
 
 from __future__ import annotations
@@ -45,3 +47,4 @@ class Wire:
 
 OPENAI = Wire("openai", GatewayError.openai_body, sse.encode_data, sse.DONE)
 ANTHROPIC = Wire("anthropic", GatewayError.anthropic_body, sse.encode_event, b"", ("anthropic-beta", "anthropic-version"))
+RESPONSES = Wire("responses", GatewayError.openai_body, sse.encode_event, b"")

@@ -1,0 +1,72 @@
+"""Stored Responses API responses (`core.response_store` keeps them in memory in front of these rows).
+
+A response is written whole each time it changes (a background run: queued, then finished): its
+row and its items replaced in one transaction, so a reader never sees half of one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from llmswitch.core.response_store import StoredResponse
+from llmswitch.store.tables import response_items, responses
+
+COLUMNS = ("id", "owner", "model", "provider", "target", "kept", "status", "response", "events", "created_at",
+           "expires_at")
+
+
+class ResponseRepository:
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+
+    async def put(self, record: StoredResponse) -> None:
+        output = (record.response or {}).get("output") or [] if record.kept == "gateway" else []
+        items = [{"response_id": record.id, "position": position, "output": position >= len(record.input_items),
+                  "owner": record.owner, "item_id": str(item.get("id") or "")[:200], "item": item}
+                 for position, item in enumerate([*record.input_items, *output])]
+        async with self.engine.begin() as connection:
+            await connection.execute(delete(response_items).where(response_items.c.response_id == record.id))
+            await connection.execute(delete(responses).where(responses.c.id == record.id))
+            await connection.execute(insert(responses).values({name: getattr(record, name) for name in COLUMNS}))
+            if items:
+                await connection.execute(insert(response_items), items)
+
+    async def get(self, response_id: str) -> StoredResponse | None:
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(select(responses).where(responses.c.id == response_id))).first()
+            if row is None:
+                return None
+            items = await connection.execute(
+                select(response_items.c.item).where(response_items.c.response_id == response_id,
+                                                    response_items.c.output.is_(False))
+                .order_by(response_items.c.position))
+            input_items = [item for (item,) in items]
+        values: dict[str, Any] = {name: row._mapping[name] for name in COLUMNS}
+        return StoredResponse(**values, input_items=input_items)
+
+    async def find_item(self, item_id: str, owner: str, now: float) -> dict[str, Any] | None:
+        """An item by its id among OWNER's responses not yet expired, the newest response first."""
+        query = (select(response_items.c.item)
+                 .join(responses, responses.c.id == response_items.c.response_id)
+                 .where(and_(response_items.c.owner == owner, response_items.c.item_id == item_id,
+                             responses.c.expires_at >= now))
+                 .order_by(responses.c.created_at.desc()).limit(1))
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return row[0] if row else None
+
+    async def delete(self, response_id: str) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(delete(response_items).where(response_items.c.response_id == response_id))
+            await connection.execute(delete(responses).where(responses.c.id == response_id))
+
+    async def purge(self, now: float) -> int:
+        """Remove the responses expired by NOW, with their items; how many went."""
+        expired = select(responses.c.id).where(responses.c.expires_at < now)
+        async with self.engine.begin() as connection:
+            await connection.execute(delete(response_items).where(response_items.c.response_id.in_(expired)))
+            result = await connection.execute(delete(responses).where(responses.c.expires_at < now))
+        return int(result.rowcount or 0)
