@@ -106,6 +106,32 @@ async def test_a_deleted_response_is_gone_from_memory_and_the_database(store: Re
         await fresh.stop()
 
 
+async def test_a_write_cut_short_by_shutdown_is_made_before_the_store_closes(database_url: str,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    store = store_for(database_url)
+    await store.start()
+    assert store.repository is not None
+    put = store.repository.put
+    started = asyncio.Event()
+
+    async def slow_first_put(record: StoredResponse) -> None:
+        if not started.is_set():
+            started.set()
+            await asyncio.sleep(10)  # cancelled by the stop below
+        await put(record)
+
+    monkeypatch.setattr(store.repository, "put", slow_first_put)
+    kept(store, "resp_cut")
+    await started.wait()
+    await store.stop()
+    fresh = store_for(database_url)
+    await fresh.start()
+    try:
+        assert await fresh.get("resp_cut", owner_of(ALICE)) is not None
+    finally:
+        await fresh.stop()
+
+
 async def test_an_expired_response_is_gone_and_purged(store: ResponseStore) -> None:
     record = kept(store, "resp_5")
     record.expires_at = time.time() - 1

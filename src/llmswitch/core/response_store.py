@@ -136,6 +136,8 @@ class ResponseStore:
         if self._store is not None:
             try:
                 await self._write_pending()
+            except Exception:
+                log.warning("stored responses not yet written were lost at shutdown", exc_info=True)
             finally:
                 from llmswitch.store import release_store
 
@@ -230,7 +232,7 @@ class ResponseStore:
                 if record is not None:
                     try:
                         await self.repository.put(record)
-                    except Exception:
+                    except BaseException:  # failed, or cancelled mid-way (at stop): still to write
                         self._unwritten.setdefault(response_id, record)
                         raise
             else:
