@@ -19,7 +19,7 @@ import pydantic
 import pytest
 
 from tests.support.fake import fake_directive, received
-from tests.support.processes import Process, start_fake_upstream, start_gateway
+from tests.support.processes import Process, free_port, start_fake_upstream, start_gateway
 
 MASTER = "master-responses-0001"
 MODELS = {"openai": "gpt", "anthropic": "claude", "gemini": "gemini", "chat": "compat"}
@@ -49,12 +49,16 @@ def gateway(fake: Process, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                           "responses_api": False},
             "claude": {"type": "anthropic", "base_url": fake.url, "api_keys": ["claude-key-0005"]},
             "gem": {"type": "gemini", "base_url": f"{fake.url}/v1beta", "api_keys": ["gemini-key-0006"]},
+            "down": {"type": "openai", "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_keys": ["down-0007"]},
         },
         "models": {
             "gpt": [{"provider": "oai", "model": "gpt-up"}],
             "claude": [{"provider": "claude", "model": "claude-up", "max_tokens_default": 1024}],
             "gemini": [{"provider": "gem", "model": "gemini-up"}],
             "compat": [{"provider": "chat-only", "model": "llama-up"}],
+            "gpt-sim": [{"provider": "oai", "model": "gpt-up", "stream": "simulate"}],
+            "failover": [{"provider": "down", "model": "gpt-up", "priority": 0},
+                         {"provider": "claude", "model": "claude-up", "priority": 1, "max_tokens_default": 1024}],
         },
     }
     with start_gateway(config) as process:
@@ -381,3 +385,49 @@ def test_a_background_response_shows_in_the_database_after_a_restart(fake, tmp_p
         made = sdk(first, MASTER).responses.create(model="claude", input="durable")
     with start_gateway(config) as second:
         assert sdk(second, MASTER).responses.retrieve(made.id).output_text == "You said: durable"
+
+
+def test_reasoning_kept_by_the_gateway_is_shown_as_include_asks_and_replayed_to_anthropic(client, fake):
+    mark = marker()
+    thinking = fake_directive(thinking="Let me think.")
+    made = client.responses.create(model="claude", input=f"ponder {mark} {thinking}", reasoning={"effort": "low"},
+                                   include=["reasoning.encrypted_content"])
+    (reasoning,) = [item for item in made.output if item.type == "reasoning"]
+    assert reasoning.encrypted_content
+    assert client.responses.retrieve(made.id).output[0].encrypted_content is None
+    shown = client.responses.retrieve(made.id, include=["reasoning.encrypted_content"])
+    assert shown.output[0].encrypted_content == reasoning.encrypted_content
+    client.responses.create(model="claude", input=f"go on {mark}", reasoning={"effort": "low"},
+                            previous_response_id=made.id)
+    replayed = upstream_requests(fake, mark, "anthropic")[-1]["body"]["messages"]
+    assistant = next(message for message in replayed if message["role"] == "assistant")
+    assert assistant["content"][0]["type"] == "thinking" and assistant["content"][0]["signature"]
+
+
+def test_the_api_v1_prefix_serves_the_responses_api_too(gateway, keys):
+    api = openai.OpenAI(base_url=f"{gateway.url}/api/v1", api_key=keys["alice"], max_retries=0, timeout=30)
+    made = api.responses.create(model="claude", input="prefixed")
+    assert api.responses.retrieve(made.id).output_text == "You said: prefixed"
+
+
+def test_a_background_stream_is_followed_from_its_first_event(client):
+    events = list(client.responses.create(model="gemini", input="both", background=True, stream=True))
+    assert events[0].type == "response.created" and events[-1].type == "response.completed"
+    assert events[-1].response.background is True
+    assert client.responses.retrieve(events[-1].response.id).status == "completed"
+
+
+def test_a_simulated_stream_of_a_responses_upstream_is_told_from_its_whole_answer(client, fake):
+    mark = marker()
+    with client.responses.stream(model="gpt-sim", input=f"simulated {mark}") as stream:
+        final = stream.get_final_response()
+    assert final.output_text == f"You said: simulated {mark}"
+    (sent,) = upstream_requests(fake, mark, "openai")
+    assert "stream" not in sent["body"] or sent["body"]["stream"] is False
+
+
+def test_a_create_fails_over_like_chat_and_the_answer_says_who_made_it(client):
+    raw = client.responses.with_raw_response.create(model="failover", input="fail over")
+    assert raw.headers["x-llmswitch-attempts"] == "2" and raw.headers["x-llmswitch-provider"] == "claude"
+    made = raw.parse()
+    assert client.responses.retrieve(made.id).output_text == "You said: fail over"  # kept: claude is translated

@@ -110,24 +110,33 @@ def keeps_its_own(target: Target) -> bool:
 
 
 class Keeper:
-    """Keeps a foreground response once it is answered: whole, or when its stream ends."""
+    """Keeps a foreground response once it is answered: whole, or when its stream ends (an upstream
+    that keeps its own responses gets only the record, so its stream's events are not gathered)."""
 
-    __slots__ = ("store", "req", "conversation", "_events")
+    __slots__ = ("store", "req", "conversation", "_events", "_last", "_upstream")
 
     def __init__(self, store: ResponseStore, req: Request, conversation: Conversation):
         self.store = store
         self.req = req
         self.conversation = conversation
         self._events: list[dict[str, Any]] = []
+        self._last: dict[str, Any] | None = None
+        self._upstream: bool | None = None  # does the answering target keep its own? (known once it answers)
 
     def whole(self, response: dict[str, Any]) -> None:
         self._keep(response, None)
 
     def events(self, events: list[dict[str, Any]]) -> None:
-        self._events += events
+        if self._upstream is None:
+            target = self.req.meter.target
+            self._upstream = target is not None and keeps_its_own(target)
+        if self._upstream:
+            self._last = last_response(events) or self._last
+        else:
+            self._events += events
 
     def ended(self, complete: bool) -> None:
-        response = last_response(self._events)
+        response = last_response(self._events) if self._events else self._last
         if response is not None:
             self._keep(response, self._events)
 
