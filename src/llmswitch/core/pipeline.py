@@ -337,7 +337,7 @@ class Pipeline:
     async def _complete(self, req: Request, plan: Plan, out: Responder) -> None:
         meter = req.meter
         operation = req.operation
-        context = ResponseContext(req.model_name, req.request_id, None if operation.reserves_output else req.body)
+        context = ResponseContext(req.model_name, req.request_id, req.body)
 
         async def attempt(target: Target) -> tuple[Any, bytes, Usage | None, list[str]]:
             meter.trying(target)
