@@ -381,7 +381,7 @@ class Pipeline:
         else:
             upstream = await provider.stream(call)
         translator = route.stream(StreamContext(req.model_name, req.include_usage, req.request_id,
-                                                req.prompt_estimate))
+                                                req.prompt_estimate, req.body))
         events: list[dict[str, Any]] = []
         try:
             async for batch in upstream:
