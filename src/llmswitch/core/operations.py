@@ -50,5 +50,3 @@ RESPONSE_RETRIEVE = Operation("response_retrieve", idempotent=True, streams=True
 RESPONSE_INPUT_ITEMS = Operation("response_input_items", idempotent=True, streams=False, meters=())
 RESPONSE_DELETE = Operation("response_delete", idempotent=False, streams=False, meters=())
 RESPONSE_CANCEL = Operation("response_cancel", idempotent=False, streams=False, meters=())
-
-OPERATIONS = {op.name: op for op in (CHAT, EMBEDDINGS, COUNT_TOKENS, TRANSCRIPTION, TRANSLATION, SPEECH, MODELS)}

@@ -57,7 +57,8 @@ class Dropped:
 class ResponseContext:
     client_model: str
     request_id: str = ""
-    request: dict[str, Any] = field(default_factory=dict)  # the client's body, for answers shaped by what it asked
+    # the client's body, for answers shaped by what it asked (Responses echoes it, embeddings' encoding)
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -48,14 +48,18 @@ class Capture:
         if self.inner is not None:
             self.inner.answer(body, headers)
 
-    async def open(self, headers: dict[str, str]) -> None:
+    async def open(self, headers: dict[str, str], media_type: str | None = None) -> None:
         if self.inner is not None:
-            await self.inner.open(headers)
+            await self.inner.open(headers, media_type)
 
     async def send(self, events: list[dict[str, Any]]) -> None:
         self._see(events)
         if self.inner is not None:
             await self.inner.send(events)
+
+    async def send_bytes(self, data: bytes) -> None:
+        if self.inner is not None:
+            await self.inner.send_bytes(data)
 
     async def finish(self, events: list[dict[str, Any]], complete: bool) -> None:
         self._see(events)
