@@ -132,6 +132,19 @@ async def test_a_write_cut_short_by_shutdown_is_made_before_the_store_closes(dat
         await fresh.stop()
 
 
+async def test_a_response_the_database_refuses_is_dropped_alone(store: ResponseStore, database_url: str) -> None:
+    bad = kept(store, "resp_bad\x00")  # PostgreSQL refuses a NUL in text; SQLite takes it
+    kept(store, "resp_good")
+    await written(store)
+    fresh = store_for(database_url)
+    await fresh.start()
+    try:
+        assert await fresh.get("resp_good", owner_of(ALICE)) is not None
+        assert await store.get(bad.id, owner_of(ALICE)) is bad  # still answered from memory
+    finally:
+        await fresh.stop()
+
+
 async def test_an_expired_response_is_gone_and_purged(store: ResponseStore) -> None:
     record = kept(store, "resp_5")
     record.expires_at = time.time() - 1

@@ -49,6 +49,10 @@ RUNNING = ("queued", "in_progress")
 Kept = Literal["gateway", "upstream"]
 
 
+class RowRefused(Exception):
+    """The database refused one response's rows (not the database failing): that write is dropped."""
+
+
 @dataclass(slots=True, eq=False)
 class StoredResponse:
     """One response as the gateway keeps it (`kept`: "gateway"), or the record of one an upstream
@@ -219,7 +223,7 @@ class ResponseStore:
             try:
                 await self._write_pending()
             except Exception:  # the database failed: the responses stay in memory, retried on the next wake
-                log.warning("writing stored responses failed", exc_info=True)
+                log.warning("writing stored responses failed; retrying", exc_info=True)
                 await asyncio.sleep(1.0)
                 self._wake.set()
 
@@ -232,6 +236,8 @@ class ResponseStore:
                 if record is not None:
                     try:
                         await self.repository.put(record)
+                    except RowRefused as refused:  # one bad response must not hold back the others
+                        log.warning("stored response %.100r refused by the database: %s", response_id, refused)
                     except BaseException:  # failed, or cancelled mid-way (at stop): still to write
                         self._unwritten.setdefault(response_id, record)
                         raise

@@ -1,21 +1,28 @@
 """Stored Responses API responses (`core.response_store` keeps them in memory in front of these rows).
 
 A response is written whole each time it changes (a background run: queued, then finished): its
-row and its items replaced in one transaction, so a reader never sees half of one.
+row and its items replaced in one transaction, so a reader never sees half of one. Text is cut to
+its column; rows the database still refuses are `RowRefused` (that write alone is dropped), while a
+database that fails is raised as it is (the write is retried).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import String, and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from llmswitch.core.response_store import StoredResponse
+from llmswitch.core.response_store import RowRefused, StoredResponse
 from llmswitch.store.tables import response_items, responses
+from llmswitch.store.usage import _database_failed as database_failed
 
 COLUMNS = ("id", "owner", "model", "provider", "target", "kept", "status", "response", "events", "created_at",
            "expires_at")
+# Text cut to its column, but the id, which must stay the one the client was given (too long: refused).
+TEXT_COLUMNS = {name: column.type.length for name in COLUMNS
+                if name != "id" and isinstance((column := responses.c[name]).type, String) and column.type.length}
+ITEM_ID = response_items.c.item_id.type.length
 
 
 class ResponseRepository:
@@ -25,14 +32,22 @@ class ResponseRepository:
     async def put(self, record: StoredResponse) -> None:
         output = (record.response or {}).get("output") or [] if record.kept == "gateway" else []
         items = [{"response_id": record.id, "position": position, "output": position >= len(record.input_items),
-                  "owner": record.owner, "item_id": str(item.get("id") or "")[:200], "item": item}
-                 for position, item in enumerate([*record.input_items, *output])]
-        async with self.engine.begin() as connection:
-            await connection.execute(delete(response_items).where(response_items.c.response_id == record.id))
-            await connection.execute(delete(responses).where(responses.c.id == record.id))
-            await connection.execute(insert(responses).values({name: getattr(record, name) for name in COLUMNS}))
-            if items:
-                await connection.execute(insert(response_items), items)
+                  "owner": record.owner, "item_id": str(item.get("id") or "")[:ITEM_ID], "item": item}
+                 for position, item in enumerate([*record.input_items, *output]) if isinstance(item, dict)]
+        row = {name: getattr(record, name) for name in COLUMNS}
+        for name, length in TEXT_COLUMNS.items():
+            row[name] = row[name][:length]
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(delete(response_items).where(response_items.c.response_id == record.id))
+                await connection.execute(delete(responses).where(responses.c.id == record.id))
+                await connection.execute(insert(responses).values(row))
+                if items:
+                    await connection.execute(insert(response_items), items)
+        except Exception as error:
+            if database_failed(error):
+                raise
+            raise RowRefused(type(error).__name__) from error
 
     async def get(self, response_id: str) -> StoredResponse | None:
         async with self.engine.connect() as connection:

@@ -66,7 +66,7 @@ usage_records = Table(
 # with no content). Rows belong to the key that made them (`owner`).
 responses = Table(
     "responses", metadata,
-    Column("id", String(100), primary_key=True),
+    Column("id", String(200), primary_key=True),
     Column("owner", String(100), nullable=False),
     Column("model", String(200), nullable=False),
     Column("provider", String(200), nullable=False),
@@ -83,7 +83,7 @@ responses = Table(
 # output items, in order, found by id for a later request's `item_reference`.
 response_items = Table(
     "response_items", metadata,
-    Column("response_id", String(100), primary_key=True),
+    Column("response_id", String(200), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("output", Boolean, nullable=False),
     Column("owner", String(100), nullable=False),

@@ -121,14 +121,15 @@ def includes(query: Any) -> list[str]:
 
 async def follow(request: web.Request, record: StoredResponse, after: int, include: list[str]) -> web.StreamResponse:
     """RECORD's stream events after sequence number AFTER, then those of its run as they come, until
-    it ends (a response made whole is told as the events that would have made it)."""
+    it ends (a response made whole, or a run that failed before its stream began, is told as the
+    events that would have made it)."""
     out = HTTPResponder(request, RESPONSES, gateway_of(request).config.server.keepalive_s)
     try:
         await out.open({})
         sent = after
         while True:
             changed = record.changed
-            events = record.events if record.events is not None else response_to_events(record.response or {})
+            events = record.events or ([] if record.running else response_to_events(record.response or {}))
             fresh = [event for event in events if event.get("sequence_number", -1) > sent]
             if fresh:
                 sent = fresh[-1]["sequence_number"]

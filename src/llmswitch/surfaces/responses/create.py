@@ -34,13 +34,13 @@ from llmswitch.core.pipeline import Request
 from llmswitch.core.response_store import ResponseStore, StoredResponse, owner_of
 from llmswitch.core.routing import Plan, Target
 from llmswitch.dialects.responses import failure, new_id, now, response_object
-from llmswitch.dialects.responses_items import as_items, references, resolve_references, shown, stored_items
+from llmswitch.dialects.responses_items import as_items, references, resolve_references, stored_items
 from llmswitch.dialects.responses_request import validate_request
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.surfaces.body import read_json_object
 from llmswitch.surfaces.responses.capture import Capture, last_response
 from llmswitch.surfaces.responses.common import (Caller, answer, caller_of, core_request, follow, gateway_of,
-                                                 includes, json_answer, kept_at)
+                                                 json_answer, kept_at)
 
 log = logging.getLogger("llmswitch.responses")
 
@@ -228,8 +228,8 @@ async def _background(request: web.Request, gateway: Gateway, body: dict[str, An
     store.keep(record)
     record.task = asyncio.get_running_loop().create_task(_run(gateway, req, record, fixed))
     if body.get("stream"):
-        return await follow(request, record, -1, includes(request.query) or list(body.get("include") or ()))
-    return json_answer(shown(queued, list(body.get("include") or ())))
+        return await follow(request, record, -1, list(body.get("include") or ()))
+    return json_answer(queued)
 
 
 async def _run(gateway: Gateway, req: Request, record: StoredResponse, fixed: dict[str, Any]) -> None:
@@ -239,7 +239,8 @@ async def _run(gateway: Gateway, req: Request, record: StoredResponse, fixed: di
     try:
         await pipeline.serve(req, Capture(None, fixed, Live(record, req)))
     except asyncio.CancelledError:
-        _ended(record, "cancelled")
+        if record.running:  # not a run cancelled as it was being accounted for, already complete
+            _ended(record, "cancelled")
     except GatewayError as error:
         _ended(record, "failed", failure(error.status, error.message))
     except Exception:

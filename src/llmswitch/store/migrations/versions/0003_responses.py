@@ -12,7 +12,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "responses",
-        sa.Column("id", sa.String(100), primary_key=True),
+        sa.Column("id", sa.String(200), primary_key=True),
         sa.Column("owner", sa.String(100), nullable=False),
         sa.Column("model", sa.String(200), nullable=False),
         sa.Column("provider", sa.String(200), nullable=False),
@@ -27,7 +27,7 @@ def upgrade() -> None:
     op.create_index("ix_responses_expires_at", "responses", ["expires_at"])
     op.create_table(
         "response_items",
-        sa.Column("response_id", sa.String(100), primary_key=True),
+        sa.Column("response_id", sa.String(200), primary_key=True),
         sa.Column("position", sa.Integer, primary_key=True),
         sa.Column("output", sa.Boolean, nullable=False),
         sa.Column("owner", sa.String(100), nullable=False),
