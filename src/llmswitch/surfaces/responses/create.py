@@ -27,7 +27,6 @@ from typing import Any
 
 from aiohttp import web
 
-from llmswitch.core.auth import Principal
 from llmswitch.core.gateway import Gateway
 from llmswitch.core.operations import CHAT
 from llmswitch.core.pipeline import Request
@@ -53,7 +52,6 @@ class Conversation:
     items: list[dict[str, Any]]  # the input the new response is kept with: the conversation before it, then its own
     fixed: dict[str, Any] = field(default_factory=dict)  # what every response shows that the body no longer says
     narrow: Callable[[Plan], None] | None = None  # the plan cut to where the conversation is kept
-    principal: Principal | None = None  # the caller, when resolving needed to know it
 
 
 async def resolve(gateway: Gateway, body: dict[str, Any], caller: Caller) -> Conversation:
@@ -67,7 +65,7 @@ async def resolve(gateway: Gateway, body: dict[str, Any], caller: Caller) -> Con
     owner = owner_of(principal)
     store = gateway.responses
     history: list[dict[str, Any]] = []
-    conversation = Conversation(body, new, principal=principal)
+    conversation = Conversation(body, new)
     if previous:
         record = await store.get(previous, owner)
         if record is None:
