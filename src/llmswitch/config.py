@@ -47,6 +47,9 @@ class ServerConfig(_Strict):
     body_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # a request body must arrive within this
     workers: int = 1
     shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 30.0  # SIGTERM: time left to requests in flight
+    # `/`, `/health` and `/health/ready` per client IP: a token bucket refilled at status_rps (0: unlimited)
+    status_rps: Annotated[float, msgspec.Meta(ge=0)] = 20.0
+    status_burst: Annotated[int, msgspec.Meta(ge=1)] = 50
 
 
 class AuthConfig(_Strict):
@@ -130,6 +133,12 @@ class Price(_Strict):
     characters: float = 0.0
 
 
+class CompatConfig(_Strict):
+    """The body-keyed routes of the proxies llmswitch replaces (`surfaces.compat`)."""
+
+    allow_client_upstream_keys: bool = False  # a request's `openai_api_key` is sent to OpenAI upstreams
+
+
 class LimitsConfig(_Strict):
     backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
     budget_reserve_tokens: int = 4096  # completion tokens reserved against a budget when max_tokens is unset
@@ -159,6 +168,7 @@ class Config(msgspec.Struct, kw_only=True):
     database_url: str = "sqlite:///llmswitch.db"
     redis_url: str | None = None
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    compat: CompatConfig = msgspec.field(default_factory=CompatConfig)
     source: str = "<config>"
 
     def resolve_model(self, name: str, default: bool = True) -> Model | None:
@@ -322,7 +332,7 @@ class _Validator:
 
 
 _SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
-             "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits"}
+             "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits", "compat"}
 
 
 def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
@@ -339,6 +349,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     auth = v.convert(raw.get("auth") or {}, AuthConfig, ("auth",))
     routing = v.convert(raw.get("routing") or {}, RoutingConfig, ("routing",))
     limits = v.convert(raw.get("limits") or {}, LimitsConfig, ("limits",))
+    compat = v.convert(raw.get("compat") or {}, CompatConfig, ("compat",))
     providers: dict[str, ProviderConfig] = {}
     for name, body in v.mapping(raw.get("providers"), ("providers",)).items():
         provider = v.convert(body, ProviderConfig, ("providers", name))
@@ -400,7 +411,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         server=server, auth=auth, providers=providers, models=models, aliases=aliases,
         default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
         context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
-        database_url=database_url, redis_url=redis_url, limits=limits, source=file,
+        database_url=database_url, redis_url=redis_url, limits=limits, compat=compat, source=file,
     )
 
 

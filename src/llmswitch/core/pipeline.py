@@ -86,6 +86,8 @@ class Request:
     max_output: int | None = None  # the output tokens the request allows, when it says
     include_usage: bool = False  # a streaming OpenAI client asked for the usage chunk
     fallback: Callable[[Any], Any] | None = None  # the local answer where no target can give one
+    timeout: float | None = None  # seconds, as the surface read the client's by its own rules; None: `timeouts`
+    upstream_key: str | None = None  # the client's own key for upstreams of its dialect (compat `openai_api_key`)
     started: float = 0.0
     principal: Principal = field(init=False)
     timeouts: Timeouts = field(init=False)
@@ -135,7 +137,7 @@ class Pipeline:
     async def serve(self, req: Request, out: Responder) -> None:
         """Serve REQ, writing its answer through OUT; a GatewayError raised is the client's error."""
         req.started = time.perf_counter()
-        req.timeouts = self.timeouts(req.headers, req.body)  # before anything copies the body: it drops `timeout`
+        req.timeouts = self.timeouts(req.headers, req.body, req.timeout)  # before anything copies the body
         req.deadline = self._deadline(req.started, req.timeouts)
         req.principal, model = await self.authorize(req.headers, req.model_name, req.holder)
         operation = req.operation
@@ -207,13 +209,15 @@ class Pipeline:
                                type="permission_error", param="model", code="model_not_allowed")
         return principal, model
 
-    def timeouts(self, headers: Mapping[str, str], body: Any) -> Timeouts:
+    def timeouts(self, headers: Mapping[str, str], body: Any, given: float | None = None) -> Timeouts:
         """The request's limits: the configured ones, or the client's `timeout` in milliseconds
         (the `x-llmswitch-timeout-ms` header, else the body's `timeout`) up to `max_timeout_s`.
         The body's `timeout` is removed, being the gateway's setting and never an upstream's: call
-        this before any copy of the body is made."""
+        this before any copy of the body is made. A surface with rules of its own for the client's
+        timeout (the compat routes') reads it itself, takes it out of the body and the headers, and
+        passes what its rules gave as `given`, in seconds, in place of the configured one."""
         server = self.config.server
-        total = server.timeout_s
+        total = server.timeout_s if given is None else given
         raw = body.pop("timeout", None) if type(body) is dict else None
         header = headers.get("x-llmswitch-timeout-ms")
         if header is not None:
@@ -303,7 +307,7 @@ class Pipeline:
         same_dialect = req.dialect == route.dialect
         call = UpstreamCall(
             deployment=deployment, body=translated.body, stream=stream,
-            api_key=req.principal.upstream_key or target.api_key,
+            api_key=(same_dialect and req.upstream_key) or req.principal.upstream_key or target.api_key,
             timeouts=req.deadline.bound(req.timeouts, deployment.timeout_s),
             headers=req.forwarded if same_dialect else {},
             query=without_credentials(req.query) if same_dialect else "",  # never a client's `?key=`
@@ -343,7 +347,7 @@ class Pipeline:
                 raise malformed(error) from None
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if operation.idempotent else None,
-                                     own_keys=req.principal.upstream_key is None,
+                                     own_keys=req.principal.upstream_key is None and req.upstream_key is None,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         body, encoded, usage, dropped = outcome.value
         outcome.finish(usage)
@@ -396,7 +400,7 @@ class Pipeline:
             return await self._prime(req, target)
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if req.operation.idempotent else None,
-                                     own_keys=req.principal.upstream_key is None,
+                                     own_keys=req.principal.upstream_key is None and req.upstream_key is None,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         primed = outcome.value
         meter.answered(outcome.target)
