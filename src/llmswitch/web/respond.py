@@ -64,21 +64,20 @@ class HTTPResponder:
 
 async def serve(request: web.Request, wire: Wire, operation: Operation, body: Any, *, stream: bool = False,
                 prompt_estimate: int = 0, max_output: int | None = None, include_usage: bool = False,
-                fallback: Callable[[Any], Any] | None = None) -> web.StreamResponse:
-    """Run the pipeline on a request a surface has read and validated; its answer, as aiohttp's."""
+                fallback: Callable[[Any], Any] | None = None,
+                adjust: Callable[[Request], None] | None = None) -> web.StreamResponse:
+    """Run the pipeline on a request a surface has read and validated; its answer, as aiohttp's.
+    ADJUST has the last word on the core's request (the compat routes, whose credentials, upstream
+    headers and timeout come from the body)."""
+    gateway = request.app[GATEWAY]
+    pipeline = gateway.pipeline
+    assert pipeline is not None
     headers = request.headers
     req = Request(operation, wire.dialect, body, body["model"], stream, headers, request.query_string,
                   request[REQUEST_ID], wire.forwarded(headers) if wire.forwarded_headers else {}, request,
                   prompt_estimate, max_output, include_usage, fallback)
-    return await run(request, wire, req)
-
-
-async def run(request: web.Request, wire: Wire, req: Request) -> web.StreamResponse:
-    """Run the pipeline on REQ, the core's request a surface built itself (the compat routes, whose
-    credentials and upstream headers come from the body); its answer, as aiohttp's."""
-    gateway = request.app[GATEWAY]
-    pipeline = gateway.pipeline
-    assert pipeline is not None
+    if adjust is not None:
+        adjust(req)
     out = HTTPResponder(request, wire, gateway.config.server.keepalive_s)
     try:
         await pipeline.serve(req, out)

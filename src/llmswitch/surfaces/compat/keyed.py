@@ -35,8 +35,8 @@ from llmswitch.core.operations import Operation
 from llmswitch.core.pipeline import Request
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.surfaces.wire import OPENAI
+from llmswitch.web import respond
 from llmswitch.web.context import GATEWAY, REQUEST_ID
-from llmswitch.web.respond import run
 
 log = logging.getLogger("llmswitch")
 COMPAT_FIELDS = ("security_key", "openai_api_key", "project", "organization", "timeout")
@@ -55,6 +55,15 @@ class Keyed:
     timeout_s: float
     timeout_source: str  # where the client's timeout was read: body, query, form, header; config: nowhere
     timeout_rule: str  # asked, missing, invalid, clamped
+
+    def apply(self, req: Request) -> None:
+        """The core's request for this one: authenticated by the security_key, with the client's
+        upstream key and headers, its timeout by these rules, and no query (it may hold the key)."""
+        req.headers = self.credentials
+        req.query = ""
+        req.forwarded = self.forwarded
+        req.timeout = self.timeout_s
+        req.upstream_key = self.upstream_key
 
 
 def timeout_rule(raw: Any, server: ServerConfig) -> tuple[float, str]:
@@ -146,8 +155,6 @@ async def admit(request: web.Request, fields: MutableMapping[str, Any], source: 
 async def serve(request: web.Request, keyed: Keyed, operation: Operation, body: dict[str, Any], *,
                 prompt_estimate: int = 0, max_output: int | None = None) -> web.StreamResponse:
     """Run the pipeline on a body-keyed request its route has read and validated, in the OpenAI
-    dialect. The client's query (which may hold its security_key) never goes upstream."""
-    req = Request(operation, OPENAI.dialect, body, body["model"], False, keyed.credentials, "", request[REQUEST_ID],
-                  keyed.forwarded, request, prompt_estimate, max_output, timeout=keyed.timeout_s,
-                  upstream_key=keyed.upstream_key)
-    return await run(request, OPENAI, req)
+    dialect and wire."""
+    return await respond.serve(request, OPENAI, operation, body, prompt_estimate=prompt_estimate,
+                               max_output=max_output, adjust=keyed.apply)
