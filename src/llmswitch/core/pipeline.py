@@ -41,7 +41,7 @@ from llmswitch.dialects.translate import (RequestFn, ResponseFn, StreamFn, can_t
 from llmswitch.dialects.types import MalformedAnswer, RequestOptions, ResponseContext, StreamContext
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
-from llmswitch.providers.base import Provider, Timeouts, UpstreamCall, UpstreamError, UpstreamStream
+from llmswitch.providers.base import Provider, Timeouts, UpstreamBytes, UpstreamCall, UpstreamError, UpstreamStream
 from llmswitch.providers.endpoints import Endpoint
 
 # What reading an upstream's answer raises when the answer lacks its dialect's shape. Translations
@@ -52,19 +52,24 @@ UPSTREAM_FAILURES = (UpstreamError, *SHAPE_ERRORS)
 
 
 class Responder(Protocol):
-    """How a surface writes its answer: whole, or as a stream of events in its own framing."""
+    """How a surface writes its answer: whole, as a stream of events in its own framing, or as bytes
+    passed on as they arrive (audio)."""
 
     def answer(self, body: bytes, headers: dict[str, str]) -> None:
         """The whole answer, encoded JSON."""
 
-    async def open(self, headers: dict[str, str]) -> None:
-        """A stream of events begins; from here on an error is an event, not a status."""
+    async def open(self, headers: dict[str, str], media_type: str | None = None) -> None:
+        """A stream begins: of events (no MEDIA_TYPE), else of bytes of that type. From here on an
+        error is an event, or the end of the bytes, not a status."""
 
     async def send(self, events: list[dict[str, Any]]) -> None:
         """Events in the client's dialect, written together."""
 
+    async def send_bytes(self, data: bytes) -> None:
+        """The next bytes of a binary answer."""
+
     async def finish(self, events: list[dict[str, Any]], complete: bool) -> None:
-        """The last events; `complete`: the answer is whole (the dialect's terminator follows)."""
+        """The last events; `complete`: the answer is whole (an event stream's terminator follows)."""
 
 
 @dataclass(slots=True)
@@ -86,6 +91,8 @@ class Request:
     max_output: int | None = None  # the output tokens the request allows, when it says
     include_usage: bool = False  # a streaming OpenAI client asked for the usage chunk
     fallback: Callable[[Any], Any] | None = None  # the local answer where no target can give one
+    raw: bool = False  # the answer is passed on as the upstream's bytes and media type (audio, plain text)
+    known_usage: Usage | None = None  # what the request itself says it uses (speech: its input's characters)
     timeout: float | None = None  # seconds, as the surface read the client's by its own rules; None: `timeouts`
     upstream_key: str | None = None  # the client's own key for upstreams of its dialect (compat `openai_api_key`)
     started: float = 0.0
@@ -95,11 +102,17 @@ class Request:
     meter: Meter = field(init=False)
     admission: Admission = field(init=False)
 
+    @property
+    def own_keys(self) -> bool:
+        """Only the gateway's own upstream keys are sent, none of the client's (passthrough mode's, or
+        the compat routes' `openai_api_key`): an upstream refusing one is then a target's problem."""
+        return self.principal.upstream_key is None and self.upstream_key is None
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
     """How one provider serves one operation for clients of one dialect: the endpoint, its dialect and
-    the translations there and back (`stream` None where the operation never streams)."""
+    the translations there and back (`stream`: of its events; None where it sends none)."""
 
     endpoint: Endpoint
     dialect: str
@@ -150,6 +163,8 @@ class Pipeline:
         try:
             if not plan.targets and req.fallback is not None:
                 out.answer(self._fallback(req), req.admission.headers)
+            elif req.raw:
+                await self._relay(req, plan, out)
             elif req.stream:
                 await self._stream(req, plan, out)
             else:
@@ -270,7 +285,7 @@ class Pipeline:
             endpoint = provider.endpoint(operation, dialect)
             assert endpoint is not None  # the plan holds only the targets that serve the operation
             upstream = provider.dialect_of(endpoint)
-            stream = stream_translation(operation, upstream, dialect) if endpoint.stream is not None else None
+            stream = stream_translation(operation, upstream, dialect) if endpoint.stream == "sse" else None
             route = self._routes[key] = Route(endpoint, upstream, request_translation(operation, dialect, upstream),
                                               response_translation(operation, upstream, dialect), stream)
         return route
@@ -332,7 +347,7 @@ class Pipeline:
     async def _complete(self, req: Request, plan: Plan, out: Responder) -> None:
         meter = req.meter
         operation = req.operation
-        context = ResponseContext(req.model_name, req.request_id, None if operation.reserves_output else req.body)
+        context = ResponseContext(req.model_name, req.request_id, req.body)
 
         async def attempt(target: Target) -> tuple[Any, bytes, Usage | None, list[str]]:
             meter.trying(target)
@@ -347,7 +362,7 @@ class Pipeline:
                 raise malformed(error) from None
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if operation.idempotent else None,
-                                     own_keys=req.principal.upstream_key is None and req.upstream_key is None,
+                                     own_keys=req.own_keys,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         body, encoded, usage, dropped = outcome.value
         outcome.finish(usage)
@@ -376,7 +391,7 @@ class Pipeline:
         else:
             upstream = await provider.stream(call)
         translator = route.stream(StreamContext(req.model_name, req.include_usage, req.request_id,
-                                                req.prompt_estimate))
+                                                req.prompt_estimate, req.body))
         events: list[dict[str, Any]] = []
         try:
             async for batch in upstream:
@@ -400,7 +415,7 @@ class Pipeline:
             return await self._prime(req, target)
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if req.operation.idempotent else None,
-                                     own_keys=req.principal.upstream_key is None and req.upstream_key is None,
+                                     own_keys=req.own_keys,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         primed = outcome.value
         meter.answered(outcome.target)
@@ -431,6 +446,40 @@ class Pipeline:
             primed.upstream.close()  # a client gone: stop the upstream at once
             meter.usage = translator.usage
             outcome.finish(translator.usage, broke)
+
+
+    # --- bytes passed on -------------------------------------------------------------------------
+    async def _relay(self, req: Request, plan: Plan, out: Responder) -> None:
+        """An answer passed on as the upstream's bytes, as they arrive: a failure before they start
+        moves on to the next target; after, it ends them (the client sees a short answer)."""
+        meter = req.meter
+
+        async def attempt(target: Target) -> tuple[UpstreamBytes, list[str]]:
+            meter.trying(target)
+            call, dropped = self._call(req, self._route(target.provider, req.operation.name, req.dialect), target,
+                                       req.stream)
+            return await target.provider.open(call), dropped
+
+        outcome = await run_attempts(plan, attempt, retry_unsafe=True if req.operation.idempotent else None,
+                                     own_keys=req.own_keys,
+                                     estimated_tokens=req.prompt_estimate, deadline=req.deadline)
+        upstream, dropped = outcome.value
+        meter.answered(outcome.target)
+        meter.usage = req.known_usage
+        broke: UpstreamError | None = None
+        try:
+            await out.open(self._headers(req, outcome, dropped), upstream.content_type)
+            try:
+                async for chunk in upstream.chunks:
+                    await out.send_bytes(chunk)
+                meter.complete = True
+            except UpstreamError as error:
+                broke = error
+                meter.status = error.client_status
+            await out.finish([], complete=broke is None)
+        finally:
+            upstream.close()
+            outcome.finish(req.known_usage, broke)
 
 
 def malformed(error: Exception) -> UpstreamError:

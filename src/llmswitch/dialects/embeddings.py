@@ -40,8 +40,8 @@ def passthrough_response(body: dict[str, Any], ctx: ResponseContext) -> tuple[di
     return body, from_openai(body.get("usage"))
 
 
-def wants_base64(request: dict[str, Any] | None) -> bool:
-    return request is not None and request.get("encoding_format") == "base64"
+def wants_base64(request: dict[str, Any]) -> bool:
+    return request.get("encoding_format") == "base64"
 
 
 def pack(values: list[float]) -> str:
@@ -75,7 +75,7 @@ def estimate_input_tokens(body: dict[str, Any]) -> int:
     return count or 1
 
 
-def estimated_usage(request: dict[str, Any] | None) -> dict[str, int]:
+def estimated_usage(request: dict[str, Any]) -> dict[str, int]:
     """The `usage` of an answer whose upstream counted nothing (Gemini)."""
-    count = estimate_input_tokens(request or {})
+    count = estimate_input_tokens(request)
     return {"prompt_tokens": count, "total_tokens": count}

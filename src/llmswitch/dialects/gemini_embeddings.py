@@ -40,7 +40,7 @@ def openai_to_gemini_request(body: dict[str, Any], options: RequestOptions) -> T
 
 def gemini_to_openai_response(body: dict[str, Any], ctx: ResponseContext) -> tuple[dict[str, Any], Usage | None]:
     answers = body["embeddings"] if "embeddings" in body else [body["embedding"]]
-    request = ctx.request or {}
+    request = ctx.request
     shortened = request.get("dimensions") is not None
     base64 = embeddings.wants_base64(request)
     data = []

@@ -57,7 +57,8 @@ class Dropped:
 class ResponseContext:
     client_model: str
     request_id: str = ""
-    request: dict[str, Any] | None = None  # the client's request, for answers shaped by what it asked
+    # the client's body, for answers shaped by what it asked (Responses echoes it, embeddings' encoding)
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -68,6 +69,7 @@ class StreamContext:
     include_usage: bool = False  # OpenAI clients: did they ask for the usage chunk?
     request_id: str = ""
     prompt_estimate: int = 0  # for dialects that must report input tokens before the upstream does
+    request: dict[str, Any] = field(default_factory=dict)  # the client's body, for streams that echo it (Responses)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

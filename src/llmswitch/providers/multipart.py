@@ -23,6 +23,9 @@ class FormField:
 
 @dataclass(slots=True)
 class FilePart:
+    """A file sent as it is read. `chunks` is iterated once per attempt: where failover must send it
+    again, pass an iterable that starts over each time (an upload spooled to disk), not a generator."""
+
     name: str
     filename: str
     content_type: str
