@@ -85,7 +85,8 @@ def transcript_usage(usage: Any) -> Usage | None:
         seconds = _seconds(usage.get("seconds"))
         return None if seconds is None else Usage(audio_seconds=seconds)
     if usage.get("type") == "tokens" or "input_tokens" in usage:
-        return Usage(prompt_tokens=token_count(usage, "input_tokens"), completion_tokens=token_count(usage, "output_tokens"))
+        return Usage(prompt_tokens=token_count(usage, "input_tokens"),
+                     completion_tokens=token_count(usage, "output_tokens"))
     return None
 
 
