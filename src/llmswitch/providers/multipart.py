@@ -2,8 +2,8 @@
 
 A file part's bytes come from an async iterable (the client's own upload, read as it arrives), so
 a large file passes through the gateway in pieces and is never held whole. When every file part
-says its size the body's length is known and sent as Content-Length (some servers refuse chunked
-uploads); otherwise the transport frames it chunked.
+says its size (and no `LateFields` wait for it to pass) the body's length is known and sent as
+Content-Length (some servers refuse chunked uploads); otherwise the transport frames it chunked.
 """
 
 from __future__ import annotations

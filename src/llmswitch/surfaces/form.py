@@ -23,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable
-from typing import IO
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import IO, TypeVar
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -39,6 +40,7 @@ FIELD_LIMIT = 1 << 20  # bytes of one field (a prompt, a speaker reference as a 
 HEAD = 64  # bytes of the file kept: a WAV header says its byte rate
 MIB = 1 << 20
 FILE_FIELD = "file"
+T = TypeVar("T")
 
 
 def too_large(cap: int) -> GatewayError:
@@ -49,19 +51,18 @@ def too_large(cap: int) -> GatewayError:
 class _Body:
     """The client's body as the parts are read: the cap on its size and on the time spent waiting for it."""
 
-    def __init__(self, request: web.Request, cap: int, timeout_s: float):
-        self.request = request
+    def __init__(self, cap: int, timeout_s: float):
         self.cap = cap
         self.timeout_s = timeout_s
         self.size = 0
         self.waited = 0.0  # seconds spent waiting for the client so far
 
-    async def _wait(self, step: Callable[[], object]) -> object:
+    async def _wait(self, step: Callable[[], Awaitable[T]]) -> T:
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
             async with asyncio.timeout(max(0.0, self.timeout_s - self.waited)):
-                return await step()  # type: ignore[misc]
+                return await step()
         except TimeoutError:
             raise GatewayError(408, f"The request body did not arrive within {self.timeout_s:g} s.",
                                code="body_timeout") from None
@@ -82,7 +83,7 @@ class _Body:
 
     async def chunk(self, part: BodyPartReader) -> bytes:
         """The next piece of PART (b"" at its end), counted against the cap."""
-        data: bytes = await self._wait(lambda: part.read_chunk(CHUNK))  # type: ignore[assignment]
+        data = await self._wait(lambda: part.read_chunk(CHUNK))
         self.size += len(data)
         if self.size > self.cap:
             raise too_large(self.cap)
@@ -105,30 +106,48 @@ class _Body:
 
 
 class Spool:
-    """A nameless temporary file, written at its end and read at any offset, in a worker thread."""
+    """A nameless temporary file, appended to and read at any offset in a worker thread. Each operation
+    holds the lock, and closing takes it too, in a thread of its own: a request cancelled while a write
+    was still running closes its file only once that write has ended, so no write ever lands on a
+    descriptor the process has since reused."""
 
     def __init__(self) -> None:
-        self._file: IO[bytes] | None = None
+        self._file: IO[bytes] | None = None  # made by the first write
+        self._written = False  # a write was asked for: there may be a file to close
+        self._closed = False
+        self._lock = threading.Lock()
 
     async def write(self, data: bytes) -> None:
-        if self._file is None:
-            self._file = await asyncio.to_thread(tempfile.TemporaryFile, buffering=0)
-        await asyncio.to_thread(_write_all, self._file.fileno(), data)
+        self._written = True
+        await asyncio.to_thread(self._write, data)
 
     async def read(self, offset: int, size: int) -> bytes:
-        assert self._file is not None
-        return await asyncio.to_thread(os.pread, self._file.fileno(), size, offset)
+        return await asyncio.to_thread(self._read, offset, size)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._written:
+            asyncio.get_running_loop().run_in_executor(None, self._close)
 
+    def _write(self, data: bytes) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(buffering=0)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._file.fileno(), view):]
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    def _read(self, offset: int, size: int) -> bytes:
+        with self._lock:
+            assert self._file is not None and not self._closed
+            return os.pread(self._file.fileno(), size, offset)
+
+    def _close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._file is not None:
+                self._file.close()
 
 
 class Upload:
@@ -267,7 +286,7 @@ async def read_form(request: web.Request, cap: int, timeout_s: float) -> ClientF
         reader = await request.multipart()
     except (ValueError, AssertionError, KeyError):
         raise invalid("The request's multipart boundary is missing or not valid.", code="invalid_body") from None
-    body = _Body(request, cap, timeout_s)
+    body = _Body(cap, timeout_s)
     form = ClientForm(reader, body)
     while (part := await body.next(reader)) is not None:
         name = _name_of(part)
