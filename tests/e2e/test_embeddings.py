@@ -81,8 +81,8 @@ Client = Callable[..., openai.OpenAI]
 def client(gateway: Process) -> Client:
     """A client with a fresh key of its own (KEY_FIELDS as its limits and scope)."""
     def make(prefix: str = "/v1", **key_fields: Any) -> openai.OpenAI:
-        return openai.OpenAI(base_url=gateway.url + prefix, api_key=admin_key(gateway, **key_fields)["key"], max_retries=0,
-                             timeout=20)
+        key = admin_key(gateway, **key_fields)["key"]
+        return openai.OpenAI(base_url=gateway.url + prefix, api_key=key, max_retries=0, timeout=20)
     return make
 
 

@@ -43,5 +43,3 @@ TRANSCRIPTION = Operation("transcription", idempotent=False, streams=True, meter
 TRANSLATION = Operation("translation", idempotent=False, streams=False, meters=("audio_seconds",))
 SPEECH = Operation("speech", idempotent=False, streams=True, meters=("characters",))
 MODELS = Operation("models", idempotent=True, streams=False, meters=())
-
-OPERATIONS = {op.name: op for op in (CHAT, EMBEDDINGS, COUNT_TOKENS, TRANSCRIPTION, TRANSLATION, SPEECH, MODELS)}

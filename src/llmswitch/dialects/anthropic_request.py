@@ -402,9 +402,9 @@ def anthropic_to_openai_request(body: dict[str, Any], options: RequestOptions, *
     it). `metadata.user_id`, a JSON string from Claude Code, becomes `user` (hashed when long).
     `output_config.format` becomes `response_format`.
 
-    REASONING (or `options.reasoning`) says whether the target reads `reasoning_effort` safely. Gemini does (its thinking
-    models take a budget), so on the way there `thinking` and `output_config.effort` become an
-    effort. An OpenAI-compatible upstream rejects `reasoning_effort` on models that do not reason,
+    REASONING (or `options.reasoning`) says whether the target reads `reasoning_effort` safely.
+    Gemini does (its thinking models take a budget), so on the way there `thinking` and
+    `output_config.effort` become an effort. An OpenAI-compatible upstream rejects `reasoning_effort` on models that do not reason,
     which only the deployment's model decides, so towards OpenAI both are left out and listed.
     """
     dropped = Dropped()

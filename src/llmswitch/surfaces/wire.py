@@ -47,4 +47,5 @@ class Wire:
 
 OPENAI = Wire("openai", GatewayError.openai_body, sse.encode_data, sse.DONE)
 AUDIO = Wire("openai", GatewayError.openai_body, sse.encode_data, b"")
-ANTHROPIC = Wire("anthropic", GatewayError.anthropic_body, sse.encode_event, b"", ("anthropic-beta", "anthropic-version"))
+ANTHROPIC = Wire("anthropic", GatewayError.anthropic_body, sse.encode_event, b"",
+                 ("anthropic-beta", "anthropic-version"))
