@@ -160,14 +160,14 @@ def test_a_transcription_streams_its_events_as_the_upstream_sends_them(client: C
     name = f"{uuid.uuid4().hex}.wav"
     audio = wav(1)
     events = list(client().audio.transcriptions.create(model="gpt-4o-transcribe", file=(name, audio), stream=True,
-                                                       include=["logprobs"]))
+                                                       include=["logprobs"], chunking_strategy="auto"))
     deltas = [e.delta for e in events if e.type == "transcript.text.delta"]
     assert len(deltas) > 1 and "".join(deltas) == f"Transcript of {name}, {len(audio)} bytes."
     done = events[-1]
     assert done.type == "transcript.text.done" and done.usage is not None and done.usage.type == "tokens"
     assert done.logprobs
     [sent] = uploads(fake, name)
-    assert (sent["stream"], sent["include"]) == ("true", ["logprobs"])
+    assert (sent["stream"], sent["include"], sent["chunking_strategy"]) == ("true", ["logprobs"], "auto")
 
 
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks translations deprecated
@@ -315,6 +315,22 @@ def test_the_second_transcription_within_a_minute_on_rpm_1_is_refused_without_re
     with pytest.raises(openai.RateLimitError):
         limited.audio.transcriptions.create(model="whisper-1", file=(name, wav(0.2)))
     assert len(uploads(fake, name)) == 1
+
+
+def test_a_spent_budget_stops_audio_before_the_upload_is_read(gateway: Process, fake: Process) -> None:
+    caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=admin_key(gateway, budget_usd=0.001)["key"],
+                           max_retries=0)
+    name = f"{uuid.uuid4().hex}.wav"
+    caller.audio.transcriptions.create(model="whisper-1", file=(name, wav(30)))  # $0.003 at $0.006 a minute
+    with pytest.raises(openai.RateLimitError) as refused:
+        caller.audio.transcriptions.create(model="whisper-1", file=(name, wav(1)))
+    assert refused.value.code == "insufficient_quota" and len(uploads(fake, name)) == 1
+
+
+def test_speech_reserves_its_characters_against_the_budget(client: Client) -> None:
+    with pytest.raises(openai.RateLimitError) as refused:
+        client(budget_usd=0).audio.speech.create(model="tts-1", voice="alloy", input="hello")
+    assert refused.value.code == "insufficient_quota"
 
 
 def test_a_busy_target_passes_the_whole_upload_to_the_next(client: Client, fake: Process) -> None:

@@ -153,7 +153,7 @@ class Pipeline:
         plan = self._plan(req, model)
         req.admission = await self.limiter.admit(
             req.principal, req.prompt_estimate, req.max_output, price=lambda: self._highest_price(plan),
-            metered=operation.metered, generates=operation.reserves_output)
+            metered=operation.metered, generates=operation.reserves_output, units=req.known_usage)
         try:
             if not plan.targets and req.fallback is not None:
                 out.answer(self._fallback(req), req.admission.headers)
