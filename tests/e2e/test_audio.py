@@ -220,6 +220,11 @@ def test_a_form_without_a_file_is_a_400_naming_file(client: Client) -> None:
     assert refused.value.param == "file"
 
 
+def test_the_api_v1_prefix_serves_audio_too(client: Client) -> None:
+    assert client("/api/v1").audio.transcriptions.create(model="whisper-1", file=("a.wav", wav(0.1))).text
+    assert client("/api/v1").audio.speech.create(model="tts-1", voice="alloy", input="hi").content
+
+
 @pytest.mark.parametrize("model", ["claude", "gemini"])
 def test_a_model_that_serves_no_audio_is_a_400_naming_the_model(client: Client, model: str) -> None:
     with pytest.raises(openai.BadRequestError) as refused:

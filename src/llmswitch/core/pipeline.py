@@ -468,20 +468,25 @@ class Pipeline:
         meter.answered(outcome.target)
         kept: list[bytes] | None = [] if _textual(upstream.content_type) else None
         size = 0
+
+        async def send(chunk: bytes) -> None:
+            nonlocal kept, size
+            size += len(chunk)
+            if kept is not None:
+                if size > KEEP_TEXT:
+                    kept = None
+                else:
+                    kept.append(chunk)
+            await out.send_bytes(chunk)
+
         broke: UpstreamError | None = None
         try:
             await out.open(self._headers(req, outcome, dropped), upstream.content_type)
             try:
-                chunk = first
-                while chunk:
-                    size += len(chunk)
-                    if kept is not None:
-                        if size <= KEEP_TEXT:
-                            kept.append(chunk)
-                        else:
-                            kept = None
-                    await out.send_bytes(chunk)
-                    chunk = await anext(upstream.chunks, b"")
+                if first:
+                    await send(first)
+                async for chunk in upstream.chunks:
+                    await send(chunk)
                 meter.complete = True
             except UpstreamError as error:
                 broke = error
