@@ -10,13 +10,13 @@ from aiohttp import web
 
 from llmswitch.config import Config
 from llmswitch.core.gateway import Gateway
-from llmswitch.surfaces import admin, anthropic_messages, embeddings, key_info, models, openai_chat
+from llmswitch.surfaces import admin, anthropic_messages, audio, embeddings, key_info, models, openai_chat
 from llmswitch.surfaces.status import health_ready
 from llmswitch.web.context import GATEWAY
 from llmswitch.web.middleware import RouteWires, build_middleware
 
 PREFIXES = ("/v1", "/api/v1")
-SURFACES = (models, openai_chat, anthropic_messages, embeddings, key_info)  # each lists its ROUTES
+SURFACES = (models, openai_chat, anthropic_messages, embeddings, audio, key_info)  # each lists its ROUTES
 GC_YOUNG_THRESHOLD = 20_000  # net allocations between young collections (CPython's default: 700)
 
 
