@@ -20,7 +20,7 @@ from aiohttp import web
 from llmswitch.config import Config
 from llmswitch.core.gateway import GATEWAY, REQUEST_ID, Gateway
 from llmswitch.errors import GatewayError
-from llmswitch.surfaces import admin, anthropic_messages, key_info, models, openai_chat
+from llmswitch.surfaces import admin, admin_ui, anthropic_messages, key_info, models, openai_chat
 from llmswitch.surfaces.status import health_ready
 
 log = logging.getLogger("llmswitch")
@@ -148,6 +148,7 @@ def build_app(config: Config) -> web.Application:
             dialects.add(app.router, method, prefix + path, route_handler, dialect)
     app.router.add_get("/api/v1/chat/models", models.list_models)
     admin.add_routes(app)
+    admin_ui.add_routes(app)
     return app
 
 
