@@ -37,6 +37,10 @@ function render() {
   const page = h("section.page", {"aria-labelledby": "page-title"}, h("h1", {id: "page-title"}, TITLES[name]));
   fill(main, page);
   leave = PAGES[name].render(page, params) || null;
+  closeMenu();
+}
+
+function closeMenu() {
   nav.classList.remove("open");
   menuToggle.setAttribute("aria-expanded", "false");
 }
@@ -105,6 +109,7 @@ menuToggle.addEventListener("click", () => {
   const open = nav.classList.toggle("open");
   menuToggle.setAttribute("aria-expanded", String(open));
 });
+nav.addEventListener("click", (event) => { if (event.target.closest("a")) closeMenu(); });
 window.addEventListener("hashchange", () => { render(); main.focus({preventScroll: true}); });
 window.addEventListener("llmswitch:signed-out", (event) => {
   if (signedIn) showSignIn(`Your session ended (${event.detail}). Sign in again.`);
