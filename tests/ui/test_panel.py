@@ -306,6 +306,7 @@ def test_the_playground_streams_the_answer_and_shows_tokens_and_cost(page: Any, 
     expect(page.locator("[data-stat='Output tokens']")).not_to_have_text("–")
     expect(page.locator("[data-stat='Cost (list price)']")).to_have_text(re.compile(r"^\$0\.0\d+"))
     expect(page.locator("[data-stat='Served by']")).to_have_text("fake/gpt-4o-2024-08-06#0")
+    expect(page.locator("[data-stat='Request']")).to_have_text(re.compile(r"^playground-[0-9a-f]{24}$"))
     lengths = page.evaluate("window.__lengths")
     assert len({n for n in lengths if 0 < n < len(words)}) >= 3, lengths  # it arrived piece by piece
     shot(page, "playground-streamed")

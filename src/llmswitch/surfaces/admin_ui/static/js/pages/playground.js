@@ -83,6 +83,9 @@ export function render(page) {
     controller = new AbortController();
     send.disabled = true;
     stop.disabled = false;
+    // Our own request id (the gateway keeps a client's): a streamed answer's headers do not carry one.
+    const requestId = "playground-" + Array.from(crypto.getRandomValues(new Uint8Array(12)),
+      (b) => b.toString(16).padStart(2, "0")).join(""); // randomUUID needs a secure context; plain http may not be one
     const started = performance.now();
     let firstToken = null;
     let usage = null;
@@ -94,7 +97,7 @@ export function render(page) {
         messages: [...(system.value.trim() ? [{role: "system", content: system.value.trim()}] : []), ...messages]};
       for (let attempt = 0; attempt < 2; attempt++) {
         response = await fetch(gatewayUrl("v1/chat/completions"), {method: "POST", signal: controller.signal,
-          credentials: "omit", headers: {"content-type": "application/json",
+          credentials: "omit", headers: {"content-type": "application/json", "x-request-id": requestId,
             authorization: `Bearer ${await playgroundKey(attempt > 0)}`}, body: JSON.stringify(body)});
         if (response.status !== 401) break; // a key revoked or expired meanwhile: renew it once
       }
@@ -140,7 +143,7 @@ export function render(page) {
       ["First token", fmtMs(firstToken)],
       ["Total", fmtMs(performance.now() - started)],
       ["Served by", deployment || "–"],
-      ["Request", response?.headers.get("x-request-id") || "–"],
+      ["Request", requestId],
     ]);
   }
 
