@@ -40,7 +40,7 @@ def browser_problem() -> str | None:
     return None if check.returncode == 0 else (check.stdout + check.stderr).strip()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not longer: sync Playwright's event loop would be running under the async tests
 def browser() -> Iterator[Any]:
     problem = browser_problem()
     if problem is not None:

@@ -4,8 +4,10 @@ playground against a real gateway process with the fake upstream; screenshots un
 from __future__ import annotations
 
 import http.server
+import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -304,7 +306,7 @@ def test_the_playground_streams_the_answer_and_shows_tokens_and_cost(page: Any, 
     page.get_by_role("button", name="Send").click()
     expect(page.locator(".message.assistant .text")).to_have_text(words, timeout=20000)
     expect(page.locator("[data-stat='Output tokens']")).not_to_have_text("–")
-    expect(page.locator("[data-stat='Cost (list price)']")).to_have_text(re.compile(r"^\$0\.0\d+"))
+    expect(page.locator("[data-stat='Cost (list price)']")).to_have_text(re.compile(r"^\$0\.0\d*[1-9]$"))
     expect(page.locator("[data-stat='Served by']")).to_have_text("fake/gpt-4o-2024-08-06#0")
     expect(page.locator("[data-stat='Request']")).to_have_text(re.compile(r"^playground-[0-9a-f]{24}$"))
     lengths = page.evaluate("window.__lengths")
@@ -355,4 +357,75 @@ def test_no_page_shifts_while_its_data_loads(page: Any, panel: Panel) -> None:
         page.wait_for_timeout(300)
         shift = page.evaluate("window.__cls")
         assert shift < 0.05, f"{name}: cumulative layout shift {shift}"
-        shot(page, name)
+        shot(page, f"page-{name}")
+
+
+# --- usage pages drawn from the ledger's answers (the contract of GET /admin/api/usage and /requests) -----
+HOUR = 3600
+
+
+def usage_group(key: Any, requests: int, **extra: Any) -> dict[str, Any]:
+    return {"key": key, "requests": requests, "errors": requests // 10, "input_tokens": requests * 120,
+            "output_tokens": requests * 40, "cached_tokens": requests * 10, "cost_usd": requests * 0.0021,
+            "latency_ms_p50": 180.0 + requests, "latency_ms_p95": 420.0 + requests, "ttft_ms_p50": 90.0,
+            "ttft_ms_p95": 210.0, **extra}
+
+
+def ledger_answers(now: float) -> Any:
+    start = int(now // HOUR) * HOUR - 23 * HOUR
+    hours = [usage_group(start + i * HOUR, 5 + (i * 7) % 23) for i in range(24)]
+    totals = usage_group(None, sum(g["requests"] for g in hours))
+    by = {"hour": hours,
+          "model": [usage_group("gpt-4o", 300), usage_group("claude-sonnet", 120), usage_group("gpt-5", 40)],
+          "key": [usage_group("key_team_a", 350), usage_group("key_team_b", 110)]}
+    record = {"request_id": "req_0001", "key_id": "key_team_a", "model": "gpt-4o", "target": "fake/gpt-4o#0",
+              "status": 200, "prompt_tokens": 120, "completion_tokens": 40, "cached_tokens": 10, "cost_usd": 0.0021,
+              "duration_ms": 812.5, "at": now - 60, "operation": "chat", "stream": True, "ttft_ms": 95.0,
+              "attempts": 1, "error": None}
+
+    def answer(route: Any) -> None:
+        url = route.request.url
+        if "/admin/api/requests/" in url:  # no per-request route in this ledger: the row is the detail
+            route.fulfill(status=404, content_type="application/json", body='{"error": {"message": "Unknown route"}}')
+            return
+        if "/admin/api/requests" in url:
+            body = {"object": "list", "data": [record, {**record, "request_id": "req_0002", "status": 429,
+                                                          "error": "rate_limited"}], "next_cursor": None}
+        else:
+            group_by = re.search(r"group_by=(\w+)", url)
+            body = {"totals": totals, "groups": by[group_by.group(1) if group_by else "hour"]}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+    return answer
+
+
+def test_the_dashboard_charts_usage_over_time_with_values_on_hover(page: Any, panel: Panel) -> None:
+    page.route(re.compile(r".*/admin/api/usage\?.*"), ledger_answers(time.time()))
+    sign_in(page, panel)
+    expect(page.locator("[data-metric='Requests']")).to_have_text(re.compile(r"^\d[\d,]*$"))
+    expect(page.locator("figure.chart")).to_have_count(4)
+    chart = page.locator("figure.chart", has_text="Requests and errors")
+    box = chart.locator("svg").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(chart.locator(".readout")).to_contain_text("Requests:")
+    shot(page, "dashboard")
+    chart.locator("svg").focus()
+    page.keyboard.press("ArrowRight")
+    expect(chart.locator(".readout")).to_contain_text("Errors:")
+    tops = page.locator("figure.bars", has_text="Top models")
+    expect(tops.locator("li").first).to_contain_text("gpt-4o")
+    expect(page.locator("figure.bars", has_text="Top keys")).to_contain_text("key_team_a")
+
+
+def test_the_request_log_lists_records_and_shows_one_in_detail(page: Any, panel: Panel) -> None:
+    page.route(re.compile(r".*/admin/api/requests.*"), ledger_answers(time.time()))
+    sign_in(page, panel)
+    page.get_by_role("link", name="Requests").click()
+    row = page.locator("tr[data-request-id='req_0001']")
+    expect(row).to_contain_text("120 / 40")
+    expect(page.locator("tr[data-request-id='req_0002']")).to_contain_text("429")
+    shot(page, "requests")
+    row.get_by_role("button", name="Details of request req_0001").click()
+    dialog = page.get_by_role("dialog", name="Request req_0001")
+    expect(dialog).to_contain_text("fake/gpt-4o#0")
+    expect(dialog.get_by_text("813 ms", exact=True)).to_be_visible()  # duration_ms, read as a time
+    shot(page, "requests-detail")

@@ -47,8 +47,8 @@ export const fmtInt = (n) => (n === null || n === undefined ? "–" : numberForm
 export const fmtCompact = (n) => (n === null || n === undefined ? "–" : compactFormat.format(n));
 export function fmtUsd(n) {
   if (n === null || n === undefined) return "–";
-  const digits = n !== 0 && Math.abs(n) < 0.01 ? 6 : 2;
-  return "$" + n.toFixed(digits);
+  if (n === 0 || Math.abs(n) >= 0.01) return "$" + n.toFixed(2);
+  return "$" + n.toFixed(6).replace(/0+$/, ""); // fractions of a cent: as many digits as they need
 }
 export const fmtMs = (n) => (n === null || n === undefined ? "–" : n >= 10000 ? `${(n / 1000).toFixed(1)} s`
   : `${Math.round(n)} ms`);

@@ -9,10 +9,13 @@ import {RECORD, requestDetail, requests, unavailableState, Unavailable} from "..
 
 const PAGE_SIZE = 50;
 const COLUMNS = ["Time", "Request", "Key", "Model", "Operation", "Status", "Tokens in / out", "Cost", "Latency", "TTFT"];
-const OPERATIONS = ["chat", "messages", "count_tokens", "responses", "embeddings", "transcription", "speech"];
+const OPERATIONS = ["chat", "embeddings", "count_tokens", "transcription", "translation", "speech"];
 
-function detailValue(value) {
+function detailValue(name, value) {
   if (value === null || value === undefined) return "–";
+  if (name === "at") return `${fmtTime(value)} (${value})`;
+  if (name.endsWith("_ms") && typeof value === "number") return fmtMs(value);
+  if (name === "cost_usd") return fmtUsd(value);
   if (typeof value === "object") return h("pre", {}, JSON.stringify(value, null, 2));
   return String(value);
 }
@@ -25,17 +28,17 @@ async function showDetail(record) {
     // a ledger without a per-request route: the row already holds the record
   }
   await modal(`Request ${RECORD.id(record)}`, (close) => h("div.wide", {},
-    h("dl.facts.detail", {}, Object.entries(full).map(([name, value]) => [h("dt", {}, name), h("dd", {}, detailValue(value))])),
+    h("dl.facts.detail", {}, Object.entries(full).map(([name, value]) => [h("dt", {}, name), h("dd", {}, detailValue(name, value))])),
     h("div.actions", {}, h("button", {type: "button", onclick: () => close()}, "Close"))));
 }
 
-function row(record) {
+function row(record, keyNames) {
   const status = RECORD.status(record);
   return h("tr", {dataset: {requestId: RECORD.id(record)}},
     h("td", {}, fmtTime(RECORD.time(record))),
     h("td", {}, h("button.link", {type: "button", onclick: () => showDetail(record),
       "aria-label": `Details of request ${RECORD.id(record)}`}, h("code", {}, RECORD.id(record)))),
-    h("td", {}, RECORD.key(record) || "–"),
+    h("td", {title: RECORD.key(record) || ""}, keyNames.get(RECORD.key(record)) || RECORD.key(record) || "–"),
     h("td", {}, RECORD.model(record)),
     h("td", {}, RECORD.operation(record) || "–"),
     h("td", {}, h(`span.badge.${status < 400 ? "healthy" : status === 499 ? "cooling_down" : "circuit_open"}`, {}, status)),
@@ -57,6 +60,7 @@ export function render(page, params) {
   const more = h("button.quiet", {type: "button", hidden: true}, "Load more");
   let cursor = null;
   let rows = [];
+  const keyNames = new Map(); // key id -> name, for people
 
   const query = () => {
     const range = picker.current();
@@ -75,7 +79,7 @@ export function render(page, params) {
       rows = rows.concat(result.data || []);
       cursor = result.next_cursor || null;
       more.hidden = !cursor;
-      fill(list, rows.length ? table("Requests", COLUMNS, rows.map(row))
+      fill(list, rows.length ? table("Requests", COLUMNS, rows.map((r) => row(r, keyNames)))
         : emptyState("No request matches these filters in this time range."));
     } catch (error) {
       more.hidden = true;
@@ -86,6 +90,7 @@ export function render(page, params) {
   async function options() {
     const [keys, models] = await Promise.allSettled([api("keys", {query: {include_revoked: "true"}}), api("models")]);
     if (keys.status === "fulfilled") {
+      for (const k of keys.value.data) if (k.name) keyNames.set(k.id, k.name);
       key.append(...keys.value.data.map((k) => h("option", {value: k.id}, `${k.name || "unnamed"} (${k.key_prefix}…)`)));
     }
     if (models.status === "fulfilled") model.append(...models.value.data.map((m) => h("option", {value: m.id}, m.id)));
