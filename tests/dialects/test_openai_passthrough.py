@@ -41,7 +41,7 @@ def test_simulated_stream_request_is_sent_without_stream_flags() -> None:
 
 
 def test_response_reports_the_client_model_and_reads_usage() -> None:
-    out, usage = passthrough_response({"model": "up", "usage": USAGE}, ResponseContext("public"))
+    out, usage = passthrough_response({"model": "up", "choices": [], "usage": USAGE}, ResponseContext("public"))
     assert out["model"] == "public"
     assert usage is not None and usage.total_tokens == 7
 

@@ -84,14 +84,22 @@ def _unauthorized(message: str, code: str = "invalid_api_key") -> GatewayError:
 
 def presented_key(request: web.Request) -> str | None:
     """The key from `Authorization: Bearer`, `x-api-key` (Anthropic clients) or `x-goog-api-key`
-    (Gemini clients)."""
+    (Gemini clients). A key whose bytes are not UTF-8 (aiohttp hands them over as surrogates, which
+    no hash or comparison can encode) is refused here with a 401."""
     headers = request.headers
+    key = None
     authorization = headers.get("authorization")
     if authorization:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-    return headers.get("x-api-key") or headers.get("x-goog-api-key") or None
+            key = value.strip()
+    key = key or headers.get("x-api-key") or headers.get("x-goog-api-key") or None
+    if key is not None and not key.isascii():
+        try:
+            key.encode()
+        except UnicodeEncodeError:
+            raise _unauthorized("The API key is malformed: it is not valid UTF-8.") from None
+    return key
 
 
 def without_credentials(query: str) -> str:

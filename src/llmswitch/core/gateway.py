@@ -30,9 +30,10 @@ from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects import sse
 from llmswitch.dialects.anthropic_stream import anthropic_message_to_events
 from llmswitch.dialects.estimate import estimate_input_tokens, output_bytes, text_bytes
+from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.streams import StreamTranslator
 from llmswitch.dialects.translate import stream_translator, translate_request, translate_response
-from llmswitch.dialects.types import RequestOptions, ResponseContext, StreamContext
+from llmswitch.dialects.types import MalformedAnswer, RequestOptions, ResponseContext, StreamContext
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers import build_provider
@@ -51,6 +52,12 @@ SIMULATORS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
 }
 
 T = TypeVar("T")
+
+# What reading an upstream's answer raises when the answer lacks its dialect's shape. Translations
+# are written (and tested) for well-formed answers, so any of these while reading one is the
+# upstream's fault: a `protocol` failure, a 502 for the client, never a 500.
+SHAPE_ERRORS = (MalformedAnswer, AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError)
+UPSTREAM_FAILURES = (UpstreamError, *SHAPE_ERRORS)
 
 ENCODERS: dict[str, Callable[[Any], bytes]] = {"openai": sse.encode_data, "anthropic": sse.encode_event}
 TERMINATORS: dict[str, bytes] = {"openai": sse.DONE, "anthropic": b""}
@@ -135,13 +142,16 @@ class Gateway:
         name = body["model"]
         principal, model = await self.authorize(request, name)
         stream_options = body.get("stream_options")
-        prompt_estimate = estimate_input_tokens(body)
+        try:
+            prompt_estimate = estimate_input_tokens(body)
+        except RecursionError:
+            raise nested_too_deeply() from None
         max_tokens = _max_tokens(body)
         req = Request(
             body=body, dialect=dialect, model_name=name, request_id=request[REQUEST_ID],
             principal=principal, timeouts=timeouts,
             deadline=self._deadline(started, timeouts),
-            forwarded={h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers},
+            forwarded=forwarded_headers(request, dialect),
             query=request.query_string, started=started,
             include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
             prompt_estimate=prompt_estimate,
@@ -215,7 +225,7 @@ class Gateway:
         req = Request(
             body=body, dialect=dialect, model_name=name, request_id=request[REQUEST_ID], principal=principal,
             timeouts=timeouts, deadline=self._deadline(started, timeouts),
-            forwarded={h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers},
+            forwarded=forwarded_headers(request, dialect),
             query=request.query_string, started=started, include_usage=False, prompt_estimate=0,
             meter=Meter(0, 0),
         )
@@ -233,7 +243,10 @@ class Gateway:
         finally:
             await admission.settle(None, 0.0)
         if outcome is None:
-            return web.json_response(estimate(body), headers=admission.headers)
+            try:
+                return web.json_response(estimate(body), headers=admission.headers)
+            except RecursionError:
+                raise nested_too_deeply() from None
         outcome.finish(None)
         return web.json_response(outcome.value, headers=self._headers(req, outcome, [], admission.headers))
 
@@ -296,12 +309,15 @@ class Gateway:
     # --- one attempt ---------------------------------------------------------------------------
     def _call(self, req: Request, target: Target, stream: bool) -> tuple[UpstreamCall, list[str]]:
         deployment = target.deployment
-        translated = translate_request(
-            req.dialect, target.provider.dialect, req.body,
-            RequestOptions(upstream_model=deployment.model or req.model_name, stream=stream,
-                           max_tokens_default=deployment.max_tokens_default,
-                           drop_unsupported=deployment.drop_unsupported),
-        )
+        try:
+            translated = translate_request(
+                req.dialect, target.provider.dialect, req.body,
+                RequestOptions(upstream_model=deployment.model or req.model_name, stream=stream,
+                               max_tokens_default=deployment.max_tokens_default,
+                               drop_unsupported=deployment.drop_unsupported),
+            )
+        except RecursionError:
+            raise nested_too_deeply() from None
         same_dialect = req.dialect == target.provider.dialect
         timeouts = req.deadline.bound(req.timeouts, deployment.timeout_s)
         call = UpstreamCall(
@@ -335,22 +351,25 @@ class Gateway:
     async def _complete(self, req: Request, plan: Plan, extra_headers: dict[str, str]) -> web.Response:
         meter = req.meter
 
-        async def attempt(target: Target) -> tuple[dict[str, Any], Usage | None, list[str]]:
+        async def attempt(target: Target) -> tuple[dict[str, Any], bytes, Usage | None, list[str]]:
             meter.trying(target)
             call, dropped = self._call(req, target, stream=False)
             reply = await target.provider.complete(call)
-            body, usage = translate_response(target.provider.dialect, req.dialect, reply.body,
-                                             ResponseContext(req.model_name, req.request_id))
-            return body, usage, dropped
+            try:
+                body, usage = translate_response(target.provider.dialect, req.dialect, reply.body,
+                                                 ResponseContext(req.model_name, req.request_id))
+                return body, orjson.dumps(body), usage, dropped  # e.g. nesting orjson cannot write back
+            except SHAPE_ERRORS as error:
+                raise malformed(error) from None
 
         outcome = await self._attempts(req, plan, attempt)
-        body, usage, dropped = outcome.value
+        body, encoded, usage, dropped = outcome.value
         outcome.finish(usage)
         meter.answered(outcome.target)
         meter.usage, meter.complete = usage, True
         if usage is None:  # the upstream did not count: the answer's text is the estimate
             meter.output_size = text_bytes(body)
-        return web.Response(body=orjson.dumps(body), content_type="application/json",
+        return web.Response(body=encoded, content_type="application/json",
                             headers=self._headers(req, outcome, dropped, extra_headers))
 
     # --- streaming -------------------------------------------------------------------------------
@@ -361,7 +380,11 @@ class Gateway:
         call, dropped = self._call(req, target, stream=not simulate)
         if simulate:
             reply = await target.provider.complete(call)
-            upstream = UpstreamStream(_one_batch(SIMULATORS[target.provider.dialect](reply.body)))
+            try:
+                replayed = SIMULATORS[target.provider.dialect](reply.body)
+            except SHAPE_ERRORS as error:
+                raise malformed(error) from None
+            upstream = UpstreamStream(_one_batch(replayed))
         else:
             upstream = await target.provider.stream(call)
         translator = stream_translator(
@@ -375,6 +398,9 @@ class Gateway:
                     events += translator.feed(event)
                 if translator.saw_content:
                     return Primed(upstream, translator, events, ended=False, dropped=dropped)
+        except SHAPE_ERRORS as error:
+            upstream.close()
+            raise malformed(error) from None
         except BaseException:
             upstream.close()
             raise
@@ -401,10 +427,10 @@ class Gateway:
         keepalive = asyncio.create_task(_keepalive(response, self.config.server.keepalive_s))
         try:
             await response.prepare(request)
-            if primed.events:
-                meter.output_size += output_bytes(req.dialect, primed.events)
-                await response.write(b"".join(encode(e) for e in primed.events))
             try:
+                if primed.events:
+                    meter.output_size += output_bytes(req.dialect, primed.events)
+                    await response.write(b"".join(encode(e) for e in primed.events))
                 if not primed.ended:
                     async for batch in primed.upstream:
                         events = [e for event in batch for e in translator.feed(event)]
@@ -414,10 +440,10 @@ class Gateway:
                 tail = translator.finish()
                 meter.complete = True
                 await response.write(b"".join(encode(e) for e in tail) + TERMINATORS[req.dialect])
-            except UpstreamError as error:
-                broke = error
-                meter.status = error.client_status
-                failure = translator.fail(meter.status, error.error_type or "api_error", error.message)
+            except UPSTREAM_FAILURES as error:
+                broke = error if isinstance(error, UpstreamError) else malformed(error)
+                meter.status = broke.client_status
+                failure = translator.fail(meter.status, broke.error_type or "api_error", broke.message)
                 await response.write(b"".join(encode(e) for e in failure))
             await response.write_eof()
         finally:
@@ -428,8 +454,27 @@ class Gateway:
         return response
 
 
+def forwarded_headers(request: web.Request, dialect: str) -> dict[str, str]:
+    """The client headers that go upstream with a same-dialect call; one whose bytes are not UTF-8
+    (surrogates, as aiohttp decodes them) cannot be sent and is the client's to fix."""
+    forwarded = {h: request.headers[h] for h in FORWARDED_HEADERS.get(dialect, ()) if h in request.headers}
+    for name, value in forwarded.items():
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise invalid(f"The {name} header is not valid UTF-8.", param=name) from None
+    return forwarded
+
+
 GATEWAY = web.AppKey("gateway", Gateway)
 REQUEST_ID = web.RequestKey("request_id", str)  # set by the app's middleware on every request
+
+
+def malformed(error: Exception) -> UpstreamError:
+    """The failure for an upstream answer that could not be read (one of SHAPE_ERRORS)."""
+    detail = str(error) if isinstance(error, MalformedAnswer) else type(error).__name__
+    return UpstreamError("protocol", f"upstream answered with the wrong shape ({detail})")
 
 
 def _client_timeout_s(raw: Any) -> float:

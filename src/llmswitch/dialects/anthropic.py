@@ -11,7 +11,7 @@ import hashlib
 import re
 from typing import Any
 
-from llmswitch.dialects.usage import Usage
+from llmswitch.dialects.usage import Usage, token_count, usage_object
 from llmswitch.errors import ANTHROPIC_TYPES
 
 DEFAULT_MAX_TOKENS = 4096  # Anthropic requires max_tokens; used when neither client nor deployment sets it
@@ -67,15 +67,16 @@ def anthropic_tool_id(tool_id: str) -> str:
     return f"{_TOOL_ID_BAD_CHARS.sub('_', tool_id)}_{digest}"
 
 
-def usage_from_anthropic(usage: dict[str, Any] | None) -> Usage | None:
+def usage_from_anthropic(usage: Any) -> Usage | None:
     """Normalized usage; Anthropic's input_tokens exclude cached tokens, ours include them."""
+    usage = usage_object(usage)
     if not usage:
         return None
-    cache_read = usage.get("cache_read_input_tokens") or 0
-    cache_creation = usage.get("cache_creation_input_tokens") or 0
+    cache_read = token_count(usage, "cache_read_input_tokens")
+    cache_creation = token_count(usage, "cache_creation_input_tokens")
     return Usage(
-        prompt_tokens=(usage.get("input_tokens") or 0) + cache_read + cache_creation,
-        completion_tokens=usage.get("output_tokens") or 0,
+        prompt_tokens=token_count(usage, "input_tokens") + cache_read + cache_creation,
+        completion_tokens=token_count(usage, "output_tokens"),
         cached_tokens=cache_read,
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 from llmswitch.dialects.anthropic import DEFAULT_MAX_TOKENS, anthropic_tool_id
 from llmswitch.dialects.openai import (CUSTOM_TOOLS_MESSAGE, LEGACY_FUNCTIONS_MESSAGE, tools_and_choice,
                                        uses_legacy_functions)
+from llmswitch.dialects.shapes import Shape, check_fields
 from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -656,6 +657,24 @@ def passthrough_request(body: dict[str, Any], options: RequestOptions) -> Transl
 
 # --- /v1/messages surface --------------------------------------------------------------------
 
+_NUMBER = (int, float)
+# The JSON type of the Messages API's request fields the translations read (anthropic SDK's
+# MessageCreateParams; tests/dialects/test_shapes.py holds the table to the SDK's TypedDicts).
+REQUEST_SHAPES: dict[str, Shape] = {
+    "model": str, "max_tokens": int, "messages": list, "system": (str, [{"type": str, "text": str}]),
+    "metadata": {"user_id": str}, "stop_sequences": [str], "stream": bool, "temperature": _NUMBER,
+    "top_p": _NUMBER, "top_k": int, "tools": [{"type": str, "name": str, "description": str, "input_schema": dict}],
+    "tool_choice": {"type": str, "name": str, "disable_parallel_tool_use": bool},
+    "thinking": {"type": str, "budget_tokens": int}, "output_config": {"effort": str, "format": {"schema": dict}},
+    "service_tier": str, "container": (str, dict), "cache_control": dict, "inference_geo": str, "speed": str,
+}
+# Fields several block types share, as every one of them has it (a server tool's result holds an
+# object in `content`, a search result a string in `source`).
+BLOCK_SHAPES: dict[str, Shape] = {
+    "id": str, "name": str, "tool_use_id": str, "is_error": bool, "cache_control": dict, "input": dict,
+    "content": (str, [dict], dict), "source": (str, {"type": str, "media_type": str, "data": (str, list), "url": str}),
+}
+
 _BLOCK_REQUIRED: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "text": ("text", str),
     "image": ("source", dict),
@@ -678,6 +697,7 @@ def validate_request(body: dict[str, Any]) -> None:
     """
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise invalid("model: field required", param="model")
+    check_fields(body, REQUEST_SHAPES)
     max_tokens = body.get("max_tokens")
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
         raise invalid("max_tokens: a non-negative integer is required", param="max_tokens")
@@ -708,6 +728,7 @@ def validate_request(body: dict[str, Any]) -> None:
 def _validate_block(block: Any, param: str) -> None:
     if not isinstance(block, dict) or not isinstance(block.get("type"), str):
         raise invalid(f"{param}: a content block needs a type", param=param)
+    check_fields(block, BLOCK_SHAPES, param + ".")
     required = _BLOCK_REQUIRED.get(block["type"])
     if required and not isinstance(block.get(required[0]), required[1]):
         raise invalid(f"{param}.{required[0]}: field required", param=f"{param}.{required[0]}")

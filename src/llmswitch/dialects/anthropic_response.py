@@ -12,7 +12,7 @@ from typing import Any
 
 from llmswitch.dialects.anthropic import (anthropic_tool_id, finish_reason, stop_reason,
                                           usage_from_anthropic, usage_to_anthropic)
-from llmswitch.dialects.types import ResponseContext
+from llmswitch.dialects.types import ResponseContext, answer_list
 from llmswitch.dialects.usage import Usage, from_openai, to_openai
 
 
@@ -23,7 +23,7 @@ def anthropic_to_openai_response(body: dict[str, Any], ctx: ResponseContext) -> 
     `thinking_blocks`, so a client can send them back on its next turn (Anthropic requires it
     when tools are used with thinking).
     """
-    blocks = body.get("content") or []
+    blocks = answer_list(body, "content")
     text = "".join(block.get("text", "") for block in blocks if block.get("type") == "text")
     message: dict[str, Any] = {"role": "assistant", "content": text or None, "refusal": None}
     calls = [{"id": block.get("id"), "type": "function",
@@ -55,8 +55,7 @@ def openai_to_anthropic_response(body: dict[str, Any], ctx: ResponseContext) -> 
     Reasoning text is left out: Anthropic thinking blocks need a signature the OpenAI upstream
     cannot give, and an unsigned block would make the client's next Anthropic turn fail.
     """
-    choices = body.get("choices") or [{}]
-    choice = choices[0]
+    choice = (answer_list(body, "choices") or [{}])[0]
     message = choice.get("message") or {}
     content: list[dict[str, Any]] = []
     for key in ("content", "refusal"):
@@ -101,6 +100,7 @@ def parse_arguments(arguments: Any) -> dict[str, Any]:
 
 def passthrough_response(body: dict[str, Any], ctx: ResponseContext) -> tuple[dict[str, Any], Usage | None]:
     """Anthropic to Anthropic: only `model` changes."""
+    answer_list(body, "content")
     if "model" in body:
         body["model"] = ctx.client_model
     return body, usage_from_anthropic(body.get("usage"))

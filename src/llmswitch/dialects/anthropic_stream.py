@@ -16,7 +16,7 @@ from typing import Any
 
 from llmswitch.dialects.anthropic import (anthropic_tool_id, error_event, finish_reason, stop_reason,
                                           usage_from_anthropic, usage_to_anthropic)
-from llmswitch.dialects.types import StreamContext
+from llmswitch.dialects.types import StreamContext, answer_list
 from llmswitch.dialects.usage import Usage, from_openai, to_openai
 
 
@@ -376,7 +376,7 @@ def anthropic_message_to_events(message: dict[str, Any]) -> list[dict[str, Any]]
     start.update(content=[], stop_reason=None, stop_sequence=None)
     start["usage"] = {**(message.get("usage") or {}), "output_tokens": 0}
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
-    for index, block in enumerate(message.get("content") or []):
+    for index, block in enumerate(answer_list(message, "content")):
         opening, deltas = _replayed_block(block)
         events.append({"type": "content_block_start", "index": index, "content_block": opening})
         events.extend({"type": "content_block_delta", "index": index, "delta": delta} for delta in deltas)

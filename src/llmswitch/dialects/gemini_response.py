@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from llmswitch.dialects.types import ResponseContext
-from llmswitch.dialects.usage import Usage, to_openai
+from llmswitch.dialects.usage import Usage, to_openai, token_count, usage_object
 
 _FINISH_REASONS = {
     "STOP": "stop",
@@ -56,16 +56,17 @@ def finish_reason(gemini_reason: str | None, made_calls: bool) -> str:
     return "tool_calls" if made_calls and reason == "stop" else reason
 
 
-def usage_from_gemini(metadata: dict[str, Any] | None) -> Usage | None:
+def usage_from_gemini(metadata: Any) -> Usage | None:
     """promptTokenCount already includes cached tokens; thoughts are billed as output."""
+    metadata = usage_object(metadata, "usageMetadata")
     if not metadata:
         return None
-    thoughts = metadata.get("thoughtsTokenCount") or 0
-    prompt = (metadata.get("promptTokenCount") or 0) + (metadata.get("toolUsePromptTokenCount") or 0)
+    thoughts = token_count(metadata, "thoughtsTokenCount")
+    prompt = token_count(metadata, "promptTokenCount") + token_count(metadata, "toolUsePromptTokenCount")
     return Usage(
         prompt_tokens=prompt,
-        completion_tokens=(metadata.get("candidatesTokenCount") or 0) + thoughts,
-        cached_tokens=metadata.get("cachedContentTokenCount") or 0,
+        completion_tokens=token_count(metadata, "candidatesTokenCount") + thoughts,
+        cached_tokens=token_count(metadata, "cachedContentTokenCount"),
         reasoning_tokens=thoughts,
     )
 

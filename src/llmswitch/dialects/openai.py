@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmswitch.dialects.types import RequestOptions, ResponseContext, Translated
+from llmswitch.dialects.types import RequestOptions, ResponseContext, Translated, answer_list
 from llmswitch.dialects.usage import Usage, from_openai
 
 SIMULATED_PIECE_CHARS = 16  # size of the content pieces of a simulated stream
@@ -55,6 +55,7 @@ def passthrough_request(body: dict[str, Any], options: RequestOptions) -> Transl
 
 
 def passthrough_response(body: dict[str, Any], ctx: ResponseContext) -> tuple[dict[str, Any], Usage | None]:
+    answer_list(body, "choices")
     if "model" in body:
         body["model"] = ctx.client_model
     return body, from_openai(body.get("usage"))
@@ -75,7 +76,7 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
         return {**base, "choices": [choice]}
 
     chunks: list[dict[str, Any]] = []
-    for choice in completion.get("choices") or []:
+    for choice in answer_list(completion, "choices"):
         index = choice.get("index", 0)
         message = choice.get("message") or {}
         chunks.append(chunk({"index": index, "delta": {"role": "assistant", "content": ""},

@@ -65,3 +65,15 @@ class StreamContext:
     request_id: str = ""
     prompt_estimate: int = 0  # for dialects that must report input tokens before the upstream does
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class MalformedAnswer(ValueError):
+    """An upstream answer without its dialect's shape where the gateway must read it (a 502)."""
+
+
+def answer_list(body: dict[str, Any], key: str) -> list[Any]:
+    """BODY[KEY], which the dialect requires to be a list (OpenAI's `choices`, Anthropic's `content`)."""
+    value = body.get(key)
+    if not isinstance(value, list):
+        raise MalformedAnswer(f"the answer's {key} is not a list")
+    return value

@@ -1,9 +1,43 @@
-"""Token usage in one normalized form, read from each dialect's own usage object."""
+"""Token usage in one normalized form, read from each dialect's own usage object.
+
+Usage is what the bill is made of, so it is read strictly: a usage object that is not an object,
+or a count that is not a whole number the usage table can hold, makes the answer `MalformedAnswer`
+(a 502 for the client) rather than a wrong bill or a crash.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from llmswitch.dialects.types import MalformedAnswer
+
+MAX_TOKEN_COUNT = 2**31 - 1  # the usage table's Integer columns (PostgreSQL's int4)
+
+
+def token_count(usage: dict[str, Any], name: str) -> int:
+    """The count `usage[name]` (0 when absent or null); whole floats such as 3.0 are accepted."""
+    value = usage.get(name)
+    if type(value) is int and 0 <= value <= MAX_TOKEN_COUNT:
+        return value
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is not int or not 0 <= value <= MAX_TOKEN_COUNT:
+        raise MalformedAnswer(f"usage field {name!r} is not a token count: {str(value)[:40]!r}")
+    return value
+
+
+def usage_object(value: Any, name: str = "usage") -> dict[str, Any]:
+    """A usage object or one of its detail objects; {} when absent or null."""
+    if type(value) is dict:
+        return value
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedAnswer(f"{name} is not an object: {str(value)[:40]!r}")
+    return value
 
 
 @dataclass(slots=True)
@@ -20,16 +54,17 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
 
-def from_openai(usage: dict[str, Any] | None) -> Usage | None:
+def from_openai(usage: Any) -> Usage | None:
+    usage = usage_object(usage)
     if not usage:
         return None
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
+    prompt_details = usage_object(usage.get("prompt_tokens_details"), "prompt_tokens_details")
+    completion_details = usage_object(usage.get("completion_tokens_details"), "completion_tokens_details")
     return Usage(
-        prompt_tokens=usage.get("prompt_tokens") or 0,
-        completion_tokens=usage.get("completion_tokens") or 0,
-        cached_tokens=prompt_details.get("cached_tokens") or 0,
-        reasoning_tokens=completion_details.get("reasoning_tokens") or 0,
+        prompt_tokens=token_count(usage, "prompt_tokens"),
+        completion_tokens=token_count(usage, "completion_tokens"),
+        cached_tokens=token_count(prompt_details, "cached_tokens"),
+        reasoning_tokens=token_count(completion_details, "reasoning_tokens"),
     )
 
 

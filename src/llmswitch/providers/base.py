@@ -19,6 +19,7 @@ import orjson
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.dialects import openai as openai_dialect
+from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.sse import SSEDecoder, SSEError
 from llmswitch.providers.http import HTTPClient, Response, Timeouts, TransportError
 from llmswitch.redact import scrub, scrub_value
@@ -248,7 +249,11 @@ class Provider:
         """POST the call's body to `url` (default: the provider's main endpoint)."""
         headers = {**self.static_headers, **call.headers, **self.auth_headers(call.api_key)}
         try:
-            response = await self.client.post(url or self.url(call), orjson.dumps(call.body), headers, call.timeouts)
+            body = orjson.dumps(call.body)
+        except orjson.JSONEncodeError:  # deeper than orjson writes: the client's body, as it sent it
+            raise nested_too_deeply() from None
+        try:
+            response = await self.client.post(url or self.url(call), body, headers, call.timeouts)
         except TransportError as exc:
             raise UpstreamError(exc.kind, exc.message, sent_key=call.api_key) from None
         if response.status >= 400:
@@ -268,8 +273,13 @@ class Provider:
             body = body[0]  # Gemini sometimes wraps its error in a list
         # Scrubbed before anything is cut short: half a key is out of reach of the value match.
         if isinstance(body, dict):
-            body = scrub_value(body, sent_key)
+            try:
+                body = scrub_value(body, sent_key)
+            except RecursionError:  # nested past what can be walked: read as text, as a body that is no JSON
+                body = None
+        if isinstance(body, dict):
             message, error_type = self.error_message(body)
+            error_type = error_type if isinstance(error_type, str) else None  # the upstream's JSON, any shape
         else:
             text = scrub(raw[:MESSAGE_SCAN].decode(errors="replace"), sent_key)
             message, error_type = (text[:500] or response.reason or "error"), None

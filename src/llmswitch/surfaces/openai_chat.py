@@ -11,11 +11,38 @@ from typing import Any
 from aiohttp import web
 
 from llmswitch.core.gateway import GATEWAY
+from llmswitch.dialects.shapes import Shape, check_fields
 from llmswitch.errors import invalid
 from llmswitch.surfaces.body import read_json_object
 
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 PART_TYPES = {"text", "image_url", "input_audio", "file", "refusal"}
+
+NUMBER = (int, float)
+_FUNCTION = {"name": str, "description": str, "parameters": dict}
+# The JSON type of every top-level parameter of CreateChatCompletionRequest in the OpenAI OpenAPI
+# spec, and of the nested fields the translations read (tests/dialects/test_shapes.py holds this
+# table to the spec vendored in tests/fuzz/data).
+PARAM_SHAPES: dict[str, Shape] = {
+    "model": str, "messages": list, "metadata": dict, "prompt_cache_key": str, "prompt_cache_retention": str,
+    "prompt_cache_options": dict, "safety_identifier": str, "user": str, "service_tier": str, "modalities": list,
+    "verbosity": str, "reasoning_effort": str, "temperature": NUMBER, "top_p": NUMBER, "top_logprobs": int,
+    "frequency_penalty": NUMBER, "presence_penalty": NUMBER, "max_completion_tokens": int, "max_tokens": int,
+    "n": int, "seed": int, "logprobs": bool, "logit_bias": dict, "store": bool, "stream": bool, "stop": (str, list),
+    "web_search_options": dict, "audio": dict, "prediction": dict, "moderation": dict,
+    "stream_options": {"include_usage": bool, "include_obfuscation": bool},
+    "response_format": {"type": str, "json_schema": {"name": str, "schema": dict, "strict": bool}},
+    "tools": [{"type": str, "function": _FUNCTION, "custom": dict}],
+    "tool_choice": (str, {"type": str, "function": {"name": str}, "allowed_tools": dict, "custom": dict}),
+    "parallel_tool_calls": bool,
+    "function_call": (str, {"name": str}),
+    "functions": [_FUNCTION],
+}
+MESSAGE_SHAPES: dict[str, Shape] = {
+    "name": str, "tool_call_id": str, "refusal": str, "audio": dict, "function_call": {"name": str},
+    "tool_calls": [{"id": str, "type": str, "function": {"name": str}, "custom": dict}],
+    "thinking_blocks": [dict],  # not OpenAI's: Anthropic's signed thinking, sent back (see dialects)
+}
 
 
 def _is_number(value: Any) -> bool:
@@ -48,7 +75,7 @@ def _check_content(content: Any, param: str) -> None:
                       code="invalid_type")
     for j, part in enumerate(content):
         where = f"{param}[{j}]"
-        if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str) or part["type"] not in PART_TYPES:
             kind = part.get("type") if isinstance(part, dict) else type(part).__name__
             raise invalid(f"Invalid '{where}': unknown content part type {kind!r}.", param=where,
                           code="invalid_value")
@@ -82,11 +109,14 @@ def validate_chat_request(body: dict[str, Any]) -> None:
             raise invalid(f"Invalid 'messages[{i}]': must be an object.", param=f"messages[{i}]",
                           code="invalid_type")
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise invalid(f"Invalid 'messages[{i}].role': unknown role {role!r}. Supported values are: "
                           "'system', 'developer', 'user', 'assistant', 'tool' and 'function'.",
                           param=f"messages[{i}].role", code="invalid_value")
         _check_content(message.get("content"), f"messages[{i}].content")
+        if not MESSAGE_SHAPES.keys().isdisjoint(message):  # most messages have only role and content
+            check_fields(message, MESSAGE_SHAPES, "messages[{}].", i)
+    check_fields(body, PARAM_SHAPES)
     _check_range(body, "temperature", 0, 2)
     _check_range(body, "top_p", 0, 1)
     _check_positive_int(body, "max_tokens")
