@@ -27,6 +27,8 @@ class AnthropicToOpenAIStream:
     block index: a text block before two tools must still give tool indices 0 and 1.
     """
 
+    keep_thinking_blocks = False  # see AnthropicToThinkingOpenAIStream
+
     def __init__(self, ctx: StreamContext):
         self.ctx = ctx
         self.usage: Usage | None = None
@@ -41,6 +43,7 @@ class AnthropicToOpenAIStream:
         self._finish_sent = False
         self._usage_sent = False
         self._stop_reason: str | None = None
+        self._thinking: dict[int, dict[str, list[str]]] = {}  # block index -> pieces of a signed block
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event.get("type")
@@ -105,10 +108,19 @@ class AnthropicToOpenAIStream:
             out.extend(self._text(block["text"]))
         elif kind == "thinking" and block.get("thinking"):
             out.extend(self._reasoning(block["thinking"]))
+        if kind == "thinking" and self.keep_thinking_blocks:
+            self._thinking[index] = {"thinking": [block.get("thinking") or ""],
+                                     "signature": [block.get("signature") or ""]}
+        elif kind == "redacted_thinking" and self.keep_thinking_blocks:
+            self.saw_content = True
+            out.append(self._chunk({"thinking_blocks": [copy.deepcopy(block)]}))
         return out
 
     def _block_delta(self, index: int, delta: dict[str, Any]) -> list[dict[str, Any]]:
         kind = delta.get("type")
+        if index in self._thinking and kind in ("thinking_delta", "signature_delta"):
+            key = kind.removesuffix("_delta")
+            self._thinking[index][key].append(delta.get(key) or "")
         if kind == "text_delta" and delta.get("text"):
             return self._text(delta["text"])
         if kind == "thinking_delta" and delta.get("thinking"):
@@ -120,6 +132,11 @@ class AnthropicToOpenAIStream:
         return []  # signatures and citations have no OpenAI chunk form
 
     def _block_stop(self, index: int) -> list[dict[str, Any]]:
+        if index in self._thinking:
+            pieces = self._thinking.pop(index)
+            block = {"type": "thinking", "thinking": "".join(pieces["thinking"]),
+                     "signature": "".join(pieces["signature"])}
+            return [self._chunk({"thinking_blocks": [block]})]
         if index in self._tool_blocks and index not in self._tools_with_arguments:
             # A call without arguments must still end as "{}": the client json.loads it.
             self._tools_with_arguments.add(index)
@@ -154,6 +171,17 @@ class AnthropicToOpenAIStream:
         # message_delta counts are cumulative and overwrite message_start's (when not null).
         self._usage_fields.update({key: value for key, value in (usage or {}).items() if value is not None})
         self.usage = usage_from_anthropic(self._usage_fields) or self.usage
+
+
+class AnthropicToThinkingOpenAIStream(AnthropicToOpenAIStream):
+    """The same chunks, plus each signed thinking block whole (`delta.thinking_blocks`) once it ends.
+
+    For a client dialect that can carry them to the next turn (Responses, in a reasoning item's
+    `encrypted_content`). Chat clients get the standard chunks only: openai-python's accumulator
+    raises on a second list entry without an `index`.
+    """
+
+    keep_thinking_blocks = True
 
 
 class OpenAIToAnthropicStream:

@@ -54,6 +54,7 @@ class Dropped:
 class ResponseContext:
     client_model: str
     request_id: str = ""
+    request: dict[str, Any] = field(default_factory=dict)  # the client's body, for answers that echo it (Responses)
 
 
 @dataclass(slots=True)
@@ -64,6 +65,7 @@ class StreamContext:
     include_usage: bool = False  # OpenAI clients: did they ask for the usage chunk?
     request_id: str = ""
     prompt_estimate: int = 0  # for dialects that must report input tokens before the upstream does
+    request: dict[str, Any] = field(default_factory=dict)  # the client's body, for streams that echo it (Responses)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
