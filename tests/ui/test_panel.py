@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from contextlib import contextmanager
 from typing import Any
 
@@ -364,24 +365,32 @@ def test_no_page_shifts_while_its_data_loads(page: Any, panel: Panel) -> None:
 HOUR = 3600
 
 
-def usage_group(key: Any, requests: int, **extra: Any) -> dict[str, Any]:
+def iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def usage_group(key: Any, requests: int) -> dict[str, Any]:
     return {"key": key, "requests": requests, "errors": requests // 10, "input_tokens": requests * 120,
-            "output_tokens": requests * 40, "cached_tokens": requests * 10, "cost_usd": requests * 0.0021,
-            "latency_ms_p50": 180.0 + requests, "latency_ms_p95": 420.0 + requests, "ttft_ms_p50": 90.0,
-            "ttft_ms_p95": 210.0, **extra}
+            "output_tokens": requests * 40, "cached_tokens": requests * 10, "cache_write_tokens": 0,
+            "reasoning_tokens": 0, "audio_seconds": 0.0, "characters": 0, "cost_usd": requests * 0.0021,
+            "latency_p50_ms": 180.0 + requests, "latency_p95_ms": 420.0 + requests, "ttft_p50_ms": 90.0,
+            "ttft_p95_ms": 210.0}
 
 
 def ledger_answers(now: float) -> Any:
+    """Answers in the shape of the ledger's GET /admin/api/usage and /admin/api/requests."""
     start = int(now // HOUR) * HOUR - 23 * HOUR
-    hours = [usage_group(start + i * HOUR, 5 + (i * 7) % 23) for i in range(24)]
-    totals = usage_group(None, sum(g["requests"] for g in hours))
+    hours = [usage_group(iso(start + i * HOUR), 5 + (i * 7) % 23) for i in range(24)]
+    totals = {k: v for k, v in usage_group(None, sum(g["requests"] for g in hours)).items() if k != "key"}
     by = {"hour": hours,
           "model": [usage_group("gpt-4o", 300), usage_group("claude-sonnet", 120), usage_group("gpt-5", 40)],
           "key": [usage_group("key_team_a", 350), usage_group("key_team_b", 110)]}
-    record = {"request_id": "req_0001", "key_id": "key_team_a", "model": "gpt-4o", "target": "fake/gpt-4o#0",
-              "status": 200, "prompt_tokens": 120, "completion_tokens": 40, "cached_tokens": 10, "cost_usd": 0.0021,
-              "duration_ms": 812.5, "at": now - 60, "operation": "chat", "stream": True, "ttft_ms": 95.0,
-              "attempts": 1, "error": None}
+    record = {"id": 1, "request_id": "req_0001", "time": iso(now - 60), "at": now - 60, "key_id": "key_team_a",
+              "model": "gpt-4o", "provider": "fake", "upstream_model": "gpt-4o", "deployment": "fake/gpt-4o#0",
+              "operation": "chat", "stream": True, "status": 200, "error": None, "input_tokens": 120,
+              "output_tokens": 40, "cached_tokens": 10, "cache_write_tokens": 0, "reasoning_tokens": 0,
+              "audio_seconds": 0.0, "characters": 0, "cost_usd": 0.0021, "latency_ms": 812.5, "ttft_ms": 95.0,
+              "attempts": 1, "client_ip": "127.0.0.1", "user_agent": "OpenAI/Python", "estimated": False}
 
     def answer(route: Any) -> None:
         url = route.request.url
@@ -389,8 +398,8 @@ def ledger_answers(now: float) -> Any:
             route.fulfill(status=404, content_type="application/json", body='{"error": {"message": "Unknown route"}}')
             return
         if "/admin/api/requests" in url:
-            body = {"object": "list", "data": [record, {**record, "request_id": "req_0002", "status": 429,
-                                                          "error": "rate_limited"}], "next_cursor": None}
+            failed = {**record, "id": 2, "request_id": "req_0002", "status": 429, "error": "rate_limited"}
+            body: dict[str, Any] = {"object": "list", "data": [record, failed], "has_more": False, "next_cursor": None}
         else:
             group_by = re.search(r"group_by=(\w+)", url)
             body = {"totals": totals, "groups": by[group_by.group(1) if group_by else "hour"]}
@@ -402,6 +411,8 @@ def test_the_dashboard_charts_usage_over_time_with_values_on_hover(page: Any, pa
     page.route(re.compile(r".*/admin/api/usage\?.*"), ledger_answers(time.time()))
     sign_in(page, panel)
     expect(page.locator("[data-metric='Requests']")).to_have_text(re.compile(r"^\d[\d,]*$"))
+    expect(page.locator("[data-metric='Latency p50 / p95']")).to_have_text(re.compile(r"^\d+ ms / \d+ ms$"))
+    expect(page.locator("[data-metric='TTFT p50 / p95']")).to_have_text("90 ms / 210 ms")
     expect(page.locator("figure.chart")).to_have_count(4)
     chart = page.locator("figure.chart", has_text="Requests and errors")
     box = chart.locator("svg").bounding_box()
@@ -424,8 +435,12 @@ def test_the_request_log_lists_records_and_shows_one_in_detail(page: Any, panel:
     expect(row).to_contain_text("120 / 40")
     expect(page.locator("tr[data-request-id='req_0002']")).to_contain_text("429")
     shot(page, "requests")
+    page.get_by_label("Status").select_option("error")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tr[data-request-id='req_0002']")).to_be_visible()
+    page.get_by_label("Status").select_option("")
     row.get_by_role("button", name="Details of request req_0001").click()
     dialog = page.get_by_role("dialog", name="Request req_0001")
-    expect(dialog).to_contain_text("fake/gpt-4o#0")
+    expect(dialog).to_contain_text("OpenAI/Python")
     expect(dialog.get_by_text("813 ms", exact=True)).to_be_visible()  # duration_ms, read as a time
     shot(page, "requests-detail")

@@ -12,32 +12,29 @@ export const METRICS = {
   output_tokens: (g) => g.output_tokens ?? 0,
   cached_tokens: (g) => g.cached_tokens ?? 0,
   cost_usd: (g) => g.cost_usd ?? 0,
-  latency_p50: (g) => g.latency_ms_p50 ?? null,
-  latency_p95: (g) => g.latency_ms_p95 ?? null,
-  ttft_p50: (g) => g.ttft_ms_p50 ?? null,
-  ttft_p95: (g) => g.ttft_ms_p95 ?? null,
+  latency_p50: (g) => g.latency_p50_ms ?? null,
+  latency_p95: (g) => g.latency_p95_ms ?? null,
+  ttft_p50: (g) => g.ttft_p50_ms ?? null,
+  ttft_p95: (g) => g.ttft_p95_ms ?? null,
 };
 
 /** What the request log shows of one record. */
 export const RECORD = {
   id: (r) => r.request_id,
-  time: (r) => r.at ?? r.time ?? null,
-  key: (r) => r.key_id ?? null,
+  time: (r) => r.at,
+  key: (r) => r.key_id,
   model: (r) => r.model,
-  operation: (r) => r.operation ?? null,
+  operation: (r) => r.operation,
   status: (r) => r.status,
-  input_tokens: (r) => r.input_tokens ?? r.prompt_tokens ?? 0,
-  output_tokens: (r) => r.output_tokens ?? r.completion_tokens ?? 0,
-  cost_usd: (r) => r.cost_usd ?? 0,
-  latency: (r) => r.latency_ms ?? r.duration_ms ?? null,
-  ttft: (r) => r.ttft_ms ?? null,
+  input_tokens: (r) => r.input_tokens,
+  output_tokens: (r) => r.output_tokens,
+  cost_usd: (r) => r.cost_usd,
+  latency: (r) => r.latency_ms,
+  ttft: (r) => r.ttft_ms,
 };
 
-/** A time group's start, in unix seconds (the API may name it by seconds or by an ISO date). */
-export function groupTime(group) {
-  const key = group.key;
-  return typeof key === "number" ? key : Date.parse(key) / 1000;
-}
+/** A time group's start, in unix seconds (the API names it by its ISO 8601 time, in UTC). */
+export const groupTime = (group) => Date.parse(group.key) / 1000;
 
 export class Unavailable extends Error {}
 
@@ -55,7 +52,8 @@ async function ledger(path, query) {
 /** {totals, groups} for a time range and filters; throws Unavailable without the ledger. */
 export const usage = (query) => ledger("usage", query);
 
-/** A page of request records: {data, next_cursor}; throws Unavailable without the ledger. */
+/** A page of request records, newest first: {data, has_more, next_cursor}; throws Unavailable without the
+ * ledger. Its filters are those of `usage` (no status: the page filters what it loaded by status). */
 export const requests = (query) => ledger("requests", query);
 
 /** One request's whole record (attempts, timings; bodies when body logging is on). */

@@ -9,6 +9,7 @@ import {RECORD, requestDetail, requests, unavailableState, Unavailable} from "..
 
 const PAGE_SIZE = 50;
 const COLUMNS = ["Time", "Request", "Key", "Model", "Operation", "Status", "Tokens in / out", "Cost", "Latency", "TTFT"];
+const STATUS = {"": () => true, success: (code) => code < 400, error: (code) => code >= 400};
 const OPERATIONS = ["chat", "embeddings", "count_tokens", "transcription", "translation", "speech"];
 
 function detailValue(name, value) {
@@ -64,9 +65,19 @@ export function render(page, params) {
 
   const query = () => {
     const range = picker.current();
-    return {key: key.value, model: model.value, status: status.value, operation: operation.value,
-      from: range.from, to: range.to, limit: PAGE_SIZE};
+    return {key: key.value, model: model.value, operation: operation.value, from: range.from, to: range.to,
+      limit: PAGE_SIZE};
   };
+
+  // The ledger filters by key, model, operation and time; the status choice filters the rows loaded.
+  function show() {
+    const wanted = STATUS[status.value];
+    const shown = rows.filter((r) => wanted(RECORD.status(r)));
+    if (shown.length) fill(list, table("Requests", COLUMNS, shown.map((r) => row(r, keyNames))));
+    else if (rows.length && cursor) fill(list, emptyState("None of the requests loaded so far has this status.",
+      h("button.quiet", {type: "button", onclick: () => load(true)}, "Load more")));
+    else fill(list, emptyState("No request matches these filters in this time range."));
+  }
 
   async function load(append = false) {
     if (!append) {
@@ -79,8 +90,7 @@ export function render(page, params) {
       rows = rows.concat(result.data || []);
       cursor = result.next_cursor || null;
       more.hidden = !cursor;
-      fill(list, rows.length ? table("Requests", COLUMNS, rows.map((r) => row(r, keyNames)))
-        : emptyState("No request matches these filters in this time range."));
+      show();
     } catch (error) {
       more.hidden = true;
       fill(list, error instanceof Unavailable ? unavailableState(error) : errorState(error, () => load()));
@@ -101,7 +111,8 @@ export function render(page, params) {
     }
   }
 
-  for (const control of [key, model, status, operation]) control.addEventListener("change", () => load());
+  for (const control of [key, model, operation]) control.addEventListener("change", () => load());
+  status.addEventListener("change", show);
   more.addEventListener("click", () => load(true));
   page.append(h("form.toolbar.filters", {onsubmit: (event) => { event.preventDefault(); load(); }},
     field("Key", key), field("Model", model), field("Status", status), field("Operation", operation), picker.element,
