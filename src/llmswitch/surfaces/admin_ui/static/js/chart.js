@@ -6,7 +6,8 @@ import {fill, h} from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const HEIGHT = 180;
-const PAD = {top: 12, right: 12, bottom: 24, left: 52};
+const PAD = {top: 12, right: 12, bottom: 24};
+const CHAR_PX = 6.6; // an axis label character at 11px, to leave room for the longest label
 
 function s(tag, attrs = {}) {
   const el = document.createElementNS(SVG, tag);
@@ -42,18 +43,20 @@ export function lineChart(title, {times, series, format = String, timeFormat}) {
   }).join(", ") + ". Use the left and right arrow keys to read each point.";
   let index = -1;
 
+  const left = 10 + CHAR_PX * Math.max(...[0, 0.5, 1].map((f) => format(max * f).length));
+
   function draw() {
     const width = Math.max(240, box.clientWidth || 600);
-    const plotW = width - PAD.left - PAD.right;
+    const plotW = width - left - PAD.right;
     const plotH = HEIGHT - PAD.top - PAD.bottom;
-    const x = (i) => PAD.left + (times.length === 1 ? plotW / 2 : (i / (times.length - 1)) * plotW);
+    const x = (i) => left + (times.length === 1 ? plotW / 2 : (i / (times.length - 1)) * plotW);
     const y = (v) => PAD.top + plotH - (v / max) * plotH;
     const svg = s("svg", {width, height: HEIGHT, viewBox: `0 0 ${width} ${HEIGHT}`, role: "img",
       tabindex: "0", "aria-label": label});
     for (const fraction of [0, 0.5, 1]) {
       const yy = y(max * fraction);
-      svg.append(s("line", {class: "grid", x1: PAD.left, x2: width - PAD.right, y1: yy, y2: yy}));
-      const text = s("text", {class: "axis", x: PAD.left - 6, y: yy + 4, "text-anchor": "end"});
+      svg.append(s("line", {class: "grid", x1: left, x2: width - PAD.right, y1: yy, y2: yy}));
+      const text = s("text", {class: "axis", x: left - 6, y: yy + 4, "text-anchor": "end"});
       text.textContent = format(max * fraction);
       svg.append(text);
     }
@@ -93,7 +96,7 @@ export function lineChart(title, {times, series, format = String, timeFormat}) {
     svg.addEventListener("pointermove", (event) => {
       const rect = svg.getBoundingClientRect();
       const px = event.clientX - rect.left;
-      show(times.length === 1 ? 0 : Math.round(((px - PAD.left) / plotW) * (times.length - 1)));
+      show(times.length === 1 ? 0 : Math.round(((px - left) / plotW) * (times.length - 1)));
     });
     svg.addEventListener("pointerleave", () => {
       guide.setAttribute("visibility", "hidden");

@@ -50,8 +50,11 @@ export function fmtUsd(n) {
   if (n === 0 || Math.abs(n) >= 0.01) return "$" + n.toFixed(2);
   return "$" + n.toFixed(6).replace(/0+$/, ""); // fractions of a cent: as many digits as they need
 }
-export const fmtMs = (n) => (n === null || n === undefined ? "–" : n >= 10000 ? `${(n / 1000).toFixed(1)} s`
-  : `${Math.round(n)} ms`);
+export function fmtMs(n) {
+  if (n === null || n === undefined) return "–";
+  if (n >= 10000) return `${(n / 1000).toFixed(1)} s`;
+  return n < 10 && n !== 0 ? `${n.toFixed(1)} ms` : `${Math.round(n)} ms`;
+}
 export const fmtPct = (n) => (n === null || n === undefined ? "–" : `${(n * 100).toFixed(n && n < 0.1 ? 1 : 0)}%`);
 export function fmtTime(seconds, withDate = true) {
   if (seconds === null || seconds === undefined) return "–";

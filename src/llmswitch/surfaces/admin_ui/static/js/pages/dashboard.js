@@ -1,5 +1,6 @@
 // Dashboard: requests, errors, tokens, cost, latency and TTFT over a time range; top models and keys.
 
+import {api} from "../api.js";
 import {barList, lineChart} from "../chart.js";
 import {errorState, fill, fmtCompact, fmtInt, fmtMs, fmtPct, fmtUsd, h, loading, skeleton} from "../dom.js";
 import {rangePicker, timeFormatter} from "../range.js";
@@ -47,18 +48,20 @@ export async function usagePanel(container, range, filters = {}, {tops = true} =
   fill(container, placeholder(tops));
   const query = {...filters, from: range.from, to: range.to};
   try {
-    const [overTime, byModel, byKey] = await Promise.all([
+    const [overTime, byModel, byKey, keys] = await Promise.all([
       usage({...query, group_by: range.group_by}),
       tops ? usage({...query, group_by: "model"}) : null,
       tops ? usage({...query, group_by: "key"}) : null,
+      tops ? api("keys", {query: {include_revoked: "true"}}).catch(() => ({data: []})) : null,
     ]);
+    const keyNames = new Map((keys?.data || []).filter((k) => k.name).map((k) => [k.id, k.name]));
     const {times, rows} = buckets(overTime.groups || [], range);
     const timeFormat = timeFormatter(range.group_by);
     const chart = (title, lines, format) => lineChart(title, {times, timeFormat, format,
       series: lines.map(([name, metric, className, empty]) => ({name, className, values: series(rows, metric, empty)}))});
-    const top = (title, result, format) => barList(title,
+    const top = (title, result, names = new Map()) => barList(title,
       [...(result.groups || [])].sort((a, b) => METRICS.requests(b) - METRICS.requests(a)).slice(0, TOP),
-      {value: METRICS.requests, label: (g) => g.key ?? "(none)",
+      {value: METRICS.requests, label: (g) => names.get(g.key) ?? g.key ?? "(none: master key)",
         format: (g) => `${fmtInt(METRICS.requests(g))} req · ${fmtUsd(METRICS.cost_usd(g))}`});
     fill(container,
       tiles(overTime.totals || {}),
@@ -70,7 +73,7 @@ export async function usagePanel(container, range, filters = {}, {tops = true} =
         chart("Latency and time to first token", [["Latency p50", "latency_p50", "s1", null],
           ["Latency p95", "latency_p95", "s2", null], ["TTFT p50", "ttft_p50", "s3", null],
           ["TTFT p95", "ttft_p95", "s4", null]], fmtMs)),
-      tops ? h("div.charts", {}, top("Top models", byModel), top("Top keys", byKey)) : null);
+      tops ? h("div.charts", {}, top("Top models", byModel), top("Top keys", byKey, keyNames)) : null);
   } catch (error) {
     fill(container, error instanceof Unavailable ? unavailableState(error)
       : errorState(error, () => usagePanel(container, range, filters, {tops})));
