@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from llmswitch.app import build_app
 from llmswitch.config import parse_config
+from llmswitch.surfaces.admin_ui import load_assets
 
 
 @pytest.fixture
@@ -49,3 +50,9 @@ async def test_only_the_panels_own_files_are_served(gw: TestClient, path: str) -
     response = await gw.get(path)
     assert response.status == 404
     assert "error" in await response.json()
+
+
+async def test_the_panel_page_preloads_every_module(gw: TestClient) -> None:
+    page = await (await gw.get("/ui/")).text()
+    modules = {path for path in load_assets() if path.endswith(".js") and path != "js/app.js"}
+    assert {path for path in modules if f'<link rel="modulepreload" href="{path}">' in page} == modules
