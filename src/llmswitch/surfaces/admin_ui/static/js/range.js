@@ -27,7 +27,8 @@ export function rangePicker(onChange, initial = "24h", {grouping = true} = {}) {
   const from = h("input", {type: "datetime-local", name: "from", value: toLocalInput(now - 86400)});
   const to = h("input", {type: "datetime-local", name: "to", value: toLocalInput(now)});
   const bucket = h("select", {name: "bucket"},
-    h("option", {value: ""}, "Automatic"), h("option", {value: "hour"}, "By hour"), h("option", {value: "day"}, "By day"));
+    h("option", {value: ""}, "Automatic"), h("option", {value: "hour"}, "By hour"),
+    h("option", {value: "day"}, "By day"));
   const custom = h("div.custom", {hidden: initial !== "custom"}, field("From", from), field("To", to));
   const current = () => resolveRange(select.value, from.value, to.value, bucket.value);
   const changed = () => { custom.hidden = select.value !== "custom"; onChange(current()); };

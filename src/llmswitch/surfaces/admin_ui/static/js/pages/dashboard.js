@@ -58,7 +58,8 @@ export async function usagePanel(container, range, filters = {}, {tops = true} =
     const {times, rows} = buckets(overTime.groups || [], range);
     const timeFormat = timeFormatter(range.group_by);
     const chart = (title, lines, format) => lineChart(title, {times, timeFormat, format,
-      series: lines.map(([name, metric, className, empty]) => ({name, className, values: series(rows, metric, empty)}))});
+      series: lines.map(([name, metric, className, empty]) => ({name, className,
+        values: series(rows, metric, empty)}))});
     const top = (title, result, names = new Map()) => barList(title,
       [...(result.groups || [])].sort((a, b) => METRICS.requests(b) - METRICS.requests(a)).slice(0, TOP),
       {value: METRICS.requests, label: (g) => names.get(g.key) ?? g.key ?? "(none: master key)",

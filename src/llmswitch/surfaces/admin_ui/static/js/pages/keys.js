@@ -9,7 +9,8 @@ import {rangePicker} from "../range.js";
 import {usagePanel} from "./dashboard.js";
 
 const PERIODS = ["total", "daily", "weekly", "monthly"];
-const NUMBERS = [["rpm", "Requests per minute"], ["tpm", "Tokens per minute"], ["max_concurrent", "Concurrent requests"],
+const NUMBERS = [["rpm", "Requests per minute"], ["tpm", "Tokens per minute"],
+  ["max_concurrent", "Concurrent requests"],
   ["budget_usd", "Budget (USD)"], ["budget_tokens", "Budget (tokens)"]];
 const COLUMNS = ["Name", "Key", "Models", "Limits", "Budget", "Expires", "Status", "Last used", "Actions"];
 
@@ -145,7 +146,9 @@ export function render(page) {
       const text = [key.name, key.id, key.key_prefix, ...key.models].join(" ").toLowerCase();
       return words.every((word) => text.includes(word));
     });
-    if (!keys.length) fill(list, emptyState("No keys yet.", h("button", {type: "button", onclick: add}, "Create a key")));
+    if (!keys.length) {
+      fill(list, emptyState("No keys yet.", h("button", {type: "button", onclick: add}, "Create a key")));
+    }
     else if (!shown.length) fill(list, emptyState(`No key matches “${search.value}”.`));
     else fill(list, table("Virtual keys", COLUMNS, shown.map(row)));
   }

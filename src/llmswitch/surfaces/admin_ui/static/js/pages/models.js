@@ -36,7 +36,9 @@ function modelCard(model) {
     ["Aliases", model.aliases.length ? model.aliases.join(", ") : "none"],
     ["Fallbacks", model.fallbacks.length ? model.fallbacks.join(" → ") : "none"],
   ];
-  if (model.context_window_fallbacks.length) facts.push(["Long-context fallbacks", model.context_window_fallbacks.join(" → ")]);
+  if (model.context_window_fallbacks.length) {
+    facts.push(["Long-context fallbacks", model.context_window_fallbacks.join(" → ")]);
+  }
   return h("article.card", {dataset: {model: model.id}},
     h("h2", {}, model.id),
     h("dl.facts", {}, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
@@ -57,7 +59,8 @@ function upstreamKeys(providers, reload) {
   const form = h("form.inline-form", {onsubmit: async (event) => {
     event.preventDefault();
     try {
-      await api("upstream-keys", {method: "POST", body: {provider: provider.value, name: name.value, api_key: value.value}});
+      await api("upstream-keys", {method: "POST",
+        body: {provider: provider.value, name: name.value, api_key: value.value}});
       value.value = "";
       name.value = "";
       toast("Upstream key stored");
@@ -66,7 +69,8 @@ function upstreamKeys(providers, reload) {
     } catch (error) {
       toast(error.message);
     }
-  }}, field("Provider", provider), field("Name", name), field("API key", value), h("button", {type: "submit"}, "Store key"));
+  }}, field("Provider", provider), field("Name", name), field("API key", value),
+  h("button", {type: "submit"}, "Store key"));
 
   async function load() {
     try {
@@ -76,8 +80,8 @@ function upstreamKeys(providers, reload) {
           h("td", {}, k.provider), h("td", {}, k.name || "–"), h("td", {}, h("code", {}, `…${k.hint}`)),
           h("td", {}, fmtTime(k.created_at)),
           h("td", {}, h("button.small.danger", {type: "button", onclick: async () => {
-            if (!await confirmAction("Delete this upstream key?", `Requests to ${k.provider} stop using …${k.hint} at once.`,
-              "Delete")) return;
+            const message = `Requests to ${k.provider} stop using …${k.hint} at once.`;
+            if (!await confirmAction("Delete this upstream key?", message, "Delete")) return;
             try {
               await api(`upstream-keys/${k.id}`, {method: "DELETE"});
               toast("Upstream key deleted");

@@ -8,7 +8,8 @@ import {rangePicker} from "../range.js";
 import {RECORD, requestDetail, requests, unavailableState, Unavailable} from "../usage.js";
 
 const PAGE_SIZE = 50;
-const COLUMNS = ["Time", "Request", "Key", "Model", "Operation", "Status", "Tokens in / out", "Cost", "Latency", "TTFT"];
+const COLUMNS = ["Time", "Request", "Key", "Model", "Operation", "Status", "Tokens in / out", "Cost", "Latency",
+  "TTFT"];
 const STATUS = {"": () => true, success: (code) => code < 400, error: (code) => code >= 400};
 const OPERATIONS = ["chat", "embeddings", "count_tokens", "transcription", "translation", "speech"];
 
@@ -29,7 +30,8 @@ async function showDetail(record) {
     // a ledger without a per-request route: the row already holds the record
   }
   await modal(`Request ${RECORD.id(record)}`, (close) => h("div.wide", {},
-    h("dl.facts.detail", {}, Object.entries(full).map(([name, value]) => [h("dt", {}, name), h("dd", {}, detailValue(name, value))])),
+    h("dl.facts.detail", {}, Object.entries(full).map(([name, value]) =>
+      [h("dt", {}, name), h("dd", {}, detailValue(name, value))])),
     h("div.actions", {}, h("button", {type: "button", onclick: () => close()}, "Close"))));
 }
 
@@ -42,7 +44,8 @@ function row(record, keyNames) {
     h("td", {title: RECORD.key(record) || ""}, keyNames.get(RECORD.key(record)) || RECORD.key(record) || "–"),
     h("td", {}, RECORD.model(record)),
     h("td", {}, RECORD.operation(record) || "–"),
-    h("td", {}, h(`span.badge.${status < 400 ? "healthy" : status === 499 ? "cooling_down" : "circuit_open"}`, {}, status)),
+    h("td", {}, h(`span.badge.${status < 400 ? "healthy" : status === 499 ? "cooling_down" : "circuit_open"}`, {},
+      status)),
     h("td", {}, `${fmtInt(RECORD.input_tokens(record))} / ${fmtInt(RECORD.output_tokens(record))}`),
     h("td", {}, fmtUsd(RECORD.cost_usd(record))),
     h("td", {}, fmtMs(RECORD.latency(record))),
@@ -101,7 +104,8 @@ export function render(page, params) {
     const [keys, models] = await Promise.allSettled([api("keys", {query: {include_revoked: "true"}}), api("models")]);
     if (keys.status === "fulfilled") {
       for (const k of keys.value.data) if (k.name) keyNames.set(k.id, k.name);
-      key.append(...keys.value.data.map((k) => h("option", {value: k.id}, `${k.name || "unnamed"} (${k.key_prefix}…)`)));
+      key.append(...keys.value.data.map((k) =>
+        h("option", {value: k.id}, `${k.name || "unnamed"} (${k.key_prefix}…)`)));
     }
     if (models.status === "fulfilled") model.append(...models.value.data.map((m) => h("option", {value: m.id}, m.id)));
     const wanted = params.get("key");
