@@ -232,7 +232,7 @@ def test_revoking_a_key_asks_first_then_the_key_stops_working(page: Any, panel: 
     key = made_key(panel, name="revoke-me")
     sign_in(page, panel)
     keys_page(page)
-    row_of(page, "revoke-me").get_by_role("button", name="Revoke").click()
+    page.get_by_role("button", name="Revoke revoke-me", exact=True).click()  # each row's buttons name their key
     dialog = page.get_by_role("dialog", name="Revoke this key?")
     expect(dialog).to_contain_text("cannot be undone")
     shot(page, "keys-revoke-confirm")

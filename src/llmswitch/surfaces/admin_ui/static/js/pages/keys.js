@@ -120,13 +120,15 @@ export function render(page) {
 
   function row(key) {
     const state = status(key);
+    const named = (verb) => `${verb} ${key.name || key.id}`; // each row's buttons told apart by name
+    const button = (verb, onclick, danger = false) => h(`button.small${danger ? ".danger" : ""}`,
+      {type: "button", "aria-label": named(verb), onclick}, verb);
     const actions = state === "revoked" ? [] : [
-      h("button.small", {type: "button", onclick: () => edit(key)}, "Edit"),
-      h("button.small", {type: "button", onclick: () => act(() => api(`keys/${key.id}`, {method: "PATCH",
-        body: {disabled: !key.disabled}}), key.disabled ? "Key enabled" : "Key disabled")},
-      key.disabled ? "Enable" : "Disable"),
-      h("button.small", {type: "button", onclick: () => rotate(key)}, "Rotate"),
-      h("button.small.danger", {type: "button", onclick: () => revoke(key)}, "Revoke"),
+      button("Edit", () => edit(key)),
+      button(key.disabled ? "Enable" : "Disable", () => act(() => api(`keys/${key.id}`, {method: "PATCH",
+        body: {disabled: !key.disabled}}), key.disabled ? "Key enabled" : "Key disabled")),
+      button("Rotate", () => rotate(key)),
+      button("Revoke", () => revoke(key), true),
     ];
     return h("tr", {dataset: {keyId: key.id}},
       h("td", {}, key.name || h("em", {}, "unnamed"), isPlayground(key) ? h("span.tag", {}, "playground") : null),
@@ -137,7 +139,7 @@ export function render(page) {
       h("td", {}, key.expires_at ? fmtTime(key.expires_at) : "never"),
       h("td", {}, h(`span.badge.${state}`, {}, state)),
       h("td", {}, key.last_used_at ? fmtTime(key.last_used_at) : "never"),
-      h("td.row-actions", {}, h("button.small", {type: "button", onclick: () => keyUsage(key)}, "Usage"), actions));
+      h("td.row-actions", {}, button("Usage", () => keyUsage(key)), actions));
   }
 
   function show() {
