@@ -47,6 +47,11 @@ def row_of(page: Any, name: str) -> Any:
     return page.locator("tbody tr", has=page.get_by_text(name, exact=True))
 
 
+def key_button(page: Any, verb: str, name: str) -> Any:
+    """A key's row button, by its accessible name: the verb and the key's name."""
+    return page.get_by_role("button", name=f"{verb} {name}", exact=True)
+
+
 # --- signing in and out -------------------------------------------------------------------------
 def test_a_wrong_master_key_is_refused(page: Any, panel: Panel) -> None:
     sign_in(page, panel, key="sk-not-the-master-key")
@@ -177,11 +182,11 @@ def test_a_key_made_in_the_panel_shows_its_secret_once_and_serves_the_sdk_until_
     shot(page, "keys")
 
     assert chat(panel, secret)
-    row.get_by_role("button", name="Disable").click()
+    key_button(page, "Disable", "team-ui").click()
     expect(row.locator(".badge")).to_have_text("disabled")
     with pytest.raises(openai.AuthenticationError):
         chat(panel, secret)
-    row.get_by_role("button", name="Enable").click()
+    key_button(page, "Enable", "team-ui").click()
     expect(row.locator(".badge")).to_have_text("active")
     assert chat(panel, secret)
 
@@ -202,7 +207,7 @@ def test_editing_a_key_changes_its_limits(page: Any, panel: Panel) -> None:
     key = made_key(panel, name="edit-me", rpm=10)
     sign_in(page, panel)
     keys_page(page)
-    row_of(page, "edit-me").get_by_role("button", name="Edit").click()
+    key_button(page, "Edit", "edit-me").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_label("Requests per minute")).to_have_value("10")
     dialog.get_by_label("Requests per minute").fill("")
@@ -218,7 +223,7 @@ def test_rotating_a_key_shows_the_new_value_once_and_the_old_one_stops(page: Any
     key = made_key(panel, name="rotate-me")
     sign_in(page, panel)
     keys_page(page)
-    row_of(page, "rotate-me").get_by_role("button", name="Rotate").click()
+    key_button(page, "Rotate", "rotate-me").click()
     page.get_by_role("dialog").get_by_role("button", name="Rotate").click()
     new = page.get_by_label("The new key").input_value()
     assert new.startswith("sk-llms-") and new != key["key"]
@@ -239,7 +244,7 @@ def test_revoking_a_key_asks_first_then_the_key_stops_working(page: Any, panel: 
     dialog.get_by_role("button", name="Cancel").click()
     assert chat(panel, key["key"])  # cancelled: nothing happened
 
-    row_of(page, "revoke-me").get_by_role("button", name="Revoke").click()
+    key_button(page, "Revoke", "revoke-me").click()
     page.get_by_role("dialog").get_by_role("button", name="Revoke key").click()
     expect(row_of(page, "revoke-me")).to_have_count(0)  # revoked keys are listed only on request
     with pytest.raises(openai.AuthenticationError):
@@ -287,7 +292,7 @@ def test_dashboard_and_requests_say_when_the_usage_api_is_not_available(page: An
     page.get_by_role("link", name="Requests").click()
     expect(state).to_contain_text("GET /admin/api/requests answered 404")
     page.get_by_role("link", name="Keys").click()
-    row_of(page, "usage-of-me").get_by_role("button", name="Usage").click()
+    key_button(page, "Usage", "usage-of-me").click()
     expect(page.get_by_role("dialog").locator("[data-state='usage-unavailable']")).to_be_visible()
 
 
