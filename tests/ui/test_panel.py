@@ -82,6 +82,14 @@ def test_signing_out_ends_the_session(page: Any, context: Any, panel: Panel) -> 
     expect(page.get_by_label("Master key")).to_be_visible()
 
 
+def test_an_ended_session_brings_back_the_sign_in_page(page: Any, context: Any, panel: Panel) -> None:
+    sign_in(page, panel)
+    context.clear_cookies()  # as when the session expires: the gateway no longer knows the caller
+    page.get_by_role("link", name="Keys").click()
+    expect(page.get_by_role("alert")).to_contain_text("Your session ended")
+    expect(page.get_by_label("Master key")).to_be_focused()
+
+
 def test_a_forged_or_missing_csrf_token_is_refused(page: Any, panel: Panel) -> None:
     sign_in(page, panel)
     statuses = page.evaluate("""async () => {
