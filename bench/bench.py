@@ -1,6 +1,6 @@
 """`make bench`: requests/s and added latency of the gateway against a fixed-answer upstream.
 
-nginx (one worker, core 1) serves fixed OpenAI and Anthropic answers, so the numbers measure the
+nginx (one worker, core 1) serves fixed OpenAI (chat, embeddings) and Anthropic answers, so the numbers measure the
 gateway (pinned to core 0) rather than a Python fake. wrk (core 1) loads it: requests/s at 64
 connections, and p50/p99 at one connection, each next to the same load sent straight to nginx.
 Not a test: nothing here asserts; it prints a table to paste into bench/RESULTS.md.
@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MESSAGES = [{"role": "user", "content": "Say something short."}]
+EMBED_INPUT = "Embed something short."
+EMBED_DIMENSIONS = 128  # the answer's vector: nginx's literal cap (4 KB) holds this many numbers
 
 
 def _compact(obj: object) -> str:
@@ -37,6 +39,13 @@ def _openai_completion() -> str:
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
                      "message": {"role": "assistant", "content": "Hello! " * 20, "refusal": None}}],
         "usage": {"prompt_tokens": 12, "completion_tokens": 40, "total_tokens": 52}})
+
+
+def _openai_embeddings() -> str:
+    vector = [round((i % 17 - 8) / 100, 4) for i in range(EMBED_DIMENSIONS)]
+    return _compact({"object": "list", "model": "up-embed", "data": [{"object": "embedding", "index": 0,
+                                                                      "embedding": vector}],
+                     "usage": {"prompt_tokens": 5, "total_tokens": 5}})
 
 
 def _openai_stream(chunks: int = 20) -> str:
@@ -81,6 +90,7 @@ http {{
   server {{
     listen 127.0.0.1:{port} reuseport backlog=4096;
     location = /json/v1/chat/completions {{ default_type application/json; return 200 {json}; }}
+    location = /json/v1/embeddings {{ default_type application/json; return 200 {embeddings}; }}
     location = /sse/v1/chat/completions {{ default_type text/event-stream; return 200 {sse}; }}
     location = /anthropic/v1/messages {{ default_type text/event-stream; return 200 {anthropic}; }}
   }}
@@ -98,13 +108,19 @@ class Scenario:
 
 
 STREAM = {"messages": MESSAGES, "stream": True}
+EMBED = {"model": "bench-embed", "input": EMBED_INPUT, "encoding_format": "float"}
 SCENARIOS = [
     Scenario("reference: bare relay, aiohttp server + aiohttp client, non-streaming", "relay-aiohttp",
              "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES}, None),
+    Scenario("reference: bare relay, aiohttp server + aiohttp client, embeddings", "relay-aiohttp",
+             "/v1/embeddings", EMBED, None),
     Scenario("reference: bare relay, aiohttp server + llmswitch's HTTP client, non-streaming", "relay-llmswitch",
              "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES}, None),
+    Scenario("reference: bare relay, aiohttp server + llmswitch's HTTP client, embeddings", "relay-llmswitch",
+             "/v1/embeddings", EMBED, None),
     Scenario("chat, non-streaming", "open", "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES},
              "/json/v1/chat/completions"),
+    Scenario("embeddings", "open", "/v1/embeddings", EMBED, "/json/v1/embeddings"),
     Scenario("chat, streaming (20 chunks)", "open", "/v1/chat/completions", {"model": "bench-sse", **STREAM},
              "/sse/v1/chat/completions"),
     Scenario("chat -> anthropic upstream, streaming (translated)", "open", "/v1/chat/completions",
@@ -137,6 +153,7 @@ models:
   bench-json: [{{provider: json, model: up-model}}]
   bench-sse: [{{provider: sse, model: up-model}}]
   bench-anthropic: [{{provider: anthropic, model: up-model, max_tokens_default: 256}}]
+  bench-embed: [{{provider: json, model: up-embed}}]
 """
 
 
@@ -207,7 +224,7 @@ def start_nginx(tmp: Path) -> subprocess.Popen[bytes]:
     """nginx on core 1 serving the fixed upstream answers; returns once it answers."""
     (tmp / "nginx.conf").write_text(NGINX_CONF.format(
         tmp=tmp, port=NGINX_PORT, json=_nginx_literal(_openai_completion()), sse=_nginx_literal(_openai_stream()),
-        anthropic=_nginx_literal(_anthropic_stream())))
+        anthropic=_nginx_literal(_anthropic_stream()), embeddings=_nginx_literal(_openai_embeddings())))
     nginx = subprocess.Popen(["taskset", "-c", "1", NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)])
     wait_ready(f"http://127.0.0.1:{NGINX_PORT}/json/v1/chat/completions")
     return nginx
@@ -219,8 +236,7 @@ class Gateway:
     def __init__(self, setup: str, nginx_port: int, port: int, tmp: Path):
         if setup.startswith("relay-"):
             command = [str(ROOT / ".venv/bin/python"), str(ROOT / "bench" / "relay.py"), str(port),
-                       f"http://127.0.0.1:{nginx_port}/json/v1/chat/completions",
-                       "--client", setup.removeprefix("relay-")]
+                       f"http://127.0.0.1:{nginx_port}/json/v1", "--client", setup.removeprefix("relay-")]
         else:
             config = tmp / f"{setup}.yaml"
             config.write_text(gateway_config(nginx_port, setup, tmp))

@@ -5,7 +5,8 @@ set the client's model, answer) and nothing else: no validation, auth, routing, 
 Its upstream client is aiohttp's ClientSession (the design the project started from) or, with
 `--client llmswitch`, the gateway's own HTTP client: the floor of the gateway's design, so the
 difference to the gateway is what its features cost.
-Usage: python bench/relay.py PORT UPSTREAM_URL [--client aiohttp|llmswitch]
+It relays `/v1/chat/completions` and `/v1/embeddings` to the same paths under UPSTREAM_BASE.
+Usage: python bench/relay.py PORT UPSTREAM_BASE [--client aiohttp|llmswitch]
 """
 
 from __future__ import annotations
@@ -20,48 +21,53 @@ from aiohttp import web
 
 from llmswitch.providers.http import HTTPClient, Timeouts
 
-Post = Callable[[bytes], Awaitable[bytes]]
+Post = Callable[[str, bytes], Awaitable[bytes]]
+PATHS = ("/chat/completions", "/embeddings")
 HEADERS = {"content-type": "application/json"}
 
 
-def aiohttp_client(upstream: str, app: web.Application) -> Post:
+def aiohttp_client(app: web.Application) -> Post:
     sessions: list[aiohttp.ClientSession] = []
 
     async def start(app: web.Application) -> None:
         sessions.append(aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)))
 
-    async def post(body: bytes) -> bytes:
-        async with sessions[0].post(upstream, data=body, headers=HEADERS) as response:
+    async def post(url: str, body: bytes) -> bytes:
+        async with sessions[0].post(url, data=body, headers=HEADERS) as response:
             return await response.read()
 
     app.on_startup.append(start)
     return post
 
 
-def llmswitch_client(upstream: str, app: web.Application) -> Post:
+def llmswitch_client(app: web.Application) -> Post:
     client, limits = HTTPClient(), Timeouts(connect=10, first_byte=60, idle=60, total=60)
 
-    async def post(body: bytes) -> bytes:
-        return await (await client.post(upstream, body, HEADERS, limits)).read()
+    async def post(url: str, body: bytes) -> bytes:
+        return await (await client.post(url, body, HEADERS, limits)).read()
 
     return post
 
 
 def build(upstream: str, client: str) -> web.Application:
     app = web.Application()
-    post = (llmswitch_client if client == "llmswitch" else aiohttp_client)(upstream, app)
+    post = (llmswitch_client if client == "llmswitch" else aiohttp_client)(app)
 
-    async def relay(request: web.Request) -> web.Response:
-        body = orjson.loads(await request.read())
-        client_model, body["model"] = body["model"], "up-model"
-        answer = orjson.loads(await post(orjson.dumps(body)))
-        answer["model"] = client_model
-        return web.Response(body=orjson.dumps(answer), content_type="application/json")
+    def relay_to(url: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def relay(request: web.Request) -> web.Response:
+            body = orjson.loads(await request.read())
+            client_model, body["model"] = body["model"], "up-model"
+            answer = orjson.loads(await post(url, orjson.dumps(body)))
+            answer["model"] = client_model
+            return web.Response(body=orjson.dumps(answer), content_type="application/json")
+
+        return relay
 
     async def health(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    app.router.add_post("/v1/chat/completions", relay)
+    for path in PATHS:
+        app.router.add_post("/v1" + path, relay_to(upstream + path))
     app.router.add_get("/health", health)
     return app
 

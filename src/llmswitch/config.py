@@ -120,11 +120,14 @@ class RoutingConfig(_Strict):
 
 
 class Price(_Strict):
-    """USD per million tokens."""
+    """USD per million tokens (`input`, `output`, `cached_input`), per minute of audio transcribed or
+    translated (`audio_minute`), per million characters of text spoken (`characters`)."""
 
     input: float = 0.0
     output: float = 0.0
     cached_input: float | None = None
+    audio_minute: float = 0.0
+    characters: float = 0.0
 
 
 class UIConfig(_Strict):

@@ -22,7 +22,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, HttpProcessingError, InvalidURLError
 from aiohttp.web_protocol import RequestHandler
 
-from llmswitch.core.gateway import GATEWAY
+from llmswitch.web.context import GATEWAY
 from llmswitch.errors import GatewayError
 
 END_RESERVE_S = 1.0  # of the shutdown grace, kept to end what still runs and write its usage

@@ -4,9 +4,12 @@ and a name only `default_model` answers grants nothing."""
 from __future__ import annotations
 
 from llmswitch.config import parse_config
-from llmswitch.core.auth import Principal
-from llmswitch.core.gateway import Gateway
+from llmswitch.core.auth import Authenticator, Principal
+from llmswitch.core.concurrency import ConcurrencyGate
+from llmswitch.core.limits import Limiter
+from llmswitch.core.pipeline import Pipeline
 from llmswitch.core.routing import Router
+from llmswitch.core.usage import UsageRecorder
 from llmswitch.providers import build_provider
 
 CONFIG = """
@@ -23,15 +26,15 @@ context_window_fallbacks: {cheap: [expensive]}
 """
 
 
-def gateway() -> Gateway:
-    gw = Gateway(parse_config(CONFIG))
-    gw.providers = {name: build_provider(name, cfg, None)  # type: ignore[arg-type]
-                    for name, cfg in gw.config.providers.items()}
-    gw.router = Router(gw.config, gw.providers)
-    return gw
+def gateway() -> Pipeline:
+    config = parse_config(CONFIG)
+    providers = {name: build_provider(name, cfg, None)  # type: ignore[arg-type]
+                 for name, cfg in config.providers.items()}
+    return Pipeline(config, Authenticator(config), Limiter(config), UsageRecorder(config), ConcurrencyGate(1),
+                    Router(config, providers), providers)
 
 
-def served_by(gw: Gateway, *allowed: str) -> list[str]:
+def served_by(gw: Pipeline, *allowed: str) -> list[str]:
     assert gw.router is not None
     principal = Principal(kind="key", key_id="k", allowed_models=list(allowed))
     plan = gw.router.plan(gw.config.models["cheap"], "cheap", gw._scope(principal))

@@ -10,9 +10,10 @@ import pytest
 
 from llmswitch.dialects.anthropic_request import (anthropic_to_openai_request, anthropic_to_reasoning_openai_request,
                                                   openai_to_anthropic_request,
-                                                  passthrough_request, validate_request)
+                                                  passthrough_request)
 from llmswitch.dialects.types import RequestOptions
 from llmswitch.errors import GatewayError
+from llmswitch.surfaces.anthropic_messages import validate_request
 
 OPTIONS = RequestOptions(upstream_model="claude-up", stream=False)
 PNG = "iVBORw0KGgo="

@@ -22,7 +22,7 @@ import typing_extensions
 from anthropic.types import MessageParam
 from openai.types.chat import ChatCompletionMessageParam
 
-from llmswitch.dialects.anthropic_request import validate_request
+from llmswitch.surfaces.anthropic_messages import validate_request
 from llmswitch.dialects.translate import translate_request
 from llmswitch.dialects.types import RequestOptions
 from llmswitch.surfaces.openai_chat import validate_chat_request

@@ -13,7 +13,7 @@ import pytest
 import typing_extensions
 from anthropic.types.message_create_params import MessageCreateParamsNonStreaming, MessageCreateParamsStreaming
 
-from llmswitch.dialects.anthropic_request import REQUEST_SHAPES, validate_request
+from llmswitch.surfaces.anthropic_messages import REQUEST_SHAPES, validate_request
 from llmswitch.dialects.shapes import check_fields, check_shape
 from llmswitch.errors import GatewayError
 from llmswitch.surfaces.openai_chat import PARAM_SHAPES, validate_chat_request

@@ -7,6 +7,8 @@ client's own `timeout` and `?key=` never reach the upstream. Real processes: the
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -132,3 +134,19 @@ def test_a_model_no_target_can_count_gets_the_local_estimate(client: Client, fak
     marker = uuid.uuid4().hex
     assert client().messages.count_tokens(model="gpt", messages=prompt(marker)).input_tokens > 0
     assert received(fake.url, marker) == []
+
+
+def test_a_count_is_recorded_for_its_key_at_no_cost(gateway: Process) -> None:
+    created = admin(gateway, "keys", {"name": "counted"})
+    counter = anthropic.Anthropic(base_url=gateway.url, api_key=created["key"], max_retries=0, timeout=20)
+    counter.messages.count_tokens(model="claude", messages=prompt("recorded"))
+    counter.messages.count_tokens(model="gpt", messages=prompt("recorded"))  # the local estimate
+    database = gateway.log_path.parent / "gw.db"  # the gateway's working directory
+    rows: list[tuple[Any, ...]] = []
+    deadline = time.monotonic() + 10
+    while len(rows) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute("SELECT model, target, status, prompt_tokens, cost_usd FROM usage_records "
+                                      "WHERE key_id = ? ORDER BY id", (created["id"],)).fetchall()
+    assert rows == [("claude", "configured/up-claude#0", 200, 0, 0.0), ("gpt", "", 200, 0, 0.0)]

@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from llmswitch.app import RouteDialects
+from llmswitch.surfaces.wire import ANTHROPIC, OPENAI
+from llmswitch.web.middleware import RouteWires
 from tests.support.processes import Process, start_gateway
 
 MASTER = "sk-master-dialects"
@@ -168,18 +169,18 @@ def test_a_wrong_method_is_a_405_with_allow_in_the_routes_dialect(gateway: Proce
 
 
 async def test_a_routes_dialect_is_the_one_registered_with_it_whatever_its_path() -> None:
-    dialects = RouteDialects()
+    dialects = RouteWires()
 
     @web.middleware
     async def dialect_of_every_answer(request: web.Request, handler: Any) -> web.StreamResponse:
-        return web.Response(text=dialects.of(request))
+        return web.Response(text=dialects.of(request).dialect)
 
     async def never_reached(request: web.Request) -> web.Response:
         raise AssertionError("the middleware answers first")
 
     app = web.Application(middlewares=[dialect_of_every_answer])
-    dialects.add(app.router, "POST", "/v1/threads/{thread_id}/messages", never_reached, "openai")
-    dialects.add(app.router, "POST", "/v1/messages", never_reached, "anthropic")
+    dialects.add(app.router, "POST", "/v1/threads/{thread_id}/messages", never_reached, OPENAI)
+    dialects.add(app.router, "POST", "/v1/messages", never_reached, ANTHROPIC)
     async with TestClient(TestServer(app)) as client:
         assert await (await client.post("/v1/threads/t1/messages")).text() == "openai"
         assert await (await client.post("/v1/messages")).text() == "anthropic"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from llmswitch.app import build_app
 from llmswitch.config import parse_config
-from llmswitch.core.gateway import GATEWAY
+from llmswitch.web.context import GATEWAY
 from llmswitch.core.keys import revoked
 from llmswitch.core.upstream_keys import fernet
 from llmswitch.fake_upstream import RunningFake, running_fake

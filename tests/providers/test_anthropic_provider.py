@@ -126,7 +126,10 @@ async def test_an_error_answer_keeps_anthropics_message_and_type(upstream, clien
 
 async def test_count_tokens_posts_to_its_own_endpoint_with_the_query(upstream, client):
     script, base = upstream
-    counted = await provider(base, client).count_tokens(make_call({"model": "m", "messages": []}, query="beta=true"))
-    assert counted == {"input_tokens": 42}
+    anthropic = provider(base, client)
+    call = make_call({"model": "m", "messages": []}, query="beta=true")
+    call.endpoint = anthropic.endpoint("count_tokens")
+    counted = await anthropic.complete(call)
+    assert counted.body == {"input_tokens": 42}
     assert (script.requests[0]["path"], script.requests[0]["query"]) == ("/prefix/v1/messages/count_tokens",
                                                                          "beta=true")

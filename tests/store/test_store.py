@@ -42,7 +42,7 @@ def test_urls_map_to_async_drivers() -> None:
 async def test_migrations_create_the_schema_and_record_their_revision(store: Store) -> None:
     async with store.engine.connect() as connection:
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0001"
+    assert version == "0002"
 
 
 async def test_opening_an_up_to_date_database_again_is_harmless(database_url: str) -> None:
@@ -125,7 +125,7 @@ async def test_deleting_an_upstream_key_changes_the_stored_ids(store: Store) -> 
 
 async def test_usage_totals_sum_a_keys_rows_since_a_time(store: Store) -> None:
     def row(key_id: str, at: float) -> tuple:
-        return ("r", key_id, "m", "t", 200, 10, 5, 0, 0.25, 1.0, at)
+        return ("r", key_id, "m", "t", 200, 10, 5, 0, 0.0, 0, 0.25, 1.0, at)  # in COLUMNS order
 
     await store.usage.append([row("key_a", 100.0), row("key_a", 200.0), row("key_b", 200.0)])
     assert await store.usage.totals("key_a", 150.0) == (1, 0.25, 15)

@@ -72,3 +72,17 @@ async def test_text_the_database_would_refuse_is_stored_fitted_and_costs_no_row(
     await recorder.flush()
     assert await stored(recorder.store) == [("before", "gpt-4o", 3), (kept_id, kept_model, 3), ("after", "gpt-4o", 3)]
 
+
+
+async def test_audio_seconds_and_characters_are_stored_beside_the_tokens(recorder: UsageRecorder) -> None:
+    recorder.record("audio", "key-1", "whisper", "openai/whisper-1#0", 200, Usage(audio_seconds=12.5),
+                    time.perf_counter(), cost_usd=0.00125)
+    recorder.record("speech", "key-1", "tts", "openai/tts-1#0", 200, Usage(characters=400), time.perf_counter(),
+                    cost_usd=0.006)
+    await recorder.flush()
+    assert recorder.store is not None
+    query = select(usage_records.c.request_id, usage_records.c.audio_seconds, usage_records.c.characters,
+                   usage_records.c.cost_usd).order_by(usage_records.c.id)
+    async with recorder.store.engine.connect() as connection:
+        rows = [tuple(row) for row in (await connection.execute(query)).all()]
+    assert rows == [("audio", 12.5, 0, 0.00125), ("speech", 0.0, 400, 0.006)]

@@ -138,7 +138,7 @@ def is_context_overflow(error: UpstreamError) -> bool:
     """Did the upstream reject the prompt as longer than the model's context window?"""
     if error.kind != "http" or error.status not in (400, 413, 422):
         return False
-    if _upstream_code(error) in OVERFLOW_CODES:
+    if _upstream_field(error, "code") in OVERFLOW_CODES:
         return True
     return bool(OVERFLOW_TEXT.search(error.message))
 
@@ -227,9 +227,9 @@ def _returned(error: UpstreamError, attempts: list[Attempt]) -> GatewayError:
     if error.retry_after is not None:
         headers["retry-after"] = str(max(1, math.ceil(error.retry_after)))
     error_type = error.error_type if error.error_type in KNOWN_TYPES else None
-    code = _upstream_code(error) or (None if error.kind == "http" else error.kind)
+    code = _upstream_field(error, "code") or (None if error.kind == "http" else error.kind)
     return GatewayError(error.client_status, error.message, type=error_type, code=code, headers=headers,
-                        extra={"attempts": [a.as_dict() for a in attempts]})
+                        param=_upstream_field(error, "param"), extra={"attempts": [a.as_dict() for a in attempts]})
 
 
 def _exhausted(attempts: list[Attempt], skipped: list[Skipped], out_of_time: bool = False) -> GatewayError:
@@ -265,8 +265,9 @@ def _attempt_headers(attempts: list[Attempt]) -> dict[str, str]:
     return {"x-llmswitch-attempts": str(len(attempts))}
 
 
-def _upstream_code(error: UpstreamError) -> str | None:
+def _upstream_field(error: UpstreamError, name: str) -> str | None:
+    """A string field of the upstream's error object (OpenAI's `code`, or `param`: the field at fault)."""
     body = error.body or {}
     inner = body.get("error") if isinstance(body.get("error"), dict) else body
-    code = inner.get("code") if isinstance(inner, dict) else None
-    return code if isinstance(code, str) else None
+    value = inner.get(name) if isinstance(inner, dict) else None
+    return value if isinstance(value, str) else None

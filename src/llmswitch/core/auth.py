@@ -19,12 +19,10 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
-
-from aiohttp import web
 
 from llmswitch.config import Config
 from llmswitch.core.keys import KeyRecord, ModelMatcher, hash_key, server_secret
@@ -82,11 +80,11 @@ def _unauthorized(message: str, code: str = "invalid_api_key") -> GatewayError:
     return GatewayError(401, message, type="authentication_error", code=code)
 
 
-def presented_key(request: web.Request) -> str | None:
+def presented_key(headers: Mapping[str, str]) -> str | None:
     """The key from `Authorization: Bearer`, `x-api-key` (Anthropic clients) or `x-goog-api-key`
-    (Gemini clients). A key whose bytes are not UTF-8 (aiohttp hands them over as surrogates, which
-    no hash or comparison can encode) is refused here with a 401."""
-    headers = request.headers
+    (Gemini clients), among a request's HEADERS (matched case-blind, as HTTP's are). A key whose
+    bytes are not UTF-8 (aiohttp hands them over as surrogates, which no hash or comparison can
+    encode) is refused here with a 401."""
     key = None
     authorization = headers.get("authorization")
     if authorization:
@@ -125,10 +123,11 @@ class Authenticator:
         self.on_upstream_keys: Callable[[StoredKeys], None] | None = None  # the router's, set before start
         self.upstream: UpstreamKeyRing | None = None
 
-    async def authenticate(self, request: web.Request) -> Principal:
+    async def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The caller whose credentials are among a request's HEADERS (case-blind), or the 401."""
         if self.mode == "open":
             return OPEN
-        token = presented_key(request)
+        token = presented_key(headers)
         if token is None:
             raise _unauthorized("Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'.",
                                 code="missing_api_key")

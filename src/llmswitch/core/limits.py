@@ -167,7 +167,7 @@ class Limiter:
         await self.counters.stop()
 
     def ask(self, key: KeyRecord, price: Callable[[], Price], prompt_tokens: int, max_tokens: int | None,
-            now: float) -> Ask:
+            now: float, generates: bool = True) -> Ask:
         lease = next(self._leases)
         tokens = min(MAX_TOKENS, prompt_tokens + (max_tokens or 0))  # both positive integers
         rpm = min(MAX_RATE, key.rpm) if key.rpm else 0
@@ -175,7 +175,7 @@ class Limiter:
         concurrent = min(MAX_RATE, key.max_concurrent) if key.max_concurrent else 0
         if key.budget_usd is None and key.budget_tokens is None:  # the common case: nothing to price
             return Ask(key.id, rpm, tpm, concurrent, tokens, None, -1, -1, 0, 0, 0, self.lease_ttl, lease)
-        reserve = _tokens(max_tokens or self.config.limits.budget_reserve_tokens)
+        reserve = _tokens(max_tokens or self.config.limits.budget_reserve_tokens) if generates else 0
         period, _start, ttl = budget_window(key.budget_period, now)
         return Ask(
             scope=key.id, rpm=rpm, tpm=tpm, max_concurrent=concurrent, tokens=tokens, budget=period,
@@ -187,15 +187,16 @@ class Limiter:
         )
 
     async def admit(self, principal: Principal, estimated_tokens: int, max_tokens: int | None = None, *,
-                    price: Callable[[], Price], metered: bool = True) -> Admission:
+                    price: Callable[[], Price], metered: bool = True, generates: bool = True) -> Admission:
         """Reserve this request's share of its key's limits, or raise the 429 that explains why not.
         `price` is asked only for a key with a budget: the highest price the request may be billed at.
+        A call that `generates` nothing (embeddings) reserves no output against the budget.
         An unmetered call (count_tokens: nothing is generated or billed) counts against rpm and
         concurrency only; it reserves no tokens and no budget, so a spent budget does not stop it."""
         key = principal.key
         if key is None or not has_limits(key):
             return UNLIMITED
-        ask = self.ask(key, price, estimated_tokens, max_tokens, time.time())
+        ask = self.ask(key, price, estimated_tokens, max_tokens, time.time(), generates)
         if not metered:
             ask = dataclasses.replace(ask, tokens=0, budget=None)
         try:

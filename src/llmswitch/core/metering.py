@@ -65,7 +65,7 @@ class Meter:
             counted = _clean(counted) if counted is not None else Usage()
             return Usage(counted.prompt_tokens or self.prompt_estimate,
                          max(counted.completion_tokens, tokens(self.output_size)),
-                         counted.cached_tokens, counted.reasoning_tokens)
+                         counted.cached_tokens, counted.reasoning_tokens, counted.audio_seconds, counted.characters)
         if self.target is not None:
             return Usage(self.prompt_estimate, self.reserved_output)
         return None
@@ -74,8 +74,12 @@ class Meter:
 def _clean(usage: Usage) -> Usage:
     """Usage with every count a non-negative integer: a stream cut short may have left anything."""
     return Usage(_count(usage.prompt_tokens), _count(usage.completion_tokens), _count(usage.cached_tokens),
-                 _count(usage.reasoning_tokens))
+                 _count(usage.reasoning_tokens), _seconds(usage.audio_seconds), _count(usage.characters))
 
 
 def _count(value: Any) -> int:
     return value if type(value) is int and value >= 0 else 0
+
+
+def _seconds(value: Any) -> float:
+    return float(value) if type(value) in (int, float) and value >= 0 else 0.0

@@ -15,8 +15,8 @@ from llmswitch.dialects.usage import Usage
 if TYPE_CHECKING:
     from llmswitch.core.routing import Target
 
-# USD per million tokens, list prices of the providers' public price pages. Matched by prefix, the
-# longest first, so dated snapshots (`gpt-4o-2024-08-06`) take their family's price.
+# List prices of the providers' public price pages (see `config.Price` for the units). Matched by
+# prefix, the longest first, so dated snapshots (`gpt-4o-2024-08-06`) take their family's price.
 DEFAULT_PRICES: dict[str, Price] = {
     "gpt-4o": Price(input=2.50, output=10.00, cached_input=1.25),
     "gpt-4o-mini": Price(input=0.15, output=0.60, cached_input=0.075),
@@ -31,6 +31,13 @@ DEFAULT_PRICES: dict[str, Price] = {
     "claude-haiku-4-5": Price(input=1.00, output=5.00, cached_input=0.10),
     "gemini-2.5-pro": Price(input=1.25, output=10.00, cached_input=0.31),
     "gemini-2.5-flash": Price(input=0.30, output=2.50, cached_input=0.075),
+    "text-embedding-3-small": Price(input=0.02),
+    "text-embedding-3-large": Price(input=0.13),
+    "text-embedding-ada-002": Price(input=0.10),
+    "gemini-embedding-001": Price(input=0.15),
+    "whisper-1": Price(audio_minute=0.006),
+    "tts-1": Price(characters=15.00),
+    "tts-1-hd": Price(characters=30.00),
 }
 FREE = Price()
 
@@ -71,13 +78,18 @@ class PriceTable:
         if not prices:
             return FREE
         return Price(input=max(p.input for p in prices), output=max(p.output for p in prices),
-                     cached_input=max(_cached_rate(p) for p in prices))
+                     cached_input=max(_cached_rate(p) for p in prices),
+                     audio_minute=max(p.audio_minute for p in prices), characters=max(p.characters for p in prices))
 
 
 def cost(price: Price, usage: Usage) -> float:
-    """USD of a call; `prompt_tokens` includes the `cached_tokens` billed at the cached rate."""
-    return ((usage.prompt_tokens - usage.cached_tokens) * price.input + usage.cached_tokens * _cached_rate(price)
-            + usage.completion_tokens * price.output) / 1_000_000
+    """USD of a call, each unit at its rate; `prompt_tokens` includes the `cached_tokens` billed at the
+    cached rate."""
+    usd = ((usage.prompt_tokens - usage.cached_tokens) * price.input + usage.cached_tokens * _cached_rate(price)
+           + usage.completion_tokens * price.output) / 1_000_000
+    if usage.audio_seconds or usage.characters:
+        usd += usage.audio_seconds / 60 * price.audio_minute + usage.characters * price.characters / 1_000_000
+    return usd
 
 
 def _cached_rate(price: Price) -> float:

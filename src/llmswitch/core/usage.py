@@ -26,9 +26,10 @@ BATCH = 5000
 
 
 # What the request path queues: request_id, key_id, model, target, status, prompt, completion and
-# cached tokens, cost_usd, duration_ms, at. A tuple of plain values: cheap to build, and one the garbage
-# collector stops tracking, however many wait for the next flush.
-Pending = tuple[str, str | None, str, str, int, int, int, int, float, float, float]
+# cached tokens, audio seconds, characters, cost_usd, duration_ms, at (`store.usage.COLUMNS`). A tuple
+# of plain values: cheap to build, and one the garbage collector stops tracking, however many wait
+# for the next flush.
+Pending = tuple[str, str | None, str, str, int, int, int, int, float, int, float, float, float]
 
 
 class UsageRecorder:
@@ -46,14 +47,16 @@ class UsageRecorder:
         the call once, for this row and the key's budget alike)."""
         totals = self.totals
         totals["requests"] += 1
-        prompt = completion = cached = 0
+        prompt = completion = cached = characters = 0
+        audio = 0.0
         if usage is not None:
             prompt, completion, cached = usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
+            audio, characters = usage.audio_seconds, usage.characters
             totals["prompt_tokens"] += prompt
             totals["completion_tokens"] += completion
         if self.persist:
-            self.pending.append((request_id, key_id, model, target, status, prompt, completion, cached, cost_usd,
-                                 (time.perf_counter() - started) * 1000, time.time()))
+            self.pending.append((request_id, key_id, model, target, status, prompt, completion, cached, audio,
+                                 characters, cost_usd, (time.perf_counter() - started) * 1000, time.time()))
 
     async def flush(self) -> None:
         """Write what is queued: usage rows, then each key's latest use. A row the database refuses
@@ -62,14 +65,11 @@ class UsageRecorder:
         while self.pending:
             batch = [self.pending.popleft() for _ in range(min(BATCH, len(self.pending)))]
             last_used: dict[str, float] = {}
-            rows = []
-            for (request_id, key_id, model, target, status, prompt, completion, cached, cost_usd, duration_ms,
-                 at) in batch:
-                rows.append((request_id, key_id, model, target, status, prompt, completion, cached, cost_usd,
-                             duration_ms, at))
+            for row in batch:
+                key_id, at = row[1], row[-1]
                 if key_id is not None and at > last_used.get(key_id, 0.0):
                     last_used[key_id] = at
-            for row, error in await self.store.usage.append(rows):
+            for row, error in await self.store.usage.append(batch):
                 log.warning("usage row of request %.100r (key %s, model %.100r) refused by the database: %s",
                             row[0], row[1], row[2], type(error).__name__)
             await self.store.keys.touch(last_used.items())

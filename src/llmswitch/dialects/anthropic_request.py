@@ -16,7 +16,6 @@ from typing import Any
 from llmswitch.dialects.anthropic import DEFAULT_MAX_TOKENS, anthropic_tool_id
 from llmswitch.dialects.openai import (CUSTOM_TOOLS_MESSAGE, LEGACY_FUNCTIONS_MESSAGE, tools_and_choice,
                                        uses_legacy_functions)
-from llmswitch.dialects.shapes import Shape, check_fields
 from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -403,9 +402,9 @@ def anthropic_to_openai_request(body: dict[str, Any], options: RequestOptions, *
     it). `metadata.user_id`, a JSON string from Claude Code, becomes `user` (hashed when long).
     `output_config.format` becomes `response_format`.
 
-    REASONING says whether the target reads `reasoning_effort` safely. Gemini does (its thinking
-    models take a budget), so on the way there `thinking` and `output_config.effort` become an
-    effort. An OpenAI-compatible upstream rejects `reasoning_effort` on models that do not reason,
+    REASONING (or `options.reasoning`) says whether the target reads `reasoning_effort` safely.
+    Gemini does (its thinking models take a budget), so on the way there `thinking` and
+    `output_config.effort` become an effort. An OpenAI-compatible upstream rejects `reasoning_effort` on models that do not reason,
     which only the deployment's model decides, so towards OpenAI both are left out and listed.
     """
     dropped = Dropped()
@@ -428,7 +427,7 @@ def anthropic_to_openai_request(body: dict[str, Any], options: RequestOptions, *
     for key in UNMAPPED_ANTHROPIC_FIELDS:
         if body.get(key) is not None:
             dropped.hint(key)
-    _reasoning(body, out, dropped, reasoning)
+    _reasoning(body, out, dropped, reasoning or options.reasoning)
     stop = body.get("stop_sequences")
     if stop:
         out["stop"] = list(stop[:MAX_OPENAI_STOP_SEQUENCES])
@@ -653,87 +652,3 @@ def passthrough_request(body: dict[str, Any], options: RequestOptions) -> Transl
     if bool(out.get("stream")) != options.stream:
         out["stream"] = options.stream
     return Translated(out)
-
-
-# --- /v1/messages surface --------------------------------------------------------------------
-
-_NUMBER = (int, float)
-# The JSON type of the Messages API's request fields the translations read (anthropic SDK's
-# MessageCreateParams; tests/dialects/test_shapes.py holds the table to the SDK's TypedDicts).
-REQUEST_SHAPES: dict[str, Shape] = {
-    "model": str, "max_tokens": int, "messages": list, "system": (str, [{"type": str, "text": str}]),
-    "metadata": {"user_id": str}, "stop_sequences": [str], "stream": bool, "temperature": _NUMBER,
-    "top_p": _NUMBER, "top_k": int, "tools": [{"type": str, "name": str, "description": str, "input_schema": dict}],
-    "tool_choice": {"type": str, "name": str, "disable_parallel_tool_use": bool},
-    "thinking": {"type": str, "budget_tokens": int}, "output_config": {"effort": str, "format": {"schema": dict}},
-    "service_tier": str, "container": (str, dict), "cache_control": dict, "inference_geo": str, "speed": str,
-}
-# Fields several block types share, as every one of them has it (a server tool's result holds an
-# object in `content`, a search result a string in `source`).
-BLOCK_SHAPES: dict[str, Shape] = {
-    "id": str, "name": str, "tool_use_id": str, "is_error": bool, "cache_control": dict, "input": dict,
-    "content": (str, [dict], dict), "source": (str, {"type": str, "media_type": str, "data": (str, list), "url": str}),
-}
-
-_BLOCK_REQUIRED: dict[str, tuple[str, type | tuple[type, ...]]] = {
-    "text": ("text", str),
-    "image": ("source", dict),
-    "document": ("source", dict),
-    "tool_use": ("id", str),
-    "tool_result": ("tool_use_id", str),
-    "thinking": ("thinking", str),
-    "redacted_thinking": ("data", str),
-    "mid_conv_system": ("content", (str, list)),
-}
-ROLES = ("user", "assistant", "system")  # anthropic-sdk-python types/message_param.py
-
-
-def validate_request(body: dict[str, Any]) -> None:
-    """The checks Anthropic itself makes before work starts, so a bad request fails with a
-    400 naming the field instead of reaching (and being billed by) an upstream.
-
-    Only what the API refuses is refused: block types it may add later pass (the translations
-    list what they cannot carry), and `max_tokens: 0` (a prompt-cache pre-warm) is valid.
-    """
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise invalid("model: field required", param="model")
-    check_fields(body, REQUEST_SHAPES)
-    max_tokens = body.get("max_tokens")
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
-        raise invalid("max_tokens: a non-negative integer is required", param="max_tokens")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise invalid("messages: a non-empty list is required", param="messages")
-    for position, message in enumerate(messages):
-        param = f"messages.{position}"
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
-            raise invalid(f"{param}.role: must be 'user', 'assistant' or 'system'", param=f"{param}.role")
-        content = message.get("content")
-        if isinstance(content, str):
-            continue
-        if not isinstance(content, list):
-            raise invalid(f"{param}.content: a string or a list of blocks is required",
-                          param=f"{param}.content")
-        for index, block in enumerate(content):
-            _validate_block(block, f"{param}.content.{index}")
-            if message["role"] == "system" and block["type"] != "text":
-                raise invalid(f"{param}.content.{index}.type: a system message holds text blocks only",
-                              param=f"{param}.content.{index}.type")
-    temperature = body.get("temperature")
-    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
-                                    or not 0 <= temperature <= 1):
-        raise invalid("temperature: must be a number between 0 and 1", param="temperature")
-
-
-def _validate_block(block: Any, param: str) -> None:
-    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-        raise invalid(f"{param}: a content block needs a type", param=param)
-    check_fields(block, BLOCK_SHAPES, param + ".")
-    required = _BLOCK_REQUIRED.get(block["type"])
-    if required and not isinstance(block.get(required[0]), required[1]):
-        raise invalid(f"{param}.{required[0]}: field required", param=f"{param}.{required[0]}")
-    if block["type"] == "tool_use" and not isinstance(block.get("name"), str):
-        raise invalid(f"{param}.name: field required", param=f"{param}.name")
-    if block["type"] == "mid_conv_system" and isinstance(block["content"], list):
-        for index, inner in enumerate(block["content"]):
-            _validate_block(inner, f"{param}.content.{index}")

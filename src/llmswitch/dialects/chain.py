@@ -1,7 +1,7 @@
-"""Translation between two dialects through a third: Anthropic <-> Gemini goes through OpenAI's form.
+"""Translation between two dialects through a third, the hub (OpenAI's form): Anthropic <-> Gemini.
 
-Each leg is an existing, separately tested translation; chaining them keeps one mapping per pair
-of wire formats instead of one per pair of dialects.
+Each leg is an existing, separately tested translation; chaining them keeps one mapping per dialect
+and the hub instead of one per pair of dialects. `dialects.translate` derives the chains.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ ResponseFn = Callable[[dict[str, Any], ResponseContext], tuple[dict[str, Any], U
 StreamFn = Callable[[StreamContext], StreamTranslator]
 
 
-def chain_requests(first: RequestFn, second: RequestFn) -> RequestFn:
+def chain_requests(first: RequestFn, second: RequestFn, reasoning: bool = False) -> RequestFn:
+    """FIRST into the hub, then SECOND out of it; REASONING: the second leg reads `reasoning_effort`
+    safely, so the first may write it."""
     def chained(body: dict[str, Any], options: RequestOptions) -> Translated:
-        middle = first(body, options)
+        middle = first(body, replace(options, reasoning=True) if reasoning else options)
         last = second(middle.body, options)
         return Translated(last.body, middle.dropped + last.dropped)
 

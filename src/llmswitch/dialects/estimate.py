@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmswitch.dialects.shapes import nested_too_deeply
+
 OTHER_PROMPT_FIELDS = ("system", "tools", "functions")  # besides `messages`
 # Payloads that are not text tokens: base64 images, audio and files, and image URLs (an image is
 # billed by its size, which the body does not tell).
@@ -56,6 +58,15 @@ def estimate_input_tokens(body: dict[str, Any]) -> int:
     return (size + 3) // 4 or 1
 
 
+def prompt_estimate(body: dict[str, Any]) -> int:
+    """`estimate_input_tokens` of a client's body, whose nesting may be deeper than the walk can go
+    (then the client's 400)."""
+    try:
+        return estimate_input_tokens(body)
+    except RecursionError:
+        raise nested_too_deeply() from None
+
+
 def output_bytes(dialect: str, events: list[dict[str, Any]]) -> int:
     """Bytes of generated text (answer, reasoning, tool arguments) in stream events sent to a client
     of `dialect`: what a stream cut short had produced, when no usage came to say it. Same-dialect
@@ -82,3 +93,10 @@ def output_bytes(dialect: str, events: list[dict[str, Any]]) -> int:
             if calls:
                 size += text_bytes(calls)
     return size
+
+
+def max_output_tokens(body: dict[str, Any]) -> int | None:
+    """The output tokens an OpenAI Chat or Anthropic Messages request allows, when it says (OpenAI's
+    newer name first)."""
+    value = body.get("max_completion_tokens") or body.get("max_tokens")
+    return value if type(value) is int and value > 0 else None

@@ -16,6 +16,9 @@ class RequestOptions:
     stream: bool
     max_tokens_default: int | None = None
     drop_unsupported: bool = False
+    # The target reads OpenAI's `reasoning_effort` safely: set on the way to the hub when the
+    # translation goes on from there to such a dialect (Gemini), see `dialects.translate`.
+    reasoning: bool = False
 
 
 @dataclass(slots=True)
@@ -54,7 +57,8 @@ class Dropped:
 class ResponseContext:
     client_model: str
     request_id: str = ""
-    request: dict[str, Any] = field(default_factory=dict)  # the client's body, for answers that echo it (Responses)
+    # the client's body, for answers shaped by what it asked (Responses echoes it, embeddings' encoding)
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -42,12 +42,15 @@ def usage_object(value: Any, name: str = "usage") -> dict[str, Any]:
 
 @dataclass(slots=True)
 class Usage:
-    """`prompt_tokens` includes cached tokens; `completion_tokens` includes reasoning tokens."""
+    """`prompt_tokens` includes cached tokens; `completion_tokens` includes reasoning tokens. Audio
+    operations count seconds of audio (transcription, translation) or characters of text (speech)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    audio_seconds: float = 0.0
+    characters: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmswitch.config import ProviderConfig
 from llmswitch.dialects.anthropic import error_status
-from llmswitch.providers.base import Provider, UpstreamCall, json_object, load_event
-from llmswitch.providers.http import HTTPClient
-
-DEFAULT_BASE_URL = "https://api.anthropic.com"
+from llmswitch.providers.base import Provider, load_event
+from llmswitch.providers.endpoints import Endpoint
 
 
 class AnthropicProvider(Provider):
     dialect = "anthropic"
-    counts_tokens = True
+    default_base_url = "https://api.anthropic.com"
+    endpoints = (
+        Endpoint("chat", "/v1/messages", stream="sse"),
+        Endpoint("count_tokens", "/v1/messages/count_tokens"),
+    )
+    forwards_query = True
 
-    def __init__(self, name: str, config: ProviderConfig, client: HTTPClient):
-        super().__init__(name, config, client)
-        # Configured version first: a client's own anthropic-version (forwarded by the core in
+    def fixed_headers(self) -> dict[str, str]:
+        # The configured version: a client's own anthropic-version (forwarded by the core in
         # call.headers) overrides it, because its body was written for that version.
-        self.static_headers = {"anthropic-version": config.anthropic_version, **self.static_headers}
-
-    def url(self, call: UpstreamCall) -> str:
-        return self._endpoint("/v1/messages", call)
+        return {"anthropic-version": self.config.anthropic_version, **self.config.headers}
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         return {"x-api-key": api_key} if api_key else {}
@@ -46,15 +44,6 @@ class AnthropicProvider(Provider):
         if isinstance(error, dict):
             return str(error.get("message") or error.get("type") or "error"), error.get("type")
         return super().error_message(body)
-
-    async def count_tokens(self, call: UpstreamCall) -> dict[str, Any]:
-        """POST the call's body to count_tokens; returns `{"input_tokens": n}` as Anthropic sent it."""
-        response = await self._send(call, self._endpoint("/v1/messages/count_tokens", call))
-        return await json_object(response)
-
-    def _endpoint(self, path: str, call: UpstreamCall) -> str:
-        url = f"{(self.config.base_url or DEFAULT_BASE_URL).rstrip('/')}{path}"
-        return f"{url}?{call.query}" if call.query else url
 
 
 def _event(name: str | None, data: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """What every outbound adapter shares: the HTTP call, timeouts, SSE decoding, error classes.
 
-A provider module fills in a few slots (URL, auth headers, how a stream's frames become events,
-where an error body keeps its message); the rest, including the mapping of every transport
-failure to an `UpstreamError` the failover logic can classify, lives here once. So does the rule
+A provider module fills in a few slots: its native `dialect`, its `endpoints` (one per operation,
+see `providers.endpoints`), its default base URL, auth headers, how a stream's frames become events,
+where an error body keeps its message. The rest lives here once: the URL and body of each call, the
+answer read as JSON (`complete`), SSE events (`stream`) or a binary stream (`open`), and the mapping
+of every transport failure to an `UpstreamError` the failover logic can classify. So does the rule
 that an upstream's own text (error bodies, error events) is scrubbed of credentials before anything
 else in the gateway sees it: upstreams quote the key they were sent ("Incorrect API key provided").
 """
@@ -14,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
+from urllib.parse import quote
 
 import orjson
 
@@ -21,7 +24,9 @@ from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.dialects import openai as openai_dialect
 from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.sse import SSEDecoder, SSEError
-from llmswitch.providers.http import HTTPClient, Response, Timeouts, TransportError
+from llmswitch.providers.endpoints import Endpoint
+from llmswitch.providers.http import Body, HTTPClient, Response, Timeouts, TransportError
+from llmswitch.providers.multipart import Multipart
 from llmswitch.redact import scrub, scrub_value
 
 MESSAGE_SCAN = 4096  # bytes of a non-JSON error body scrubbed, of which the message keeps 500 characters
@@ -41,15 +46,17 @@ ErrorKind = Literal[
 
 @dataclass(slots=True)
 class UpstreamCall:
-    """One attempt at one deployment: the body is already in the provider's dialect."""
+    """One attempt at one deployment: the body is already in the endpoint's dialect (a dict for a
+    JSON endpoint, a `Multipart` form, None for a bodiless one)."""
 
     deployment: DeploymentConfig
-    body: dict[str, Any]
+    body: Any
     stream: bool
     api_key: str | None
     timeouts: Timeouts
     headers: dict[str, str] = field(default_factory=dict)  # forwarded client headers
     query: str = ""  # forwarded query string, e.g. Anthropic's `beta=true`
+    endpoint: Endpoint | None = None  # None: the provider's chat endpoint
 
 
 class UpstreamError(Exception):
@@ -106,6 +113,16 @@ class UpstreamReply:
     body: dict[str, Any]
 
 
+@dataclass(slots=True)
+class UpstreamBytes:
+    """A binary answer (audio) as it arrives: iterate `chunks`, then `close` (also on early exit)."""
+
+    status: int
+    content_type: str
+    chunks: AsyncIterator[bytes]
+    close: Callable[[], None]
+
+
 class UpstreamStream:
     """The provider's stream as batches of events in its dialect (one batch per network read);
     iterate, then close (also on early exit)."""
@@ -141,20 +158,62 @@ def parse_retry_after(headers: Any) -> float | None:
 
 
 class Provider:
-    """Base adapter. Subclasses set `dialect` and fill in `url`, `auth_headers` and `events`."""
+    """Base adapter; a provider module sets the class attributes and fills in `auth_headers`."""
 
-    dialect: ClassVar[str] = "openai"
-    counts_tokens: ClassVar[bool] = False  # has `count_tokens`: counts a prompt in its own dialect
+    dialect: ClassVar[str] = "openai"  # the wire format of its endpoints, unless one says otherwise
+    default_base_url: ClassVar[str] = ""  # when the config gives none
+    endpoints: ClassVar[tuple[Endpoint, ...]] = ()
+    forwards_query: ClassVar[bool] = False  # a same-dialect client's query string reaches it (`beta=true`)
 
     def __init__(self, name: str, config: ProviderConfig, client: HTTPClient):
         self.name = name
         self.config = config
         self.client = client
-        self.static_headers = {"content-type": "application/json", **config.headers}
+        self.base_url = (config.base_url or self.default_base_url).rstrip("/")
+        fixed = self.fixed_headers()
+        self.static_headers = {"content-type": "application/json", **fixed}  # a JSON body's
+        self._bodiless_headers = fixed
+        self._served: dict[str, list[Endpoint]] = {}
+        for endpoint in self.endpoints:
+            self._served.setdefault(endpoint.operation, []).append(endpoint)
+        chat = self.endpoint("chat")
+        assert chat is not None, f"{type(self).__name__} declares no chat endpoint"
+        self.chat = chat
+        # the whole URL of each endpoint whose path depends on nothing in the call, built once
+        self._fixed_urls = {endpoint: self.base_url + endpoint.path for endpoint in self.endpoints
+                            if "{" not in endpoint.path and endpoint.stream_path is None
+                            and type(self).path is Provider.path}
+
+    def endpoint(self, operation: str, dialect: str | None = None) -> Endpoint | None:
+        """Where this provider serves `operation`: in `dialect` when it can (no translation), else in
+        the first dialect it declared; None when it does not serve the operation at all."""
+        served = self._served.get(operation)
+        if not served:
+            return None
+        if dialect is not None and len(served) > 1:
+            for endpoint in served:
+                if self.dialect_of(endpoint) == dialect:
+                    return endpoint
+        return served[0]
+
+    def dialect_of(self, endpoint: Endpoint) -> str:
+        return endpoint.dialect or self.dialect
 
     # --- slots for each provider -------------------------------------------------------------
-    def url(self, call: UpstreamCall) -> str:
-        raise NotImplementedError
+    def path(self, endpoint: Endpoint, call: UpstreamCall) -> str:
+        """The path of one call under the base URL (a provider overrides it where the body decides)."""
+        path = endpoint.stream_path if call.stream and endpoint.stream_path else endpoint.path
+        if "{model}" in path:
+            path = path.replace("{model}", quote(self.url_model(call.deployment.model or ""), safe="-._~"))
+        return path
+
+    def fixed_headers(self) -> dict[str, str]:
+        """Headers every call carries (the configured ones; a provider may add its own)."""
+        return dict(self.config.headers)
+
+    def url_model(self, model: str) -> str:
+        """The upstream model id as its URLs write it."""
+        return model
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         raise NotImplementedError
@@ -170,10 +229,6 @@ class Provider:
         error = event.get("error")
         return openai_dialect.error_status(error) if error else None
 
-    async def count_tokens(self, call: UpstreamCall) -> dict[str, Any]:
-        """The upstream's own count of the call's prompt, as it answers it (`counts_tokens` providers)."""
-        raise NotImplementedError
-
     def error_message(self, body: dict[str, Any]) -> tuple[str, str | None]:
         """(message, type) from an error body in the provider's dialect."""
         error = body.get("error")
@@ -182,7 +237,17 @@ class Provider:
         return str(error or body)[:500], None
 
     # --- shared machinery -------------------------------------------------------------------
+    def url(self, call: UpstreamCall) -> str:
+        endpoint = call.endpoint or self.chat
+        url = self._fixed_urls.get(endpoint)
+        if url is None:
+            url = self.base_url + self.path(endpoint, call)
+        if call.query and self.forwards_query:
+            url += ("&" if "?" in url else "?") + call.query
+        return url
+
     async def complete(self, call: UpstreamCall) -> UpstreamReply:
+        """The call's answer as one JSON object."""
         response = await self._send(call)
         body = await json_object(response)
         if "error" in body:  # some OpenAI-compatible servers report errors with a 200
@@ -190,8 +255,24 @@ class Provider:
         return UpstreamReply(response.status, body)
 
     async def stream(self, call: UpstreamCall) -> UpstreamStream:
+        """The call's answer as SSE events in the endpoint's dialect."""
         response = await self._send(call)
         return UpstreamStream(self._guarded(response, call.api_key), response.close)
+
+    async def open(self, call: UpstreamCall) -> UpstreamBytes:
+        """The call's answer as bytes passed on as they arrive (audio), with the upstream's media type."""
+        response = await self._send(call)
+        content_type = response.headers.get("content-type", "application/octet-stream")
+        return UpstreamBytes(response.status, content_type, self._raw(response, call.api_key), response.close)
+
+    async def _raw(self, response: Response, sent_key: str | None) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.iter_chunks():
+                yield chunk
+        except TransportError as exc:
+            raise UpstreamError(exc.kind, exc.message, sent_key=sent_key) from None
+        finally:
+            response.release()
 
     async def _batches(self, response: Response, sent_key: str | None) -> AsyncIterator[list[dict[str, Any]]]:
         """Events grouped by network read: whatever arrived together is relayed in one write."""
@@ -245,15 +326,26 @@ class Provider:
         finally:
             response.release()
 
-    async def _send(self, call: UpstreamCall, url: str | None = None) -> Response:
-        """POST the call's body to `url` (default: the provider's main endpoint)."""
-        headers = {**self.static_headers, **call.headers, **self.auth_headers(call.api_key)}
+    async def _send(self, call: UpstreamCall) -> Response:
+        """Send the call to its endpoint; an error status is raised as an `UpstreamError`."""
+        endpoint = call.endpoint or self.chat
+        body: Body
+        if endpoint.body == "json":
+            try:
+                body = orjson.dumps(call.body)
+            except orjson.JSONEncodeError:  # deeper than orjson writes: the client's body, as it sent it
+                raise nested_too_deeply() from None
+            headers = {**self.static_headers, **call.headers, **self.auth_headers(call.api_key)}
+        elif endpoint.body == "multipart":
+            assert isinstance(call.body, Multipart)
+            body = call.body.body()
+            headers = {**self._bodiless_headers, "content-type": call.body.content_type, **call.headers,
+                       **self.auth_headers(call.api_key)}
+        else:
+            body = None
+            headers = {**self._bodiless_headers, **call.headers, **self.auth_headers(call.api_key)}
         try:
-            body = orjson.dumps(call.body)
-        except orjson.JSONEncodeError:  # deeper than orjson writes: the client's body, as it sent it
-            raise nested_too_deeply() from None
-        try:
-            response = await self.client.post(url or self.url(call), body, headers, call.timeouts)
+            response = await self.client.request(endpoint.method, self.url(call), body, headers, call.timeouts)
         except TransportError as exc:
             raise UpstreamError(exc.kind, exc.message, sent_key=call.api_key) from None
         if response.status >= 400:

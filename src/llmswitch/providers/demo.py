@@ -12,6 +12,7 @@ from typing import Any
 
 from llmswitch.dialects.openai import completion_to_chunks
 from llmswitch.providers.base import Provider, UpstreamCall, UpstreamReply, UpstreamStream
+from llmswitch.providers.endpoints import Endpoint
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -30,6 +31,7 @@ def _estimate_tokens(text: str) -> int:
 
 class DemoProvider(Provider):
     dialect = "openai"
+    endpoints = (Endpoint("chat", "", stream="sse"),)  # answered in-process: no URL
 
     def _completion(self, call: UpstreamCall) -> dict[str, Any]:
         messages = call.body.get("messages") or []

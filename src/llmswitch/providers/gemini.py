@@ -10,23 +10,33 @@ after its 200 sends the same object as a chunk of its own.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from llmswitch.dialects.gemini_response import error_status
 from llmswitch.providers.base import Provider, UpstreamCall
+from llmswitch.providers.endpoints import Endpoint
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
+EMBED_BATCH = Endpoint("embeddings", "/models/{model}:batchEmbedContents")
+EMBED_ONE = Endpoint("embeddings", "/models/{model}:embedContent")  # where a single EmbedContentRequest goes
 
 
 class GeminiProvider(Provider):
     dialect = "gemini"
+    default_base_url = "https://generativelanguage.googleapis.com/v1beta"
+    endpoints = (
+        Endpoint("chat", "/models/{model}:generateContent", stream="sse",
+                 stream_path="/models/{model}:streamGenerateContent?alt=sse"),
+        EMBED_BATCH,
+    )
 
-    def url(self, call: UpstreamCall) -> str:
-        base = (self.config.base_url or DEFAULT_BASE_URL).rstrip("/")
-        model = quote((call.deployment.model or "").removeprefix("models/"), safe="-._~")
-        if call.stream:
-            return f"{base}/models/{model}:streamGenerateContent?alt=sse"
-        return f"{base}/models/{model}:generateContent"
+    def path(self, endpoint: Endpoint, call: UpstreamCall) -> str:
+        """One input is embedded by `embedContent`, several by `batchEmbedContents` (the translation
+        writes the body of the one it means)."""
+        if endpoint is EMBED_BATCH and "content" in call.body:
+            endpoint = EMBED_ONE
+        return super().path(endpoint, call)
+
+    def url_model(self, model: str) -> str:
+        return model.removeprefix("models/")
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         return {"x-goog-api-key": api_key} if api_key else {}

@@ -3,10 +3,15 @@
 Why not aiohttp's ClientSession (the server side stays aiohttp): in `bench/`, the same bare relay
 spent 209 us of CPU per request with ClientSession as its upstream client and 84 us with this
 design. ClientSession's per-request machinery (URL objects, cookie and redirect handling, trace
-hooks, a timer per phase, a stream reader) is work an upstream call never needs: it POSTs a JSON
-body on a pooled connection and reads the answer. Here the request head is formatted once per URL,
-the answer is parsed in C by httptools (llhttp, the parser Node.js uses), and one timer guards each
-wait. Every transport failure is a `TransportError` whose `kind` tells failover what happened.
+hooks, a timer per phase, a stream reader) is work an upstream call never needs: it sends one body
+on a pooled connection and reads the answer. Here the request line's path and Host header are
+formatted once per URL, the answer is parsed in C by httptools (llhttp, the parser Node.js uses),
+and one timer guards each wait. Every transport failure is a `TransportError` whose `kind` tells
+failover what happened.
+
+A request has any method and a body of bytes (a JSON body, already encoded), none, or `Streamed`
+chunks (a multipart upload read from the client as it is sent): those go out as they come, with
+the connection's write buffer drained between them, so an upload never sits whole in memory.
 
 Reading pauses once PAUSE_AT bytes wait unread, so a stream relayed to a slow client holds little
 memory. An answer read whole (`Response.read`) is buffered to its end instead. Either way no more
@@ -21,7 +26,7 @@ import asyncio
 import ssl
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -48,6 +53,18 @@ class Timeouts:
     total: float
 
 
+@dataclass(slots=True)
+class Streamed:
+    """A request body sent as it is produced: `length` bytes in all when known (Content-Length),
+    else chunked transfer encoding."""
+
+    chunks: AsyncIterable[bytes]
+    length: int | None = None
+
+
+Body = bytes | Streamed | None
+
+
 class TransportError(Exception):
     """The call failed below HTTP; `kind` says at which step (and so whether the upstream saw it)."""
 
@@ -62,7 +79,7 @@ class _Target:
     """A URL taken apart once: the pool it draws from and the start of every request head."""
 
     origin: tuple[str, str, int]  # scheme, host, port: one pool each
-    head: bytes  # request line and Host header
+    head: bytes  # the request line after its method (` /path HTTP/1.1`) and the Host header
 
     @property
     def host(self) -> str:
@@ -94,6 +111,7 @@ class _Connection(asyncio.Protocol):
         self._registry = registry  # the client's open connections, closed with it
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
+        self._drained: asyncio.Future[None] | None = None  # set while the socket's write buffer is full
         self.reset()
 
     def reset(self) -> None:
@@ -113,6 +131,7 @@ class _Connection(asyncio.Protocol):
         self._length: bytes | None = None  # the Content-Length header's value
         self._until_eof = False
         self._decoder: zlib._Decompress | None = None
+        self.cut_short = False  # a streamed body was not sent whole: the connection cannot be reused
 
     # --- asyncio.Protocol ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -135,9 +154,35 @@ class _Connection(asyncio.Protocol):
             self.transport.pause_reading()
         self._wake()
 
+    def pause_writing(self) -> None:
+        self._drained = self.loop.create_future()
+
+    def resume_writing(self) -> None:
+        drained, self._drained = self._drained, None
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+
+    async def drain(self, until: float) -> None:
+        """Wait until the socket takes more of a streamed body (raised: a break, or `until` passed)."""
+        if self.error is not None:
+            raise self.error
+        if self.closed:
+            raise TransportError("reset", "upstream closed the connection while the request was sent")
+        drained = self._drained
+        if drained is None:
+            return
+        timer = self.loop.call_at(until, _expire, drained)
+        try:
+            await drained
+        except TimeoutError:
+            raise TransportError("idle_timeout", "upstream stopped reading the request body") from None
+        finally:
+            timer.cancel()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._registry.discard(self)
+        self.resume_writing()  # a body being sent stops at once (drain sees the close)
         if self.complete or self.error is not None:
             pass
         elif self.headers_done and self._until_eof:
@@ -241,7 +286,7 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return self.complete and self.keep_alive and not self.closed
+        return self.complete and self.keep_alive and not self.closed and not self.cut_short
 
     def close(self) -> None:
         self.closed = True
@@ -357,23 +402,37 @@ class HTTPClient:
         self._tls: ssl.SSLContext | None = None
         self._shut: str | None = None  # why every call fails now: the client was shut
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeouts: Timeouts) -> Response:
-        """Send `body` to `url` and return once the answer's status and headers have arrived."""
+    async def request(self, method: bytes, url: str, body: Body, headers: Mapping[str, str],
+                      timeouts: Timeouts) -> Response:
+        """Send METHOD (b"POST", b"GET"...) to `url` with `body` and return once the answer's status and
+        headers have arrived. A streamed body's time to first byte counts from its last chunk."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + timeouts.total
         target = self._target(url)
-        head = target.head + _header_lines(headers, len(body))
         conn = self._pooled(target.origin) or await self._connect(loop, target, timeouts.connect)
-        conn.transport.write(head + body)  # type: ignore[union-attr]
-        until = min(started + timeouts.first_byte, deadline)
+        transport = conn.transport
+        assert transport is not None
         try:
+            if type(body) is bytes:
+                transport.write(method + target.head + _header_lines(headers, len(body)) + body)
+            elif body is None:
+                transport.write(method + target.head + _header_lines(headers, None))
+            else:
+                assert isinstance(body, Streamed)
+                await _send_streamed(conn, method + target.head, headers, body, deadline)
+                started = loop.time()
+            until = min(started + timeouts.first_byte, deadline)
             while not conn.headers_done:
                 await conn.wait(until, "first_byte_timeout", "upstream did not answer in time")
         except BaseException:
             conn.close()
             raise
         return Response(conn, self, timeouts.idle, deadline)
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeouts: Timeouts) -> Response:
+        """POST `body` to `url` (see `request`)."""
+        return await self.request(b"POST", url, body, headers, timeouts)
 
     def put(self, conn: _Connection) -> None:
         """Pool a connection whose answer was read to the end; also retire the stalest idle one."""
@@ -451,13 +510,47 @@ def _parse_target(url: str) -> _Target:
         raise TransportError("connect", "the upstream URL's path holds whitespace")
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     authority = host if port == (443 if tls else 80) else f"{host}:{port}"
-    head = f"POST {path} HTTP/1.1\r\nHost: {authority}\r\n".encode()
+    head = f" {path} HTTP/1.1\r\nHost: {authority}\r\n".encode()
     return _Target((parts.scheme, parts.hostname, port), head)
 
 
-def _header_lines(headers: Mapping[str, str], length: int) -> bytes:
-    """Header lines and the blank line; a CR or LF inside a name or value (header injection) is refused."""
+def _header_lines(headers: Mapping[str, str], length: int | None) -> bytes:
+    """Header lines, the body's length (none: no body; -1: chunked) and the blank line; a CR or LF
+    inside a name or value (header injection) is refused."""
     text = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
     if text.count("\n") != len(headers) or text.count("\r") != len(headers):
         raise TransportError("protocol", "a header for the upstream holds a line break")
+    if length is None:
+        return f"{text}\r\n".encode()
+    if length < 0:
+        return f"{text}Transfer-Encoding: chunked\r\n\r\n".encode()
     return f"{text}Content-Length: {length}\r\n\r\n".encode()
+
+
+async def _send_streamed(conn: _Connection, head: bytes, headers: Mapping[str, str], body: Streamed,
+                         deadline: float) -> None:
+    """Write the head, then each chunk as it comes (chunk-framed when the length is unknown), waiting
+    for the socket to drain between them; an upstream that answers early (a 413) stops the upload."""
+    transport = conn.transport
+    assert transport is not None
+    chunked = body.length is None
+    transport.write(head + _header_lines(headers, -1 if chunked else body.length))
+    sent = 0
+    async for chunk in body.chunks:
+        if conn.headers_done or conn.closed:
+            conn.cut_short = True  # the answer came before the whole body: it is the answer
+            return
+        if not chunk:
+            continue
+        sent += len(chunk)
+        if chunked:
+            transport.write(b"%x\r\n" % len(chunk))
+            transport.write(chunk)
+            transport.write(b"\r\n")
+        else:
+            transport.write(chunk)
+        await conn.drain(deadline)
+    if chunked:
+        transport.write(b"0\r\n\r\n")
+    elif sent != body.length:
+        raise TransportError("protocol", f"the request body had {sent} bytes, not the {body.length} announced")

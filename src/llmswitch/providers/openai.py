@@ -1,15 +1,20 @@
-"""Any OpenAI-compatible server: OpenAI, vLLM, Ollama, Groq, DeepSeek, Mistral, OpenRouter..."""
+"""Any OpenAI-compatible server: OpenAI, vLLM, Ollama, Groq, DeepSeek, Mistral, OpenRouter...
+
+Configuration only: the paths are OpenAI's under the configured `base_url` (which ends in `/v1`).
+"""
 
 from __future__ import annotations
 
-from llmswitch.providers.base import Provider, UpstreamCall
+from llmswitch.providers.base import Provider
+from llmswitch.providers.endpoints import Endpoint
 
 
 class OpenAIProvider(Provider):
     dialect = "openai"
-
-    def url(self, call: UpstreamCall) -> str:
-        return f"{(self.config.base_url or '').rstrip('/')}/chat/completions"
+    endpoints = (
+        Endpoint("chat", "/chat/completions", stream="sse"),
+        Endpoint("embeddings", "/embeddings"),
+    )
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         return {"authorization": f"Bearer {api_key}"} if api_key else {}

@@ -53,6 +53,8 @@ usage_records = Table(
     Column("prompt_tokens", Integer, nullable=False),
     Column("completion_tokens", Integer, nullable=False),
     Column("cached_tokens", Integer, nullable=False),
+    Column("audio_seconds", Float, nullable=False, server_default="0"),
+    Column("characters", Integer, nullable=False, server_default="0"),
     Column("cost_usd", Float, nullable=False),
     Column("duration_ms", Float, nullable=False),
     Column("at", Float, nullable=False),

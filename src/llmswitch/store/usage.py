@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from llmswitch.store.tables import usage_records
 
 COLUMNS = ("request_id", "key_id", "model", "target", "status", "prompt_tokens", "completion_tokens",
-           "cached_tokens", "cost_usd", "duration_ms", "at")
+           "cached_tokens", "audio_seconds", "characters", "cost_usd", "duration_ms", "at")
 UsageRow = tuple[Any, ...]  # values in COLUMNS order
 # (position in a row, length) of each text column
 TEXT_COLUMNS = tuple((i, column.type.length or 2**31)

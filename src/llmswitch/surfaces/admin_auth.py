@@ -21,12 +21,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from llmswitch.core.auth import presented_key
-from llmswitch.core.gateway import GATEWAY, Gateway
+from llmswitch.core.gateway import Gateway
 from llmswitch.core.key_admin import KeyAdmin
 from llmswitch.core.keys import KeyRecord
 from llmswitch.core.sessions import Session, SessionSigner
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.surfaces.body import read_json_object
+from llmswitch.web.context import GATEWAY
 
 BASE = "/admin/api"
 COOKIE = "llmswitch_session"
@@ -61,7 +62,7 @@ def admin_gateway(request: web.Request) -> Gateway:
     """The gateway, once the caller has proved it holds the master key or a panel session."""
     gateway = request.app[GATEWAY]
     master = admin_enabled(gateway)
-    token = presented_key(request)
+    token = presented_key(request.headers)
     if token is None and session_of(request) is not None:
         return gateway
     if token is None or not is_master(token, master):

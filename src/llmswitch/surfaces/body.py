@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from llmswitch.core.gateway import GATEWAY
+from llmswitch.web.context import GATEWAY
 from llmswitch.errors import GatewayError, invalid
 
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from aiohttp import web
 
-from llmswitch.core.gateway import GATEWAY
 from llmswitch.core.limits import MICRO, budget_window
+from llmswitch.surfaces.wire import OPENAI
+from llmswitch.web.context import GATEWAY
 
 
 async def key_info(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    principal = await gateway.auth.authenticate(request)
+    principal = await gateway.auth.authenticate(request.headers)
     key = principal.key
     if key is None:
         return web.json_response({"object": "key", "kind": principal.kind, "models": [], "limits": {}})
@@ -36,3 +37,6 @@ async def key_info(request: web.Request) -> web.Response:
         "usage": {"requests_last_minute": snapshot.requests, "tokens_last_minute": snapshot.tokens,
                   "concurrent": snapshot.concurrent, "budget": budget},
     })
+
+
+ROUTES = (("GET", "/key", key_info, OPENAI),)

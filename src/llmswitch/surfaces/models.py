@@ -11,8 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from llmswitch.core.auth import Principal
-from llmswitch.core.gateway import GATEWAY, Gateway
+from llmswitch.core.gateway import Gateway
 from llmswitch.errors import GatewayError
+from llmswitch.surfaces.wire import OPENAI
+from llmswitch.web.context import GATEWAY
 
 
 def _entry(gateway: Gateway, name: str) -> dict[str, Any]:
@@ -30,16 +32,22 @@ def _allowed(gateway: Gateway, principal: Principal, name: str) -> bool:
 
 async def list_models(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    principal = await gateway.auth.authenticate(request)
+    principal = await gateway.auth.authenticate(request.headers)
     data = [_entry(gateway, name) for name in gateway.config.public_names() if _allowed(gateway, principal, name)]
     return web.json_response({"object": "list", "data": data})
 
 
 async def retrieve_model(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    principal = await gateway.auth.authenticate(request)
+    principal = await gateway.auth.authenticate(request.headers)
     name = request.match_info["model_id"]  # decoded once by the router: `a%2Fb` is `a/b`, `a%252Fb` is `a%2Fb`
     if name not in gateway.config.public_names() or not _allowed(gateway, principal, name):
         raise GatewayError(404, f"The model `{name}` does not exist or you do not have access to it.",
                            param="model", code="model_not_found")
     return web.json_response(_entry(gateway, name))
+
+
+ROUTES = (
+    ("GET", "/models", list_models, OPENAI),
+    ("GET", "/models/{model_id:.+}", retrieve_model, OPENAI),
+)

@@ -10,10 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
-from llmswitch.core.gateway import GATEWAY
+from llmswitch.core.operations import CHAT
+from llmswitch.dialects.estimate import max_output_tokens, prompt_estimate
 from llmswitch.dialects.shapes import Shape, check_fields
 from llmswitch.errors import invalid
 from llmswitch.surfaces.body import read_json_object
+from llmswitch.surfaces.wire import OPENAI
+from llmswitch.web.respond import serve
 
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 PART_TYPES = {"text", "image_url", "input_audio", "file", "refusal"}
@@ -141,4 +144,10 @@ def validate_chat_request(body: dict[str, Any]) -> None:
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await read_json_object(request)
     validate_chat_request(body)
-    return await request.app[GATEWAY].generate(request, body, "openai")
+    stream_options = body.get("stream_options")
+    return await serve(request, OPENAI, CHAT, body, stream=bool(body.get("stream")),
+                       prompt_estimate=prompt_estimate(body), max_output=max_output_tokens(body),
+                       include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")))
+
+
+ROUTES = (("POST", "/chat/completions", chat_completions, OPENAI),)

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from llmswitch.config import Config
 from llmswitch.core.auth import presented_key
-from llmswitch.core.gateway import GATEWAY
+from llmswitch.web.context import GATEWAY
 from llmswitch.core.routing import Router, Target
 
 
@@ -41,7 +41,7 @@ def may_see_detail(config: Config, request: web.Request) -> bool:
     master = config.auth.master_key
     if not master:
         return config.auth.effective_mode == "open"
-    token = presented_key(request)
+    token = presented_key(request.headers)
     return token is not None and hmac.compare_digest(token.encode(), master.encode())
 
 

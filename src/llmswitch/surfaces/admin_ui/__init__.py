@@ -15,7 +15,7 @@ from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
-from llmswitch.core.gateway import GATEWAY
+from llmswitch.web.context import GATEWAY
 
 PREFIX = "/ui"
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
