@@ -10,7 +10,8 @@ from aiohttp import web
 
 from llmswitch.config import Config
 from llmswitch.core.gateway import Gateway
-from llmswitch.surfaces import admin, anthropic_messages, audio, embeddings, key_info, models, openai_chat
+from llmswitch.surfaces import (admin, admin_ui, anthropic_messages, audio, embeddings, key_info, models,
+                                openai_chat)
 from llmswitch.surfaces.status import health_ready
 from llmswitch.web.context import GATEWAY
 from llmswitch.web.middleware import RouteWires, build_middleware
@@ -46,6 +47,7 @@ def build_app(config: Config) -> web.Application:
                 wires.add(app.router, method, prefix + path, handler, wire)
     app.router.add_get("/api/v1/chat/models", models.list_models)
     admin.add_routes(app)
+    admin_ui.add_routes(app)
     return app
 
 
