@@ -12,14 +12,15 @@ from aiohttp import web
 
 from llmswitch.config import Config
 from llmswitch.core.gateway import Gateway
-from llmswitch.surfaces import admin, anthropic_messages, compat, embeddings, key_info, models, openai_chat
+from llmswitch.surfaces import (admin, admin_ui, anthropic_messages, audio, compat, embeddings, key_info, models,
+                                openai_chat)
 from llmswitch.surfaces.status import health_ready, home
 from llmswitch.web.context import GATEWAY
 from llmswitch.web.middleware import RouteWires, build_middleware
 from llmswitch.web.throttle import TokenBuckets, throttled
 
 PREFIXES = ("/v1", "/api/v1")
-SURFACES = (models, openai_chat, anthropic_messages, embeddings, key_info)  # each lists its ROUTES
+SURFACES = (models, openai_chat, anthropic_messages, embeddings, audio, key_info)  # each lists its ROUTES
 GC_YOUNG_THRESHOLD = 20_000  # net allocations between young collections (CPython's default: 700)
 
 
@@ -54,6 +55,7 @@ def build_app(config: Config) -> web.Application:
         wires.add(app.router, method, path, handler, wire)
     app.router.add_get("/api/v1/chat/models", models.list_models)
     admin.add_routes(app)
+    admin_ui.add_routes(app)
     return app
 
 

@@ -139,6 +139,13 @@ class CompatConfig(_Strict):
     allow_client_upstream_keys: bool = False  # a request's `openai_api_key` is sent to OpenAI upstreams
 
 
+class UIConfig(_Strict):
+    """The admin web panel at `/ui` (keys mode with a master key)."""
+
+    enabled: bool = True
+    session_hours: Annotated[float, msgspec.Meta(gt=0, le=720)] = 12.0  # a sign-in lasts this long
+
+
 class LimitsConfig(_Strict):
     backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
     budget_reserve_tokens: int = 4096  # completion tokens reserved against a budget when max_tokens is unset
@@ -169,6 +176,7 @@ class Config(msgspec.Struct, kw_only=True):
     redis_url: str | None = None
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     compat: CompatConfig = msgspec.field(default_factory=CompatConfig)
+    ui: UIConfig = msgspec.field(default_factory=UIConfig)
     source: str = "<config>"
 
     def resolve_model(self, name: str, default: bool = True) -> Model | None:
@@ -332,7 +340,8 @@ class _Validator:
 
 
 _SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
-             "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits", "compat"}
+             "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits",
+             "ui", "compat"}
 
 
 def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
@@ -350,6 +359,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     routing = v.convert(raw.get("routing") or {}, RoutingConfig, ("routing",))
     limits = v.convert(raw.get("limits") or {}, LimitsConfig, ("limits",))
     compat = v.convert(raw.get("compat") or {}, CompatConfig, ("compat",))
+    ui = v.convert(raw.get("ui") or {}, UIConfig, ("ui",))
     providers: dict[str, ProviderConfig] = {}
     for name, body in v.mapping(raw.get("providers"), ("providers",)).items():
         provider = v.convert(body, ProviderConfig, ("providers", name))
@@ -411,7 +421,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         server=server, auth=auth, providers=providers, models=models, aliases=aliases,
         default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
         context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
-        database_url=database_url, redis_url=redis_url, limits=limits, compat=compat, source=file,
+        database_url=database_url, redis_url=redis_url, limits=limits, ui=ui, compat=compat, source=file,
     )
 
 

@@ -38,7 +38,7 @@ from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.streams import StreamTranslator
 from llmswitch.dialects.translate import (RequestFn, ResponseFn, StreamFn, can_translate, request_translation,
                                           response_translation, simulator, stream_translation)
-from llmswitch.dialects.types import MalformedAnswer, RequestOptions, ResponseContext, StreamContext
+from llmswitch.dialects.types import MalformedAnswer, RawAnswer, RequestOptions, ResponseContext, StreamContext
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers.base import Provider, Timeouts, UpstreamBytes, UpstreamCall, UpstreamError, UpstreamStream
@@ -49,6 +49,7 @@ from llmswitch.providers.endpoints import Endpoint
 # upstream's fault: a `protocol` failure, a 502 for the client, never a 500.
 SHAPE_ERRORS = (MalformedAnswer, AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError)
 UPSTREAM_FAILURES = (UpstreamError, *SHAPE_ERRORS)
+KEEP_TEXT = 1 << 20  # bytes of a textual answer passed on as bytes kept for its usage to be read
 
 
 class Responder(Protocol):
@@ -156,10 +157,11 @@ class Pipeline:
         operation = req.operation
         reserve = (req.max_output or self.config.limits.budget_reserve_tokens) if operation.reserves_output else 0
         req.meter = Meter(req.prompt_estimate, reserve)
+        req.meter.usage = req.known_usage  # billed even when the client leaves before any answer
         plan = self._plan(req, model)
         req.admission = await self.limiter.admit(
             req.principal, req.prompt_estimate, req.max_output, price=lambda: self._highest_price(plan),
-            metered=operation.metered, generates=operation.reserves_output)
+            metered=operation.metered, generates=operation.reserves_output, units=req.known_usage)
         try:
             if not plan.targets and req.fallback is not None:
                 out.answer(self._fallback(req), req.admission.headers)
@@ -444,34 +446,57 @@ class Pipeline:
                                  complete=False)
         finally:
             primed.upstream.close()  # a client gone: stop the upstream at once
-            meter.usage = translator.usage
-            outcome.finish(translator.usage, broke)
+            meter.usage = translator.usage or req.known_usage
+            outcome.finish(meter.usage, broke)
 
 
     # --- bytes passed on -------------------------------------------------------------------------
     async def _relay(self, req: Request, plan: Plan, out: Responder) -> None:
-        """An answer passed on as the upstream's bytes, as they arrive: a failure before they start
-        moves on to the next target; after, it ends them (the client sees a short answer)."""
+        """An answer passed on as the upstream's bytes, as they arrive. Its first piece is read within
+        the attempt, so a failure before any byte reached the client moves on to the next target;
+        after, it ends them (the client sees a short answer). A textual answer (a transcript) is kept
+        up to KEEP_TEXT bytes for the route's response translation to read what it is billed."""
         meter = req.meter
+        context = ResponseContext(req.model_name, req.request_id, req.body)
 
-        async def attempt(target: Target) -> tuple[UpstreamBytes, list[str]]:
+        async def attempt(target: Target) -> tuple[UpstreamBytes, bytes, Route, list[str]]:
             meter.trying(target)
-            call, dropped = self._call(req, self._route(target.provider, req.operation.name, req.dialect), target,
-                                       req.stream)
-            return await target.provider.open(call), dropped
+            route = self._route(target.provider, req.operation.name, req.dialect)
+            call, dropped = self._call(req, route, target, req.stream)
+            upstream = await target.provider.open(call)
+            try:
+                first = await anext(upstream.chunks, b"")
+            except BaseException:
+                upstream.close()
+                raise
+            return upstream, first, route, dropped
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if req.operation.idempotent else None,
                                      own_keys=req.own_keys,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
-        upstream, dropped = outcome.value
+        upstream, first, route, dropped = outcome.value
         meter.answered(outcome.target)
-        meter.usage = req.known_usage
+        kept: list[bytes] | None = [] if _textual(upstream.content_type) else None
+        size = 0
+
+        async def send(chunk: bytes) -> None:
+            nonlocal kept, size
+            size += len(chunk)
+            if kept is not None:
+                if size > KEEP_TEXT:
+                    kept = None
+                else:
+                    kept.append(chunk)
+            await out.send_bytes(chunk)
+
         broke: UpstreamError | None = None
         try:
             await out.open(self._headers(req, outcome, dropped), upstream.content_type)
             try:
+                if first:
+                    await send(first)
                 async for chunk in upstream.chunks:
-                    await out.send_bytes(chunk)
+                    await send(chunk)
                 meter.complete = True
             except UpstreamError as error:
                 broke = error
@@ -479,7 +504,16 @@ class Pipeline:
             await out.finish([], complete=broke is None)
         finally:
             upstream.close()
-            outcome.finish(req.known_usage, broke)
+            if meter.complete:
+                answer = RawAnswer(upstream.content_type, None if kept is None else b"".join(kept))
+                meter.usage = route.response(answer, context)[1] or req.known_usage
+            outcome.finish(meter.usage, broke)
+
+
+def _textual(media_type: str) -> bool:
+    """Is an answer of this media type text the gateway may read (a transcript), not audio?"""
+    media_type = media_type.lower()
+    return media_type.startswith(("text/", "application/json"))
 
 
 def malformed(error: Exception) -> UpstreamError:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from llmswitch.dialects import anthropic_request, anthropic_response, anthropic_stream, embeddings
+from llmswitch.dialects import anthropic_request, anthropic_response, anthropic_stream, audio, embeddings
 from llmswitch.dialects import gemini as gemini_dialect
 from llmswitch.dialects import gemini_embeddings
 from llmswitch.dialects import openai as openai_dialect
@@ -51,6 +51,9 @@ _REQUESTS: dict[Pair, RequestFn] = {
     ("embeddings", "openai", "openai"): embeddings.passthrough_request,
     ("embeddings", "openai", "gemini"): gemini_embeddings.openai_to_gemini_request,
     ("count_tokens", "anthropic", "anthropic"): _count_request,
+    ("transcription", "openai", "openai"): audio.form_request,
+    ("translation", "openai", "openai"): audio.form_request,
+    ("speech", "openai", "openai"): audio.speech_request,
 }
 _RESPONSES: dict[Pair, ResponseFn] = {
     ("chat", "openai", "openai"): openai_dialect.passthrough_response,
@@ -61,6 +64,9 @@ _RESPONSES: dict[Pair, ResponseFn] = {
     ("embeddings", "openai", "openai"): embeddings.passthrough_response,
     ("embeddings", "gemini", "openai"): gemini_embeddings.gemini_to_openai_response,
     ("count_tokens", "anthropic", "anthropic"): _as_is,
+    ("transcription", "openai", "openai"): audio.transcript_response,
+    ("translation", "openai", "openai"): audio.transcript_response,
+    ("speech", "openai", "openai"): audio.speech_response,
 }
 _STREAMS: dict[Pair, StreamFn] = {
     ("chat", "openai", "openai"): OpenAIPassthrough,
@@ -68,6 +74,8 @@ _STREAMS: dict[Pair, StreamFn] = {
     ("chat", "anthropic", "openai"): anthropic_stream.AnthropicToOpenAIStream,
     ("chat", "openai", "anthropic"): anthropic_stream.OpenAIToAnthropicStream,
     ("chat", "gemini", "openai"): gemini_dialect.GeminiToOpenAIStream,
+    ("transcription", "openai", "openai"): audio.TranscriptStream,
+    ("speech", "openai", "openai"): audio.SpeechStream,
 }
 # A whole non-streaming answer replayed as its dialect's stream, for `stream: simulate` deployments.
 _SIMULATORS: dict[tuple[str, str], SimulateFn] = {

@@ -14,6 +14,9 @@ class OpenAIProvider(Provider):
     endpoints = (
         Endpoint("chat", "/chat/completions", stream="sse"),
         Endpoint("embeddings", "/embeddings"),
+        Endpoint("transcription", "/audio/transcriptions", body="multipart", answer="binary", stream="sse"),
+        Endpoint("translation", "/audio/translations", body="multipart", answer="binary"),
+        Endpoint("speech", "/audio/speech", answer="binary", stream="sse"),
     )
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:

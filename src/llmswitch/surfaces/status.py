@@ -26,7 +26,13 @@ from llmswitch import __version__
 from llmswitch.config import Config
 from llmswitch.core.auth import presented_key
 from llmswitch.web.context import GATEWAY
-from llmswitch.core.routing import Router
+from llmswitch.core.routing import Router, Target
+
+
+def target_status(target: Target) -> dict[str, Any]:
+    """One target as `GET /health/ready` and `GET /admin/api/models` show it (its key by index only)."""
+    return {"target": target.label, "provider": target.provider.name, "upstream_model": target.deployment.model,
+            "key": target.key_index, "priority": target.deployment.priority, **target.health.snapshot()}
 
 
 def readiness(router: Router) -> dict[str, Any]:
@@ -34,9 +40,7 @@ def readiness(router: Router) -> dict[str, Any]:
     models: dict[str, list[dict[str, Any]]] = {}
     ready = True
     for name, targets in router.targets.items():
-        rows = [{"target": t.label, "provider": t.provider.name, "upstream_model": t.deployment.model,
-                 "key": t.key_index, "priority": t.deployment.priority, **t.health.snapshot()}
-                for t in targets]
+        rows = [target_status(t) for t in targets]
         ready = ready and any(row["state"] in ("healthy", "circuit_half_open") for row in rows)
         models[name] = rows
     return {"status": "ready" if ready else "degraded", "models": models}
