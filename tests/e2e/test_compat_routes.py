@@ -1,4 +1,5 @@
-"""The body-keyed routes of the proxies we replace (`POST /openai`, `/chatgpt`, `/embeddings`), the
+"""The body-keyed routes of the proxies we replace (`POST /openai`, `/chatgpt`, `/embeddings`,
+`/openai/audio/transcriptions`), the
 `/` status page and the status routes' throttle, through real processes: the gateway in keys,
 open and passthrough mode in front of the fake upstream, driven with raw HTTP and the bodies
 those proxies' clients send (and the openai SDK's low-level `post`, to show its parsing works).
@@ -45,6 +46,7 @@ def config(fake: Process, **overrides: Any) -> dict[str, Any]:
             "gpt-4o": [{"provider": "up", "model": "up-gpt"}],
             "claude": [{"provider": "claude", "model": "up-claude", "max_tokens_default": 256}],
             "embed": [{"provider": "up", "model": "up-embed"}],
+            "whisper-1": [{"provider": "up"}],
         },
         "aliases": {"text-embedding-3-large": "embed"},
         "default_model": "gpt-4o",
@@ -345,6 +347,78 @@ def test_embeddings_with_a_bad_input_is_a_400_naming_input(keys: Process) -> Non
     assert status == 400 and answer["error"]["param"] == "input"
 
 
+# --- POST /openai/audio/transcriptions ----------------------------------------------------------
+WAV = b"RIFF" + (36 + 3200).to_bytes(4, "little") + b"WAVEfmt " + bytes.fromhex("1000000001000100803e0000007d0000"
+                                                                              "02001000") + b"data" + \
+    (3200).to_bytes(4, "little") + bytes(3200)
+
+
+def multipart(parts: list[tuple[str, str | tuple[str, bytes]]]) -> tuple[bytes, str]:
+    """A multipart form of PARTS in order: (name, text) or (name, (filename, bytes))."""
+    boundary = uuid.uuid4().hex
+    out = b""
+    for name, value in parts:
+        if isinstance(value, tuple):
+            head = f'Content-Disposition: form-data; name="{name}"; filename="{value[0]}"\r\n' \
+                   "Content-Type: audio/wav\r\n"
+            data = value[1]
+        else:
+            head, data = f'Content-Disposition: form-data; name="{name}"\r\n', value.encode()
+        out += f"--{boundary}\r\n{head}\r\n".encode() + data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def transcribe(gateway: Process, parts: list[tuple[str, str | tuple[str, bytes]]],
+               headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    body, content_type = multipart(parts)
+    return call(f"{gateway.url}/openai/audio/transcriptions", raw=body,
+                headers={"content-type": content_type, **(headers or {})})
+
+
+@pytest.mark.parametrize("model", [[], [("model", "whisper-1")]], ids=["no model", "model before the file"])
+def test_a_transcription_with_the_key_after_the_file_is_served(keys: Process, fake: Process,
+                                                               model: list[tuple[str, str]]) -> None:
+    marker = uuid.uuid4().hex
+    status, _, answer = transcribe(keys, [*model, ("file", (f"{marker}.wav", WAV)), ("security_key", MASTER),
+                                          ("language", "en"), ("response_format", "json"), ("project", "proj_audio"),
+                                          ("timeout", "30000")])
+    assert status == 200, answer
+    assert answer["text"] == f"Transcript of {marker}.wav, {len(WAV)} bytes."
+    sent = one(fake, marker)
+    assert sent["path"] == "/v1/audio/transcriptions" and sent["body"]["model"] == "whisper-1"
+    assert sent["body"]["language"] == "en" and sent["body"]["file"]["size"] == len(WAV)
+    assert not set(COMPAT_ONLY) & set(sent["body"])
+    assert sent["headers"]["openai-project"] == "proj_audio"
+    assert sent["headers"]["authorization"] == f"Bearer {OPENAI_KEY}"
+
+
+@pytest.mark.parametrize(("key", "code"), [("wrong-key-0012", "invalid_security_key"), (None, "missing_security_key")])
+def test_a_transcription_with_a_wrong_or_missing_key_is_a_403_and_sends_nothing(keys: Process, fake: Process,
+                                                                               key: str | None, code: str) -> None:
+    marker = uuid.uuid4().hex
+    parts: list[tuple[str, str | tuple[str, bytes]]] = [("model", "whisper-1"), ("file", (f"{marker}.wav", WAV))]
+    if key is not None:
+        parts.append(("security_key", key))
+    status, _, answer = transcribe(keys, parts)
+    assert status == 403 and answer["error"]["code"] == code and answer["error"]["param"] == "security_key"
+    assert received(fake.url, marker) == []
+
+
+def test_the_openai_sdk_transcribes_through_the_compat_route(keys: Process) -> None:
+    client = openai.OpenAI(base_url=f"{keys.url}/openai", api_key="unused", max_retries=0, timeout=20)
+    result = client.audio.transcriptions.create(file=("note.wav", WAV), model="whisper-1",
+                                                extra_body={"security_key": MASTER})
+    assert result.text == f"Transcript of note.wav, {len(WAV)} bytes."
+
+
+def test_a_form_timeout_follows_the_compat_rules(open_gateway: Process) -> None:
+    request_id = f"compat-{uuid.uuid4().hex}"
+    status, _, _ = transcribe(open_gateway, [("file", ("a.wav", WAV)), ("timeout", "1e9")],
+                              headers={"x-request-id": request_id})
+    assert status == 200
+    assert "timeout_s=5 timeout_source=form timeout_rule=clamped" in timeout_line(open_gateway, request_id)
+
+
 # --- timeouts -------------------------------------------------------------------------------------
 def timeout_line(gateway: Process, request_id: str) -> str:
     for _ in range(50):
@@ -405,7 +479,7 @@ def test_the_status_page_shows_version_uptime_and_models_in_open_mode(open_gatew
     status, head, page = call(f"{open_gateway.url}/", method="GET")
     assert status == 200 and head["content-type"].startswith("text/html")
     assert f"version {__version__}" in page and " up " in page
-    for name in ("gpt-4o", "claude", "embed", "text-embedding-3-large"):
+    for name in ("gpt-4o", "claude", "embed", "whisper-1", "text-embedding-3-large"):
         assert f"<li>{name}</li>" in page
     assert "up-gpt" not in page and str(fake.port) not in page and OPENAI_KEY not in page
 
@@ -414,7 +488,7 @@ def test_the_status_page_shows_no_model_or_deployment_to_a_stranger_in_keys_mode
     status, _, page = call(f"{keys.url}/", method="GET")
     assert status == 200 and "ready" in page
     assert "gpt-4o" not in page and "up-gpt" not in page and "claude" not in page
-    assert "4 models" in page
+    assert "5 models" in page
 
 
 def test_the_status_page_shows_each_target_to_the_master_key(keys: Process) -> None:

@@ -13,11 +13,13 @@ types allow, each refusal naming its field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from llmswitch.core.operations import SPEECH, TRANSCRIPTION, TRANSLATION, Operation
+from llmswitch.core.pipeline import Request
 from llmswitch.dialects.audio import speech_usage
 from llmswitch.errors import invalid
 from llmswitch.surfaces.body import read_json_object
@@ -71,12 +73,14 @@ async def _audio_form(request: web.Request, operation: Operation) -> web.StreamR
     server = request.app[GATEWAY].config.server
     form = await read_form(request, int(server.max_body_mb * (1 << 20)), server.body_timeout_s)
     try:
-        return await _serve_form(request, operation, form)
+        return await serve_form(request, operation, form)
     finally:
         form.close()
 
 
-async def _serve_form(request: web.Request, operation: Operation, form: ClientForm) -> web.StreamResponse:
+async def serve_form(request: web.Request, operation: Operation, form: ClientForm,
+                     adjust: Callable[[Request], None] | None = None) -> web.StreamResponse:
+    """Serve a form read by `read_form` (ADJUST: as for `web.respond.serve`)."""
     check_fields(form.fields, operation)
     form.check_late = lambda fields: check_fields(fields, operation)
     model = form.value("model")
@@ -86,7 +90,7 @@ async def _serve_form(request: web.Request, operation: Operation, form: ClientFo
         raise invalid("Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
     stream = (form.value("stream") or "").lower() == "true"
     return await serve(request, AUDIO, operation, form, model=model, stream=stream, raw=not stream,
-                       known_usage=form.estimate)
+                       known_usage=form.estimate, adjust=adjust)
 
 
 async def transcriptions(request: web.Request) -> web.StreamResponse:

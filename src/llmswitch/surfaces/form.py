@@ -274,9 +274,10 @@ def _name_of(part: BodyPartReader) -> str:
     return part.name
 
 
-async def read_form(request: web.Request, cap: int, timeout_s: float) -> ClientForm:
+async def read_form(request: web.Request, cap: int, timeout_s: float, whole: bool = False) -> ClientForm:
     """Read the client's form up to its file when `model` came before it (the file then passes as the
-    upstream is called), else to its end with the file spooled; raises the 400/408/413 of a bad one."""
+    upstream is called), else, or when WHOLE (the compat route, whose key may come after the file),
+    to its end with the file spooled; raises the 400/408/413 of a bad one."""
     if request.content_type != "multipart/form-data":
         raise invalid(f"Content-Type must be multipart/form-data, got {request.content_type!r}.",
                       code="invalid_content_type")
@@ -299,7 +300,7 @@ async def read_form(request: web.Request, cap: int, timeout_s: float) -> ClientF
         if name != FILE_FIELD or form.upload is not None:
             raise invalid("Only one file may be uploaded, as 'file'.", param=name, code="invalid_value")
         form.upload = Upload(part, body, form.file_whole)
-        if form.value("model"):
+        if form.value("model") and not whole:
             return form  # routed now; the file passes while the upstream is called
         await form.upload.spool_whole()
     form.late = []

@@ -6,16 +6,19 @@ of its operation: the same validation, the same pipeline, the same answer, in Op
   POST /openai                        chat (Chat Completions body; `image`; no streaming)   chat.py
   POST /chatgpt                       a prompt in, the reply text out                       chat.py
   POST /embeddings                    embeddings                                            embeddings.py
+  POST /openai/audio/transcriptions   a transcription (multipart; the key a form field)     audio.py
 """
 
 from __future__ import annotations
 
+from llmswitch.surfaces.compat.audio import transcriptions
 from llmswitch.surfaces.compat.chat import chatgpt, openai_chat
 from llmswitch.surfaces.compat.embeddings import embeddings
-from llmswitch.surfaces.wire import OPENAI
+from llmswitch.surfaces.wire import AUDIO, OPENAI
 
 ROUTES = (
     ("POST", "/openai", openai_chat, OPENAI),
     ("POST", "/chatgpt", chatgpt, OPENAI),
     ("POST", "/embeddings", embeddings, OPENAI),
+    ("POST", "/openai/audio/transcriptions", transcriptions, AUDIO),
 )
