@@ -10,7 +10,7 @@ import pytest
 from llmswitch.config import ServerConfig
 from llmswitch.errors import GatewayError
 from llmswitch.surfaces.compat.chat import attach_image, chatgpt_answer, image_part
-from llmswitch.surfaces.compat.keyed import timeout_rule
+from llmswitch.surfaces.compat.keyed import timeout_rule, without_compat
 
 SERVER = ServerConfig(timeout_s=600.0, max_timeout_s=900.0)
 LOW_CAP = ServerConfig(timeout_s=600.0, max_timeout_s=300.0)
@@ -102,3 +102,14 @@ def test_a_chatgpt_answer_without_text_has_empty_text() -> None:
     completion = {"id": "c", "model": "m", "choices": [{"message": {"role": "assistant", "content": None,
                                                                     "tool_calls": []}}]}
     assert chatgpt_answer(completion)["text"] == ""
+
+
+@pytest.mark.parametrize(("query", "forwarded"), [
+    ("", ""),
+    ("security_key=k&include[]=a&timeout=5", "include[]=a"),
+    ("include%5B%5D=a&%73ecurity_key=k&project=p&organization=o&openai_api_key=x&limit=2", "include%5B%5D=a&limit=2"),
+    ("stream=true&starting_after=3", "stream=true&starting_after=3"),
+    ("Security_Key=k&a=1", "a=1"),  # not read as the key, but never sent on either
+])
+def test_a_forwarded_query_keeps_everything_but_the_compat_fields_as_sent(query: str, forwarded: str) -> None:
+    assert without_compat(query) == forwarded

@@ -27,6 +27,7 @@ import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 
@@ -55,12 +56,13 @@ class Keyed:
     timeout_s: float
     timeout_source: str  # where the client's timeout was read: body, query, form, header; config: nowhere
     timeout_rule: str  # asked, missing, invalid, clamped
+    query: str = ""  # what of the client's query an upstream of its dialect gets: never a compat field
 
     def apply(self, req: Request) -> None:
         """The core's request for this one: authenticated by the security_key, with the client's
-        upstream key and headers, its timeout by these rules, and no query (it may hold the key)."""
+        upstream key and headers, its timeout by these rules, and its query without the compat fields."""
         req.headers = self.credentials
-        req.query = ""
+        req.query = self.query
         req.forwarded = self.forwarded
         req.timeout = self.timeout_s
         req.upstream_key = self.upstream_key
@@ -102,14 +104,24 @@ def _header_safe(value: Any, name: str) -> str | None:
     return value
 
 
+def without_compat(query: str) -> str:
+    """A raw query string without its compat fields (their names compared decoded and case-blind), the
+    rest byte for byte as the client sent it."""
+    if not query:
+        return query
+    return "&".join(part for part in query.split("&")
+                    if unquote_plus(part.partition("=")[0]).lower() not in COMPAT_FIELDS)
+
+
 def forbidden(message: str, code: str) -> GatewayError:
     return GatewayError(403, message, type="invalid_request_error", param="security_key", code=code)
 
 
-async def admit(request: web.Request, fields: MutableMapping[str, Any], source: str) -> Keyed:
+async def admit(request: web.Request, fields: MutableMapping[str, Any], source: str, query: str = "") -> Keyed:
     """Take the compat fields out of FIELDS (the body, the query or the form, named by SOURCE) and
     authenticate the security_key: the 403 for a wrong or missing one, before anything else of the
-    request is judged. The caller's request is then served by `serve`."""
+    request is judged. QUERY: the client's query an upstream may get (see `without_compat`). The
+    caller's request is then served by `serve`, or by a surface that takes `Keyed.apply`."""
     gateway = request.app[GATEWAY]
     config: Config = gateway.config
     key = fields.pop("security_key", None)
@@ -143,7 +155,7 @@ async def admit(request: web.Request, fields: MutableMapping[str, Any], source: 
     if header is not None:
         raw, source = header, "header"
     timeout_s, rule = timeout_rule(raw, config.server)
-    keyed = Keyed(credentials, forwarded, upstream_key, timeout_s, "config" if raw is None else source, rule)
+    keyed = Keyed(credentials, forwarded, upstream_key, timeout_s, "config" if raw is None else source, rule, query)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("compat %s %s: timeout_s=%g timeout_source=%s timeout_rule=%s (request %s)", request.method,
                   request.path, timeout_s, keyed.timeout_source, rule, request[REQUEST_ID],
