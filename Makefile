@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: serve test services agents bench clean
+.PHONY: serve test services agents browser bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,7 +28,10 @@ services:
 agents:
 	@scripts/install-agents.sh
 
-test: $(DEVSTAMP) services agents
+browser:
+	@scripts/install-browser.sh
+
+test: $(DEVSTAMP) services agents browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

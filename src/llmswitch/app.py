@@ -1,5 +1,7 @@
 """Builds the aiohttp application: every surface's routes under `/v1` and `/api/v1`, each with its
-wire (`surfaces.wire`), the middleware (`web.middleware`) and the gateway's lifecycle.
+wire (`surfaces.wire`), the body-keyed routes of the proxies we replace (`surfaces.compat`) at
+their own paths, the status routes behind a per-address throttle (`web.throttle`), the middleware
+(`web.middleware`) and the gateway's lifecycle.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from aiohttp import web
 
 from llmswitch.config import Config
 from llmswitch.core.gateway import Gateway
-from llmswitch.surfaces import admin, anthropic_messages, embeddings, key_info, models, openai_chat, responses
-from llmswitch.surfaces.status import health_ready
+from llmswitch.surfaces import (admin, admin_ui, anthropic_messages, audio, compat, embeddings, key_info, models,
+                                openai_chat, responses)
+from llmswitch.surfaces.status import health_ready, home
 from llmswitch.web.context import GATEWAY
 from llmswitch.web.middleware import RouteWires, build_middleware
+from llmswitch.web.throttle import TokenBuckets, throttled
 
 PREFIXES = ("/v1", "/api/v1")
-SURFACES = (models, openai_chat, anthropic_messages, embeddings, key_info, responses)  # each lists its ROUTES
+SURFACES = (models, openai_chat, anthropic_messages, embeddings, audio, key_info, responses)  # each lists its ROUTES
 GC_YOUNG_THRESHOLD = 20_000  # net allocations between young collections (CPython's default: 700)
 
 
@@ -38,14 +42,20 @@ def build_app(config: Config) -> web.Application:
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    app.router.add_get("/health", health)
-    app.router.add_get("/health/ready", health_ready)
+    server = config.server
+    buckets = TokenBuckets(server.status_rps, server.status_burst) if server.status_rps else None
+    app.router.add_get("/", throttled(home, buckets))
+    app.router.add_get("/health", throttled(health, buckets))
+    app.router.add_get("/health/ready", throttled(health_ready, buckets))
     for prefix in PREFIXES:
         for surface in SURFACES:
             for method, path, handler, wire in surface.ROUTES:
                 wires.add(app.router, method, prefix + path, handler, wire)
+    for method, path, handler, wire in compat.ROUTES:
+        wires.add(app.router, method, path, handler, wire)
     app.router.add_get("/api/v1/chat/models", models.list_models)
     admin.add_routes(app)
+    admin_ui.add_routes(app)
     return app
 
 

@@ -47,6 +47,9 @@ class ServerConfig(_Strict):
     body_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # a request body must arrive within this
     workers: int = 1
     shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 30.0  # SIGTERM: time left to requests in flight
+    # `/`, `/health` and `/health/ready` per client IP: a token bucket refilled at status_rps (0: unlimited)
+    status_rps: Annotated[float, msgspec.Meta(ge=0)] = 20.0
+    status_burst: Annotated[int, msgspec.Meta(ge=1)] = 50
 
 
 class AuthConfig(_Strict):
@@ -140,6 +143,19 @@ class Price(_Strict):
     characters: float = 0.0
 
 
+class CompatConfig(_Strict):
+    """The body-keyed routes of the proxies llmswitch replaces (`surfaces.compat`)."""
+
+    allow_client_upstream_keys: bool = False  # a request's `openai_api_key` is sent to OpenAI upstreams
+
+
+class UIConfig(_Strict):
+    """The admin web panel at `/ui` (keys mode with a master key)."""
+
+    enabled: bool = True
+    session_hours: Annotated[float, msgspec.Meta(gt=0, le=720)] = 12.0  # a sign-in lasts this long
+
+
 class ResponsesConfig(_Strict):
     """The gateway's own store of Responses API responses (those it translates; an OpenAI deployment
     with the Responses API keeps its own, and the gateway only records which one made which id)."""
@@ -178,6 +194,8 @@ class Config(msgspec.Struct, kw_only=True):
     database_url: str = "sqlite:///llmswitch.db"
     redis_url: str | None = None
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    compat: CompatConfig = msgspec.field(default_factory=CompatConfig)
+    ui: UIConfig = msgspec.field(default_factory=UIConfig)
     responses: ResponsesConfig = msgspec.field(default_factory=ResponsesConfig)
     source: str = "<config>"
 
@@ -342,7 +360,8 @@ class _Validator:
 
 
 _SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
-             "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits", "responses"}
+             "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits",
+             "ui", "compat", "responses"}
 
 
 def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
@@ -359,6 +378,8 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     auth = v.convert(raw.get("auth") or {}, AuthConfig, ("auth",))
     routing = v.convert(raw.get("routing") or {}, RoutingConfig, ("routing",))
     limits = v.convert(raw.get("limits") or {}, LimitsConfig, ("limits",))
+    compat = v.convert(raw.get("compat") or {}, CompatConfig, ("compat",))
+    ui = v.convert(raw.get("ui") or {}, UIConfig, ("ui",))
     responses = v.convert(raw.get("responses") or {}, ResponsesConfig, ("responses",))
     providers: dict[str, ProviderConfig] = {}
     for name, body in v.mapping(raw.get("providers"), ("providers",)).items():
@@ -426,7 +447,8 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         server=server, auth=auth, providers=providers, models=models, aliases=aliases,
         default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
         context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
-        database_url=database_url, redis_url=redis_url, limits=limits, responses=responses, source=file,
+        database_url=database_url, redis_url=redis_url, limits=limits, ui=ui, compat=compat,
+        responses=responses, source=file,
     )
 
 

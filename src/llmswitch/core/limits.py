@@ -167,7 +167,7 @@ class Limiter:
         await self.counters.stop()
 
     def ask(self, key: KeyRecord, price: Callable[[], Price], prompt_tokens: int, max_tokens: int | None,
-            now: float, generates: bool = True) -> Ask:
+            now: float, generates: bool = True, units: Usage | None = None) -> Ask:
         lease = next(self._leases)
         tokens = min(MAX_TOKENS, prompt_tokens + (max_tokens or 0))  # both positive integers
         rpm = min(MAX_RATE, key.rpm) if key.rpm else 0
@@ -176,27 +176,32 @@ class Limiter:
         if key.budget_usd is None and key.budget_tokens is None:  # the common case: nothing to price
             return Ask(key.id, rpm, tpm, concurrent, tokens, None, -1, -1, 0, 0, 0, self.lease_ttl, lease)
         reserve = _tokens(max_tokens or self.config.limits.budget_reserve_tokens) if generates else 0
+        reserved = Usage(prompt_tokens, reserve)
+        if units is not None:
+            reserved.audio_seconds, reserved.characters = units.audio_seconds, units.characters
         period, _start, ttl = budget_window(key.budget_period, now)
         return Ask(
             scope=key.id, rpm=rpm, tpm=tpm, max_concurrent=concurrent, tokens=tokens, budget=period,
             budget_usd=_micro(min(CAPS["budget_usd"], key.budget_usd)) if key.budget_usd is not None else -1,
             budget_tokens=_tokens(min(CAPS["budget_tokens"], key.budget_tokens))
             if key.budget_tokens is not None else -1,
-            cost=_micro(cost(price(), Usage(prompt_tokens, reserve))), cost_tokens=_tokens(prompt_tokens + reserve),
+            cost=_micro(cost(price(), reserved)), cost_tokens=_tokens(prompt_tokens + reserve),
             budget_ttl=ttl, lease_ttl=self.lease_ttl, lease=lease,
         )
 
     async def admit(self, principal: Principal, estimated_tokens: int, max_tokens: int | None = None, *,
-                    price: Callable[[], Price], metered: bool = True, generates: bool = True) -> Admission:
+                    price: Callable[[], Price], metered: bool = True, generates: bool = True,
+                    units: Usage | None = None) -> Admission:
         """Reserve this request's share of its key's limits, or raise the 429 that explains why not.
         `price` is asked only for a key with a budget: the highest price the request may be billed at.
-        A call that `generates` nothing (embeddings) reserves no output against the budget.
+        A call that `generates` nothing (embeddings) reserves no output against the budget; `units` are
+        the audio seconds or characters the request says it uses (speech), reserved at their price.
         An unmetered call (count_tokens: nothing is generated or billed) counts against rpm and
         concurrency only; it reserves no tokens and no budget, so a spent budget does not stop it."""
         key = principal.key
         if key is None or not has_limits(key):
             return UNLIMITED
-        ask = self.ask(key, price, estimated_tokens, max_tokens, time.time(), generates)
+        ask = self.ask(key, price, estimated_tokens, max_tokens, time.time(), generates, units)
         if not metered:
             ask = dataclasses.replace(ask, tokens=0, budget=None)
         try:

@@ -34,7 +34,7 @@ class Meter:
     target: Target | None = None  # the target answering, or the one being tried
     answering: bool = False  # a target's answer has begun (or is in)
     complete: bool = False  # ... and it is whole
-    usage: Usage | None = None  # as the upstream counted it, so far
+    usage: Usage | None = None  # as the upstream counted it, so far (before: what the request says it uses)
     output_size: int = 0  # bytes of generated text the client was sent
     accounted: bool = False
 
@@ -65,9 +65,12 @@ class Meter:
             counted = _clean(counted) if counted is not None else Usage()
             return Usage(counted.prompt_tokens or self.prompt_estimate,
                          max(counted.completion_tokens, tokens(self.output_size)),
-                         counted.cached_tokens, counted.reasoning_tokens, counted.audio_seconds, counted.characters)
-        if self.target is not None:
-            return Usage(self.prompt_estimate, self.reserved_output)
+                         counted.cached_tokens, counted.reasoning_tokens, counted.audio_seconds, counted.characters,
+                         estimated=True)
+        if self.target is not None:  # the request's own units (an upload's seconds, speech's characters) too
+            known = _clean(counted) if counted is not None else Usage()
+            return Usage(self.prompt_estimate, self.reserved_output, audio_seconds=known.audio_seconds,
+                         characters=known.characters, estimated=True)
         return None
 
 

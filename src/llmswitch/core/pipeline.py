@@ -38,7 +38,7 @@ from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.dialects.streams import StreamTranslator
 from llmswitch.dialects.translate import (RequestFn, ResponseFn, StreamFn, can_translate, request_translation,
                                           response_translation, simulator, stream_translation)
-from llmswitch.dialects.types import MalformedAnswer, RequestOptions, ResponseContext, StreamContext
+from llmswitch.dialects.types import MalformedAnswer, RawAnswer, RequestOptions, ResponseContext, StreamContext
 from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers.base import Provider, Timeouts, UpstreamBytes, UpstreamCall, UpstreamError, UpstreamStream
@@ -49,6 +49,7 @@ from llmswitch.providers.endpoints import Endpoint
 # upstream's fault: a `protocol` failure, a 502 for the client, never a 500.
 SHAPE_ERRORS = (MalformedAnswer, AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError)
 UPSTREAM_FAILURES = (UpstreamError, *SHAPE_ERRORS)
+KEEP_TEXT = 1 << 20  # bytes of a textual answer passed on as bytes kept for its usage to be read
 
 
 class Responder(Protocol):
@@ -93,6 +94,8 @@ class Request:
     fallback: Callable[[Any], Any] | None = None  # the local answer where no target can give one
     raw: bool = False  # the answer is passed on as the upstream's bytes and media type (audio, plain text)
     known_usage: Usage | None = None  # what the request itself says it uses (speech: its input's characters)
+    timeout: float | None = None  # seconds, as the surface read the client's by its own rules; None: `timeouts`
+    upstream_key: str | None = None  # the client's own key for upstreams of its dialect (compat `openai_api_key`)
     narrow: Callable[[Plan], None] | None = None  # the surface's say on the plan (where a conversation is kept)
     resource: str = ""  # the stored object a sub-operation acts on (a response id), named in its path
     started: float = 0.0
@@ -101,6 +104,12 @@ class Request:
     deadline: Deadline = field(init=False)  # `timeouts.total` after `started`, for every attempt together
     meter: Meter = field(init=False)
     admission: Admission = field(init=False)
+
+    @property
+    def own_keys(self) -> bool:
+        """Only the gateway's own upstream keys are sent, none of the client's (passthrough mode's, or
+        the compat routes' `openai_api_key`): an upstream refusing one is then a target's problem."""
+        return self.principal.upstream_key is None and self.upstream_key is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,18 +153,19 @@ class Pipeline:
     async def serve(self, req: Request, out: Responder) -> None:
         """Serve REQ, writing its answer through OUT; a GatewayError raised is the client's error."""
         req.started = time.perf_counter()
-        req.timeouts = self.timeouts(req.headers, req.body)  # before anything copies the body: it drops `timeout`
+        req.timeouts = self.timeouts(req.headers, req.body, req.timeout)  # before anything copies the body
         req.deadline = self._deadline(req.started, req.timeouts)
         req.principal, model = await self.authorize(req.headers, req.model_name, req.holder)
         operation = req.operation
         reserve = (req.max_output or self.config.limits.budget_reserve_tokens) if operation.reserves_output else 0
         req.meter = Meter(req.prompt_estimate, reserve)
+        req.meter.usage = req.known_usage  # billed even when the client leaves before any answer
         plan = self._plan(req, model)
         if req.narrow is not None:
             req.narrow(plan)
         req.admission = await self.limiter.admit(
             req.principal, req.prompt_estimate, req.max_output, price=lambda: self._highest_price(plan),
-            metered=operation.metered, generates=operation.reserves_output)
+            metered=operation.metered, generates=operation.reserves_output, units=req.known_usage)
         try:
             if not plan.targets and req.fallback is not None:
                 out.answer(self._fallback(req), req.admission.headers)
@@ -220,13 +230,15 @@ class Pipeline:
                                type="permission_error", param="model", code="model_not_allowed")
         return principal, model
 
-    def timeouts(self, headers: Mapping[str, str], body: Any) -> Timeouts:
+    def timeouts(self, headers: Mapping[str, str], body: Any, given: float | None = None) -> Timeouts:
         """The request's limits: the configured ones, or the client's `timeout` in milliseconds
         (the `x-llmswitch-timeout-ms` header, else the body's `timeout`) up to `max_timeout_s`.
         The body's `timeout` is removed, being the gateway's setting and never an upstream's: call
-        this before any copy of the body is made."""
+        this before any copy of the body is made. A surface with rules of its own for the client's
+        timeout (the compat routes') reads it itself, takes it out of the body and the headers, and
+        passes what its rules gave as `given`, in seconds, in place of the configured one."""
         server = self.config.server
-        total = server.timeout_s
+        total = server.timeout_s if given is None else given
         raw = body.pop("timeout", None) if type(body) is dict else None
         header = headers.get("x-llmswitch-timeout-ms")
         if header is not None:
@@ -317,7 +329,7 @@ class Pipeline:
         same_dialect = req.dialect == route.dialect
         call = UpstreamCall(
             deployment=deployment, body=translated.body, stream=stream,
-            api_key=req.principal.upstream_key or target.api_key,
+            api_key=(same_dialect and req.upstream_key) or req.principal.upstream_key or target.api_key,
             timeouts=req.deadline.bound(req.timeouts, deployment.timeout_s),
             headers=req.forwarded if same_dialect else {},
             query=without_credentials(req.query) if same_dialect else "",  # never a client's `?key=`
@@ -357,7 +369,7 @@ class Pipeline:
                 raise malformed(error) from None
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if operation.idempotent else None,
-                                     own_keys=req.principal.upstream_key is None,
+                                     own_keys=req.own_keys,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         body, encoded, usage, dropped = outcome.value
         outcome.finish(usage)
@@ -410,7 +422,7 @@ class Pipeline:
             return await self._prime(req, target)
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if req.operation.idempotent else None,
-                                     own_keys=req.principal.upstream_key is None,
+                                     own_keys=req.own_keys,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         primed = outcome.value
         meter.answered(outcome.target)
@@ -439,34 +451,57 @@ class Pipeline:
                                  complete=False)
         finally:
             primed.upstream.close()  # a client gone: stop the upstream at once
-            meter.usage = translator.usage
-            outcome.finish(translator.usage, broke)
+            meter.usage = translator.usage or req.known_usage
+            outcome.finish(meter.usage, broke)
 
 
     # --- bytes passed on -------------------------------------------------------------------------
     async def _relay(self, req: Request, plan: Plan, out: Responder) -> None:
-        """An answer passed on as the upstream's bytes, as they arrive: a failure before they start
-        moves on to the next target; after, it ends them (the client sees a short answer)."""
+        """An answer passed on as the upstream's bytes, as they arrive. Its first piece is read within
+        the attempt, so a failure before any byte reached the client moves on to the next target;
+        after, it ends them (the client sees a short answer). A textual answer (a transcript) is kept
+        up to KEEP_TEXT bytes for the route's response translation to read what it is billed."""
         meter = req.meter
+        context = ResponseContext(req.model_name, req.request_id, req.body)
 
-        async def attempt(target: Target) -> tuple[UpstreamBytes, list[str]]:
+        async def attempt(target: Target) -> tuple[UpstreamBytes, bytes, Route, list[str]]:
             meter.trying(target)
-            call, dropped = self._call(req, self._route(target.provider, req.operation.name, req.dialect), target,
-                                       req.stream)
-            return await target.provider.open(call), dropped
+            route = self._route(target.provider, req.operation.name, req.dialect)
+            call, dropped = self._call(req, route, target, req.stream)
+            upstream = await target.provider.open(call)
+            try:
+                first = await anext(upstream.chunks, b"")
+            except BaseException:
+                upstream.close()
+                raise
+            return upstream, first, route, dropped
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if req.operation.idempotent else None,
-                                     own_keys=req.principal.upstream_key is None,
+                                     own_keys=req.own_keys,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
-        upstream, dropped = outcome.value
+        upstream, first, route, dropped = outcome.value
         meter.answered(outcome.target)
-        meter.usage = req.known_usage
+        kept: list[bytes] | None = [] if _textual(upstream.content_type) else None
+        size = 0
+
+        async def send(chunk: bytes) -> None:
+            nonlocal kept, size
+            size += len(chunk)
+            if kept is not None:
+                if size > KEEP_TEXT:
+                    kept = None
+                else:
+                    kept.append(chunk)
+            await out.send_bytes(chunk)
+
         broke: UpstreamError | None = None
         try:
             await out.open(self._headers(req, outcome, dropped), upstream.content_type)
             try:
+                if first:
+                    await send(first)
                 async for chunk in upstream.chunks:
-                    await out.send_bytes(chunk)
+                    await send(chunk)
                 meter.complete = True
             except UpstreamError as error:
                 broke = error
@@ -474,7 +509,16 @@ class Pipeline:
             await out.finish([], complete=broke is None)
         finally:
             upstream.close()
-            outcome.finish(req.known_usage, broke)
+            if meter.complete:
+                answer = RawAnswer(upstream.content_type, None if kept is None else b"".join(kept))
+                meter.usage = route.response(answer, context)[1] or req.known_usage
+            outcome.finish(meter.usage, broke)
+
+
+def _textual(media_type: str) -> bool:
+    """Is an answer of this media type text the gateway may read (a transcript), not audio?"""
+    media_type = media_type.lower()
+    return media_type.startswith(("text/", "application/json"))
 
 
 def malformed(error: Exception) -> UpstreamError:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from llmswitch.dialects import anthropic_request, anthropic_response, anthropic_stream, embeddings
+from llmswitch.dialects import anthropic_request, anthropic_response, anthropic_stream, audio, embeddings
 from llmswitch.dialects import gemini as gemini_dialect
 from llmswitch.dialects import gemini_embeddings
 from llmswitch.dialects import openai as openai_dialect
@@ -75,6 +75,9 @@ _REQUESTS: dict[Pair, RequestFn] = {
     ("embeddings", "openai", "openai"): embeddings.passthrough_request,
     ("embeddings", "openai", "gemini"): gemini_embeddings.openai_to_gemini_request,
     ("count_tokens", "anthropic", "anthropic"): _count_request,
+    ("transcription", "openai", "openai"): audio.form_request,
+    ("translation", "openai", "openai"): audio.form_request,
+    ("speech", "openai", "openai"): audio.speech_request,
     ("chat", "responses", "responses"): responses.passthrough_request,
     ("chat", "responses", "openai"): responses_request.responses_to_chat_request,
     ("chat", "openai", "responses"): responses_request.chat_to_responses_request,
@@ -95,6 +98,9 @@ _RESPONSES: dict[Pair, ResponseFn] = {
     ("embeddings", "openai", "openai"): embeddings.passthrough_response,
     ("embeddings", "gemini", "openai"): gemini_embeddings.gemini_to_openai_response,
     ("count_tokens", "anthropic", "anthropic"): _as_is,
+    ("transcription", "openai", "openai"): audio.transcript_response,
+    ("translation", "openai", "openai"): audio.transcript_response,
+    ("speech", "openai", "openai"): audio.speech_response,
     ("chat", "responses", "responses"): responses.passthrough_response,
     ("chat", "openai", "responses"): responses_response.chat_to_responses_response,
     ("chat", "responses", "openai"): responses_response.responses_to_chat_response,
@@ -112,6 +118,8 @@ _STREAMS: dict[Pair, StreamFn] = {
     ("chat", "anthropic", "openai"): anthropic_stream.AnthropicToOpenAIStream,
     ("chat", "openai", "anthropic"): anthropic_stream.OpenAIToAnthropicStream,
     ("chat", "gemini", "openai"): gemini_dialect.GeminiToOpenAIStream,
+    ("transcription", "openai", "openai"): audio.TranscriptStream,
+    ("speech", "openai", "openai"): audio.SpeechStream,
     ("chat", "responses", "responses"): responses_stream.ResponsesPassthrough,
     ("chat", "openai", "responses"): responses_stream.ChatToResponsesStream,
     ("chat", "responses", "openai"): responses_stream.ResponsesToChatStream,

@@ -62,6 +62,15 @@ class ResponseContext:
 
 
 @dataclass(slots=True)
+class RawAnswer:
+    """An answer passed on as the upstream's bytes (audio, a transcript), as its response translation
+    sees it once it has passed: its media type and, when small enough to have been kept, its bytes."""
+
+    media_type: str
+    data: bytes | None  # None: too long to keep
+
+
+@dataclass(slots=True)
 class StreamContext:
     """What a translator needs to know about the client's request."""
 

@@ -7,7 +7,7 @@ or a count that is not a whole number the usage table can hold, makes the answer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from llmswitch.dialects.types import MalformedAnswer
@@ -43,7 +43,9 @@ def usage_object(value: Any, name: str = "usage") -> dict[str, Any]:
 @dataclass(slots=True)
 class Usage:
     """`prompt_tokens` includes cached tokens; `completion_tokens` includes reasoning tokens. Audio
-    operations count seconds of audio (transcription, translation) or characters of text (speech)."""
+    operations count seconds of audio (transcription, translation) or characters of text (speech).
+    `estimated`: the gateway's own count, the upstream having given none (an upload's seconds judged
+    by its size)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -51,6 +53,7 @@ class Usage:
     reasoning_tokens: int = 0
     audio_seconds: float = 0.0
     characters: int = 0
+    estimated: bool = field(default=False, compare=False)  # a mark on the counts, not one of them
 
     @property
     def total_tokens(self) -> int:

@@ -2,14 +2,14 @@
 
 A file part's bytes come from an async iterable (the client's own upload, read as it arrives), so
 a large file passes through the gateway in pieces and is never held whole. When every file part
-says its size the body's length is known and sent as Content-Length (some servers refuse chunked
-uploads); otherwise the transport frames it chunked.
+says its size (and no `LateFields` wait for it to pass) the body's length is known and sent as
+Content-Length (some servers refuse chunked uploads); otherwise the transport frames it chunked.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from llmswitch.providers.http import Streamed
@@ -33,7 +33,15 @@ class FilePart:
     size: int | None = None  # bytes, when known in advance
 
 
-Part = FormField | FilePart
+@dataclass(slots=True)
+class LateFields:
+    """Fields known only once the parts before them are sent: those a client's form carries after its
+    file, which can be read from the client only when the file has passed."""
+
+    read: Callable[[], Awaitable[list[FormField]]]
+
+
+Part = FormField | FilePart | LateFields
 
 
 def _quoted(value: str) -> str:
@@ -52,7 +60,7 @@ class Multipart:
     def content_type(self) -> str:
         return f"multipart/form-data; boundary={self.boundary}"
 
-    def _head(self, part: Part) -> bytes:
+    def _head(self, part: FormField | FilePart) -> bytes:
         disposition = f'Content-Disposition: form-data; name="{_quoted(part.name)}"'
         if isinstance(part, FilePart):
             content_type = part.content_type.replace("\r", "").replace("\n", "")
@@ -66,6 +74,8 @@ class Multipart:
         """The encoded size, or None when a file part's size is not known."""
         total = len(self._tail())
         for part in self.parts:
+            if isinstance(part, LateFields):
+                return None
             size = len(part.value.encode()) if isinstance(part, FormField) else part.size
             if size is None:
                 return None
@@ -74,6 +84,11 @@ class Multipart:
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         for part in self.parts:
+            if isinstance(part, LateFields):
+                fields = await part.read()
+                if fields:
+                    yield b"".join([self._head(field) + field.value.encode() + b"\r\n" for field in fields])
+                continue
             if isinstance(part, FormField):
                 yield self._head(part) + part.value.encode() + b"\r\n"
                 continue

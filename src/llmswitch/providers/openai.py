@@ -33,6 +33,9 @@ class OpenAIProvider(Provider):
     endpoints = (
         Endpoint("chat", "/chat/completions", stream="sse"),
         Endpoint("embeddings", "/embeddings"),
+        Endpoint("transcription", "/audio/transcriptions", body="multipart", answer="binary", stream="sse"),
+        Endpoint("translation", "/audio/translations", body="multipart", answer="binary"),
+        Endpoint("speech", "/audio/speech", answer="binary", stream="sse"),
     )
 
     def __init__(self, name: str, config: ProviderConfig, client: HTTPClient):

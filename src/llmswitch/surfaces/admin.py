@@ -1,4 +1,5 @@
-"""`/admin/api`: virtual keys and stored upstream keys, authorised by the master key.
+"""`/admin/api`: virtual keys and stored upstream keys, authorised by the master key (or a panel session:
+`surfaces.admin_auth`).
 
 JSON in and out; the OpenAPI document at `/admin/api/openapi.json` is generated from the same
 structures that validate the bodies, so the two cannot drift apart.
@@ -6,7 +7,6 @@ structures that validate the bodies, so the two cannot drift apart.
 
 from __future__ import annotations
 
-import hmac
 import re
 from typing import Any
 
@@ -14,17 +14,14 @@ import msgspec
 from aiohttp import web
 
 from llmswitch.config import unsendable
-from llmswitch.core.auth import presented_key
-from llmswitch.core.gateway import Gateway
-from llmswitch.web.context import GATEWAY
-from llmswitch.core.key_admin import KeyAdmin, KeyNotFound
+from llmswitch.core.key_admin import KeyNotFound
 from llmswitch.core.keys import KeyFields, KeyRecord
 from llmswitch.core.limits import CAPS
 from llmswitch.core.upstream_keys import fernet
 from llmswitch.errors import GatewayError, invalid
+from llmswitch.surfaces import admin_auth, admin_models
+from llmswitch.surfaces.admin_auth import BASE, admin_gateway, keys_of
 from llmswitch.surfaces.body import read_json_object
-
-BASE = "/admin/api"
 
 
 class UpstreamKeyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -33,24 +30,8 @@ class UpstreamKeyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: str = ""
 
 
-def _gateway(request: web.Request) -> Gateway:
-    """The gateway, once the caller has proved it holds the master key."""
-    gateway = request.app[GATEWAY]
-    master = gateway.config.auth.master_key
-    if not master or gateway.auth.store is None:
-        raise GatewayError(403, "The admin API needs auth.mode keys and auth.master_key.", type="permission_error",
-                           code="admin_disabled")
-    token = presented_key(request.headers)
-    if token is None or not hmac.compare_digest(token.encode(), master.encode()):
-        raise GatewayError(401, "The admin API needs the master key.", type="authentication_error",
-                           code="invalid_api_key")
-    return gateway
-
-
-def _keys(gateway: Gateway) -> KeyAdmin:
-    assert gateway.auth.store is not None and gateway.auth.secret is not None
-    return KeyAdmin(gateway.auth.store, gateway.auth.secret, gateway.config.auth.key_prefix,
-                    gateway.auth.key_changed)
+_gateway = admin_gateway  # the master key or a panel session
+_keys = keys_of
 
 
 def _bad_field(error: msgspec.ValidationError) -> GatewayError:
@@ -179,8 +160,9 @@ def openapi() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "llmswitch admin API", "version": "1"},
         "components": {"schemas": components,
-                       "securitySchemes": {"masterKey": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"masterKey": []}],
+                       "securitySchemes": {"masterKey": {"type": "http", "scheme": "bearer"},
+                                           **admin_auth.SECURITY_SCHEMES}},
+        "security": [{"masterKey": []}, {"sessionCookie": []}],
         "paths": {
             f"{BASE}/keys": {
                 "post": {"summary": "Create a virtual key", "requestBody": body(fields),
@@ -219,6 +201,8 @@ def openapi() -> dict[str, Any]:
                 "delete": {"summary": "Delete a stored provider key",
                            "responses": {"200": reply("Deleted", {"type": "object"}), **errors}},
             },
+            **admin_auth.openapi_paths(reply, error),
+            **admin_models.openapi_paths(reply, error),
         },
     }
 
@@ -239,3 +223,5 @@ def add_routes(app: web.Application) -> None:
     router.add_post(f"{BASE}/upstream-keys", add_upstream_key)
     router.add_get(f"{BASE}/upstream-keys", list_upstream_keys)
     router.add_delete(BASE + "/upstream-keys/{key_id}", delete_upstream_key)
+    admin_auth.add_routes(app)
+    admin_models.add_routes(app)

@@ -12,9 +12,11 @@ from llmswitch.web.context import GATEWAY
 from llmswitch.errors import GatewayError, invalid
 
 
-async def read_json_object(request: web.Request) -> dict[str, Any]:
+async def read_json_object(request: web.Request, any_type: bool = False) -> dict[str, Any]:
+    """The body as a JSON object. Its Content-Type must say JSON unless ANY_TYPE (the compat routes,
+    whose browser clients post JSON text as `text/plain` to spare a CORS preflight)."""
     content_type = request.headers.get("content-type", "")
-    if content_type and "json" not in content_type.lower():
+    if content_type and not any_type and "json" not in content_type.lower():
         raise invalid(f"Content-Type must be application/json, got {content_type!r}", code="invalid_content_type")
     try:
         # A body already in (the usual case: it came with the headers) is read without arming a timer.

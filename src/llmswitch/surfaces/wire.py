@@ -3,6 +3,8 @@
 (`web.middleware`), so every error on them, the gateway's own or an upstream's, has its shape.
 
 - OpenAI: `{"error": {message, type, param, code}}`, `data:` frames ending in `data: [DONE]`.
+- OpenAI's audio routes: the same, but their streams (`transcript.text.*`, `speech.audio.*`) end with
+  their `done` event, no `[DONE]`.
 - Anthropic: `{"type": "error", "error": {type, message}}`, `event:` + `data:` frames with no
   terminator (`message_stop` is an event); its version and beta headers reach an Anthropic upstream.
 - Responses: OpenAI's error shape, `event:` + `data:` frames with no terminator (a stream ends with
@@ -46,6 +48,7 @@ class Wire:
 
 
 OPENAI = Wire("openai", GatewayError.openai_body, sse.encode_data, sse.DONE)
+AUDIO = Wire("openai", GatewayError.openai_body, sse.encode_data, b"")
 ANTHROPIC = Wire("anthropic", GatewayError.anthropic_body, sse.encode_event, b"",
                  ("anthropic-beta", "anthropic-version"))
 RESPONSES = Wire("responses", GatewayError.openai_body, sse.encode_event, b"")

@@ -78,9 +78,12 @@ class HTTPResponder:
 async def serve(request: web.Request, wire: Wire, operation: Operation, body: Any, *, stream: bool = False,
                 model: str | None = None, prompt_estimate: int = 0, max_output: int | None = None,
                 include_usage: bool = False, fallback: Callable[[Any], Any] | None = None, raw: bool = False,
-                known_usage: Usage | None = None) -> web.StreamResponse:
+                known_usage: Usage | None = None, adjust: Callable[[Request], None] | None = None
+                ) -> web.StreamResponse:
     """Run the pipeline on a request a surface has read and validated (`model`: the model it names,
-    when its body is not a JSON object holding it, e.g. a multipart form); its answer, as aiohttp's."""
+    when its body is not a JSON object holding it, e.g. a multipart form); its answer, as aiohttp's.
+    ADJUST has the last word on the core's request (the compat routes, whose credentials, upstream
+    headers and timeout come from the body)."""
     gateway = request.app[GATEWAY]
     pipeline = gateway.pipeline
     assert pipeline is not None
@@ -88,6 +91,8 @@ async def serve(request: web.Request, wire: Wire, operation: Operation, body: An
     req = Request(operation, wire.dialect, body, body["model"] if model is None else model, stream, headers,
                   request.query_string, request[REQUEST_ID], wire.forwarded(headers) if wire.forwarded_headers else {},
                   request, prompt_estimate, max_output, include_usage, fallback, raw, known_usage)
+    if adjust is not None:
+        adjust(req)
     out = HTTPResponder(request, wire, gateway.config.server.keepalive_s)
     try:
         await pipeline.serve(req, out)

@@ -1,0 +1,138 @@
+"""Fixtures for the panel's browser tests: Debian's chromium driven by Playwright, a real gateway in keys
+mode with the fake upstream behind it, and screenshots of each page under `.artifacts/ui/`.
+
+Without the browser (scripts/install-browser.sh could not install it) the tests skip and say why in
+capitals; under CI (CI=true) they fail instead, so a green CI run always ran them. Playwright's own
+browser download is never used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.processes import Process, start_fake_upstream, start_gateway
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / ".artifacts" / "ui"
+MASTER = "sk-master-panel-e2e"
+LAPTOP = {"width": 1366, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+def browser_problem() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    check = subprocess.run([str(ROOT / "scripts" / "install-browser.sh"), "--check"], capture_output=True, text=True)
+    return None if check.returncode == 0 else (check.stdout + check.stderr).strip()
+
+
+@pytest.fixture(scope="module")  # not longer: sync Playwright's event loop would be running under the async tests
+def browser() -> Iterator[Any]:
+    problem = browser_problem()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the panel's browser tests cannot run under CI: {problem}")
+        pytest.skip(f"BROWSER TESTS SKIPPED (they run under CI): {problem}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@dataclass(frozen=True)
+class Panel:
+    gateway: Process
+    fake: Process
+
+    @property
+    def url(self) -> str:
+        return f"{self.gateway.url}/ui/"
+
+
+def panel_config(fake_url: str, database_url: str) -> dict[str, Any]:
+    return {
+        "server": {"keepalive_s": 0.3},
+        "auth": {"master_key": MASTER, "secret": "panel-e2e-secret"},
+        "database_url": database_url,
+        "providers": {"fake": {"type": "openai", "base_url": f"{fake_url}/v1", "api_keys": ["upstream-secret-1"]},
+                      "nowhere": {"type": "openai", "base_url": "http://127.0.0.1:9/v1", "api_keys": ["x"]}},
+        "models": {"gpt-4o": [{"provider": "fake", "model": "gpt-4o-2024-08-06"}],
+                   "claude-sonnet": [{"provider": "fake", "model": "claude-sonnet-4-5"}],
+                   "dead-model": [{"provider": "nowhere"}]},
+        "aliases": {"gpt-5": "gpt-4o"},
+        "routing": {"circuit_failures": 1, "circuit_cooldown_s": 600},
+    }
+
+
+@pytest.fixture(scope="module")
+def panel(browser: Any) -> Iterator[Panel]:
+    with tempfile.TemporaryDirectory(prefix="llmswitch-ui-") as tmp:
+        with start_fake_upstream(name="panel-fake", chunks=8, tokens_per_second=12) as fake:
+            with start_gateway(panel_config(fake.url, f"sqlite:///{tmp}/panel.db")) as gateway:
+                yield Panel(gateway, fake)
+
+
+class PageErrors(list[str]):
+    """Uncaught script errors of a page: a test fails on any."""
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=LAPTOP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Iterator[Any]:
+    page = context.new_page()
+    errors = PageErrors()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    assert not errors, f"script errors on the page: {errors}"
+
+
+def shot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot as a test artifact (look at them: they are how the panel looks)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page: Any, panel: Panel, key: str = MASTER) -> None:
+    page.goto(panel.url)
+    page.get_by_label("Master key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    if key == MASTER:
+        page.get_by_role("button", name="Sign out").wait_for()
+
+
+def admin(panel: Panel, method: str, path: str, body: dict[str, Any] | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """Call the admin API with the master key (or HEADERS instead): (status, JSON body)."""
+    request = urllib.request.Request(f"{panel.gateway.url}/admin/api/{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers=headers if headers is not None else {
+                                         "authorization": f"Bearer {MASTER}", "content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
