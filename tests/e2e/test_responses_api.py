@@ -431,3 +431,20 @@ def test_a_create_fails_over_like_chat_and_the_answer_says_who_made_it(client):
     assert raw.headers["x-llmswitch-attempts"] == "2" and raw.headers["x-llmswitch-provider"] == "claude"
     made = raw.parse()
     assert client.responses.retrieve(made.id).output_text == "You said: fail over"  # kept: claude is translated
+
+
+def test_a_background_run_the_gateway_stops_is_kept_as_failed(fake, tmp_path: Path):
+    """Its upstream call is ended with the shutdown's 503; the run records that before the store closes."""
+    config = {
+        "auth": {"master_key": MASTER, "secret": "responses-secret-0002"},
+        "database_url": f"sqlite:///{tmp_path}/stopped.db", "server": {"shutdown_grace_s": 0},
+        "providers": {"claude": {"type": "anthropic", "base_url": fake.url, "api_keys": ["claude-key-0005"]}},
+        "models": {"claude": [{"provider": "claude", "model": "claude-up", "max_tokens_default": 1024}]},
+    }
+    with start_gateway(config) as first:
+        made = sdk(first, MASTER).responses.create(model="claude", input="slow " + fake_directive(hang_s=30),
+                                                   background=True)
+    with start_gateway(config) as second:
+        stopped = sdk(second, MASTER).responses.retrieve(made.id)
+    assert stopped.status == "failed" and stopped.error is not None
+    assert "shutting down" in stopped.error.message
