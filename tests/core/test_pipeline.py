@@ -19,10 +19,12 @@ from llmswitch.core.limits import Limiter
 from llmswitch.core.operations import EMBEDDINGS, SPEECH
 from llmswitch.core.pipeline import Pipeline, Request
 from llmswitch.core.routing import Router
+from llmswitch.core.records import RequestRecord
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects import translate
 from llmswitch.dialects.types import RequestOptions, ResponseContext, Translated
 from llmswitch.dialects.usage import Usage
+from llmswitch.errors import GatewayError
 from llmswitch.providers.endpoints import Endpoint
 from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.openai import OpenAIProvider
@@ -108,15 +110,19 @@ models:
 """)
     client = HTTPClient()
     providers = {name: Voiced(name, provider, client) for name, provider in config.providers.items()}
-    usage = UsageRecorder(config)
-    usage.persist = True  # queue rows as keys mode would, without a database
-    yield Pipeline(config, Authenticator(config), Limiter(config), usage, ConcurrencyGate(8),
-                   Router(config, providers), providers)
+    pipeline = Pipeline(config, Authenticator(config), Limiter(config), UsageRecorder(config), ConcurrencyGate(8),
+                        Router(config, providers), providers)
+    pipeline.sinks.append(RECORDS.append)
+    yield pipeline
+    RECORDS.clear()
     await client.close()
 
 
-def request(operation: Any, body: dict[str, Any], **fields: Any) -> Request:
-    return Request(operation, "openai", body, body["model"], False, {}, "", "req-1", {}, object(), **fields)
+RECORDS: list[RequestRecord] = []  # what the pipeline under test recorded
+
+
+def request(operation: Any, body: dict[str, Any], headers: dict[str, str] | None = None, **fields: Any) -> Request:
+    return Request(operation, "openai", body, body["model"], False, headers or {}, "", "req-1", {}, object(), **fields)
 
 
 async def test_an_operation_is_served_whole_after_failing_over(pipeline: Pipeline) -> None:
@@ -124,8 +130,9 @@ async def test_an_operation_is_served_whole_after_failing_over(pipeline: Pipelin
     await pipeline.serve(request(EMBEDDINGS, {"model": "embed", "input": "x"}, prompt_estimate=1), out)
     assert out.body is not None and orjson.loads(out.body)["data"][0]["embedding"] == [0.5, 0.25]
     assert (out.headers["x-llmswitch-attempts"], out.headers["x-llmswitch-provider"]) == ("2", "up")
-    [row] = pipeline.usage.pending
-    assert (row[2], row[3], row[4], row[5]) == ("embed", "up/e#0", 200, 2)
+    [record] = RECORDS
+    assert (record.model, record.deployment, record.status, record.input_tokens, record.attempts) == \
+        ("embed", "up/e#0", 200, 2, 2)
 
 
 async def test_a_binary_answer_is_passed_on_in_pieces_with_its_media_type_and_metered(pipeline: Pipeline) -> None:
@@ -135,5 +142,22 @@ async def test_a_binary_answer_is_passed_on_in_pieces_with_its_media_type_and_me
     assert (out.media_type, out.complete) == ("audio/mpeg", True)
     assert b"".join(out.pieces) == AUDIO and len(out.pieces) > 1
     assert out.headers["x-llmswitch-provider"] == "up"
-    [row] = pipeline.usage.pending
-    assert (row[2], row[4], row[9]) == ("voice", 200, 11)  # model, status, characters
+    [record] = RECORDS
+    assert (record.model, record.status, record.characters, record.operation) == ("voice", 200, 11, "speech")
+
+
+async def test_a_request_refused_before_admission_leaves_a_record_naming_why(pipeline: Pipeline) -> None:
+    with pytest.raises(GatewayError):
+        await pipeline.serve(request(EMBEDDINGS, {"model": "no-such-model", "input": "x"}), Recorded())
+    [record] = RECORDS
+    assert (record.model, record.status, record.error, record.attempts, record.provider) == \
+        ("no-such-model", 404, "not_found", 0, "")
+
+
+async def test_a_record_carries_the_time_to_the_first_byte_and_the_client(pipeline: Pipeline) -> None:
+    req = request(EMBEDDINGS, {"model": "embed", "input": "x"}, headers={"user-agent": "sdk/1.0"})
+    req.client_ip = "127.0.0.9"
+    await pipeline.serve(req, Recorded())
+    [record] = RECORDS
+    assert record.ttft_ms is not None and 0 < record.ttft_ms <= record.latency_ms
+    assert (record.client_ip, record.user_agent, record.error, record.stream) == ("127.0.0.9", "sdk/1.0", "", False)

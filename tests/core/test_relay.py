@@ -18,6 +18,7 @@ from llmswitch.core.limits import Limiter
 from llmswitch.core.metering import Meter
 from llmswitch.core.operations import SPEECH
 from llmswitch.core.pipeline import Pipeline, Request
+from llmswitch.core.records import RequestRecord
 from llmswitch.core.routing import Router
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects.usage import Usage
@@ -68,11 +69,15 @@ models:
 """)
     client = HTTPClient()
     providers = {name: OpenAIProvider(name, provider, client) for name, provider in config.providers.items()}
-    usage = UsageRecorder(config)
-    usage.persist = True  # queue rows as keys mode would, without a database
-    yield Pipeline(config, Authenticator(config), Limiter(config), usage, ConcurrencyGate(8),
-                   Router(config, providers), providers)
+    pipeline = Pipeline(config, Authenticator(config), Limiter(config), UsageRecorder(config), ConcurrencyGate(8),
+                        Router(config, providers), providers)
+    pipeline.sinks.append(RECORDS.append)
+    yield pipeline
+    RECORDS.clear()
     await client.close()
+
+
+RECORDS: list[RequestRecord] = []  # what the pipeline under test recorded
 
 
 def speech(body: dict[str, Any]) -> Request:
@@ -85,8 +90,8 @@ async def test_an_upstream_that_breaks_before_its_first_byte_passes_the_call_on(
     await pipeline.serve(speech({"model": "voice", "input": "hello", "voice": "alloy"}), out)
     assert b"".join(out.pieces) == AUDIO and out.complete
     assert (out.headers["x-llmswitch-attempts"], out.headers["x-llmswitch-provider"]) == ("2", "speaks")
-    [row] = pipeline.usage.pending
-    assert (row[3], row[4], row[9]) == ("speaks/tts-1#0", 200, 5)  # target, status, characters
+    [record] = RECORDS
+    assert (record.deployment, record.status, record.characters, record.attempts) == ("speaks/tts-1#0", 200, 5, 2)
 
 
 def test_a_request_ended_while_its_upstream_worked_is_billed_the_units_it_said_it_uses() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sqlalchemy import select
 
 from llmswitch.config import parse_config
 from llmswitch.core.usage import UsageRecorder
-from llmswitch.dialects.usage import Usage
+from llmswitch.core.records import RequestRecord
 from llmswitch.store import Store
 from llmswitch.store.tables import usage_records
 from tests.support.databases import postgres_url  # noqa: F401  (fixture)
@@ -43,9 +42,16 @@ async def stored(store: Store | None) -> list[tuple[str, str, int]]:
         return [tuple(row) for row in (await connection.execute(query.order_by(usage_records.c.id))).all()]
 
 
+def served(request_id: str, model: str = "gpt-4o", deployment: str = "demo/gpt-4o#0", key_id: str | None = None,
+           **counts: float) -> RequestRecord:
+    """The record of a chat request that was served."""
+    return RequestRecord(request_id=request_id, at=0.0, key_id=key_id, model=model, provider="demo",
+                         upstream_model=model, deployment=deployment, operation="chat", dialect="openai",
+                         stream=False, status=200, error="", **counts)  # type: ignore[arg-type]
+
+
 def record(usage: UsageRecorder, request_id: str, model: str = "gpt-4o", prompt: int = 3) -> None:
-    usage.record(request_id, None, model, "demo/gpt-4o#0", 200, Usage(prompt_tokens=prompt, completion_tokens=2),
-                 time.perf_counter(), cost_usd=0.0)
+    usage.record(served(request_id, model, input_tokens=prompt, output_tokens=2))
 
 
 async def test_a_batch_with_one_row_the_database_refuses_keeps_the_other_99(recorder: UsageRecorder,
@@ -75,10 +81,8 @@ async def test_text_the_database_would_refuse_is_stored_fitted_and_costs_no_row(
 
 
 async def test_audio_seconds_and_characters_are_stored_beside_the_tokens(recorder: UsageRecorder) -> None:
-    recorder.record("audio", "key-1", "whisper", "openai/whisper-1#0", 200, Usage(audio_seconds=12.5),
-                    time.perf_counter(), cost_usd=0.00125)
-    recorder.record("speech", "key-1", "tts", "openai/tts-1#0", 200, Usage(characters=400), time.perf_counter(),
-                    cost_usd=0.006)
+    recorder.record(served("audio", "whisper", "openai/whisper-1#0", "key-1", audio_seconds=12.5, cost_usd=0.00125))
+    recorder.record(served("speech", "tts", "openai/tts-1#0", "key-1", characters=400, cost_usd=0.006))
     await recorder.flush()
     assert recorder.store is not None
     query = select(usage_records.c.request_id, usage_records.c.audio_seconds, usage_records.c.characters,

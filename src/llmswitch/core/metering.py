@@ -37,17 +37,22 @@ class Meter:
     usage: Usage | None = None  # as the upstream counted it, so far (before: what the request says it uses)
     output_size: int = 0  # bytes of generated text the client was sent
     accounted: bool = False
+    attempts: int = 0  # targets tried
+    first_byte: float = 0.0  # time.perf_counter() when the answer's first byte left for the client
+    error: str | None = None  # the failure's code (`GatewayError.code`, an upstream error's kind)
 
     def trying(self, target: Target) -> None:
         self.target = target
+        self.attempts += 1
 
     def answered(self, target: Target) -> None:
         self.target = target
         self.answering = True
 
-    def failed(self, status: int) -> None:
+    def failed(self, status: int, code: str | None = None) -> None:
         """The request ends with an error and no answer (the upstreams' failure, or a refusal)."""
         self.status = status
+        self.error = code
         if not self.answering:
             self.target = None
 
@@ -66,7 +71,7 @@ class Meter:
             return Usage(counted.prompt_tokens or self.prompt_estimate,
                          max(counted.completion_tokens, tokens(self.output_size)),
                          counted.cached_tokens, counted.reasoning_tokens, counted.audio_seconds, counted.characters,
-                         estimated=True)
+                         counted.cache_write_tokens, estimated=True)
         if self.target is not None:  # the request's own units (an upload's seconds, speech's characters) too
             known = _clean(counted) if counted is not None else Usage()
             return Usage(self.prompt_estimate, self.reserved_output, audio_seconds=known.audio_seconds,
@@ -77,7 +82,8 @@ class Meter:
 def _clean(usage: Usage) -> Usage:
     """Usage with every count a non-negative integer: a stream cut short may have left anything."""
     return Usage(_count(usage.prompt_tokens), _count(usage.completion_tokens), _count(usage.cached_tokens),
-                 _count(usage.reasoning_tokens), _seconds(usage.audio_seconds), _count(usage.characters))
+                 _count(usage.reasoning_tokens), _seconds(usage.audio_seconds), _count(usage.characters),
+                 _count(usage.cache_write_tokens))
 
 
 def _count(value: Any) -> int:

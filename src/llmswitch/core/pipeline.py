@@ -6,8 +6,11 @@ terminator are its own). `Pipeline.serve` does the rest for every operation alik
 the model, the concurrency gate, the plan of targets that serve the operation, the key's limits,
 the attempts (each translating the body to its endpoint's dialect and the answer back), and the
 answer written as a whole or as a stream. However the request ends after its admission, it leaves
-through one exit, `account`: its usage row and the settlement of its key's limits, at what
-`Meter.bill` says. The stream's whole life is inside `serve`, so that exit sees its end too.
+through one exit, `account`: its record (`core.records`, handed to every sink: the usage ledger, the
+metrics, the access log) and the settlement of its key's limits, at what `Meter.bill` says. A request
+refused before its admission (an unknown model, a limit) leaves a record too; one whose caller could
+not be authenticated leaves none, so that nobody can fill the ledger without a key. The stream's whole
+life is inside `serve`, so that exit sees its end too.
 
 Nothing here knows HTTP or a wire format: bodies are translated by `dialects.translate`, sent by
 `providers`, written by the surface's `Responder`.
@@ -31,6 +34,7 @@ from llmswitch.core.limits import Admission, Limiter
 from llmswitch.core.metering import Meter
 from llmswitch.core.operations import Operation
 from llmswitch.core.pricing import cost
+from llmswitch.core.records import RequestRecord, Sink, error_category
 from llmswitch.core.routing import Plan, Router, Target
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects.estimate import output_bytes, text_bytes
@@ -98,7 +102,9 @@ class Request:
     upstream_key: str | None = None  # the client's own key for upstreams of its dialect (compat `openai_api_key`)
     narrow: Callable[[Plan], None] | None = None  # the surface's say on the plan (where a conversation is kept)
     resource: str = ""  # the stored object a sub-operation acts on (a response id), named in its path
-    started: float = 0.0
+    client_ip: str = ""  # the peer's address, as the surface saw it
+    started: float = 0.0  # time.perf_counter()
+    at: float = 0.0  # time.time(), at the same moment
     principal: Principal = field(init=False)
     timeouts: Timeouts = field(init=False)
     deadline: Deadline = field(init=False)  # `timeouts.total` after `started`, for every attempt together
@@ -141,7 +147,7 @@ class Pipeline:
         self.config = config
         self.auth = auth
         self.limiter = limiter
-        self.usage = usage
+        self.sinks: list[Sink] = [usage.record]  # each gets every request's record (`account`)
         self.concurrency = concurrency
         self.router = router
         self.providers = providers
@@ -153,22 +159,30 @@ class Pipeline:
     async def serve(self, req: Request, out: Responder) -> None:
         """Serve REQ, writing its answer through OUT; a GatewayError raised is the client's error."""
         req.started = time.perf_counter()
+        req.at = time.time()
         req.timeouts = self.timeouts(req.headers, req.body, req.timeout)  # before anything copies the body
         req.deadline = self._deadline(req.started, req.timeouts)
-        req.principal, model = await self.authorize(req.headers, req.model_name, req.holder)
+        req.principal = await self.auth.authenticate(req.headers)
         operation = req.operation
         reserve = (req.max_output or self.config.limits.budget_reserve_tokens) if operation.reserves_output else 0
         req.meter = Meter(req.prompt_estimate, reserve)
         req.meter.usage = req.known_usage  # billed even when the client leaves before any answer
-        plan = self._plan(req, model)
-        if req.narrow is not None:
-            req.narrow(plan)
-        req.admission = await self.limiter.admit(
-            req.principal, req.prompt_estimate, req.max_output, price=lambda: self._highest_price(plan),
-            metered=operation.metered, generates=operation.reserves_output, units=req.known_usage)
+        try:
+            plan = self._plan(req, self._permit(req.principal, req.model_name, req.holder))
+            if req.narrow is not None:
+                req.narrow(plan)
+            req.admission = await self.limiter.admit(
+                req.principal, req.prompt_estimate, req.max_output, price=lambda: self._highest_price(plan),
+                metered=operation.metered, generates=operation.reserves_output, units=req.known_usage)
+        except GatewayError as error:  # refused: nothing was reserved, nothing is settled
+            req.meter.failed(error.status, error.code)
+            req.meter.accounted = True
+            self._record(req, None, 0.0)
+            raise
         try:
             if not plan.targets and req.fallback is not None:
                 out.answer(self._fallback(req), req.admission.headers)
+                req.meter.first_byte = time.perf_counter()
             elif req.raw:
                 await self._relay(req, plan, out)
             elif req.stream:
@@ -179,8 +193,9 @@ class Pipeline:
             if req.fallback is not None and error.status >= 500:  # the targets failed on their side
                 req.meter.target = None
                 out.answer(self._fallback(req), req.admission.headers)
+                req.meter.first_byte = time.perf_counter()
                 return
-            req.meter.failed(error.status)
+            req.meter.failed(error.status, error.code)
             error.headers = {**req.admission.headers, **error.headers}
             raise
         except (ConnectionResetError, asyncio.CancelledError):
@@ -201,8 +216,8 @@ class Pipeline:
             raise nested_too_deeply() from None
 
     async def account(self, req: Request) -> None:
-        """The one accounting exit of an admitted request, whichever way it ended: its usage row and
-        the settlement of its key's limits, both at what `Meter.bill` says (nothing for an unmetered
+        """The one accounting exit of an admitted request, whichever way it ended: its record and the
+        settlement of its key's limits, both at what `Meter.bill` says (nothing for an unmetered
         operation), priced at the target that served it. Runs once: a later call does nothing."""
         meter = req.meter
         if meter.accounted:
@@ -210,16 +225,38 @@ class Pipeline:
         meter.accounted = True
         usage = meter.bill() if req.operation.metered else None
         target = meter.target
-        cost_usd = 0.0
-        if usage is not None and target is not None and (self.usage.persist or req.admission.ask is not None):
-            cost_usd = cost(self.limiter.prices.of(target), usage)  # needed by a stored row or a limited key
-        self.usage.record(req.request_id, req.principal.key_id, req.model_name, target.label if target else "",
-                          meter.status, usage, req.started, cost_usd=cost_usd)
+        cost_usd = cost(self.limiter.prices.of(target), usage) if usage is not None and target is not None else 0.0
+        self._record(req, usage, cost_usd)
         await req.admission.settle(usage, cost_usd)
+
+    def _record(self, req: Request, usage: Usage | None, cost_usd: float) -> None:
+        """REQ's record, handed to every sink."""
+        meter = req.meter
+        target = meter.target
+        record = RequestRecord(
+            request_id=req.request_id, at=req.at, key_id=req.principal.key_id, model=req.model_name,
+            provider="" if target is None else target.provider.name,
+            upstream_model="" if target is None else target.deployment.model or req.model_name,
+            deployment="" if target is None else target.label, operation=req.operation.name, dialect=req.dialect,
+            stream=req.stream, status=meter.status, error=error_category(meter.status, meter.error),
+            cost_usd=cost_usd, latency_ms=(time.perf_counter() - req.started) * 1000.0,
+            ttft_ms=(meter.first_byte - req.started) * 1000.0 if meter.first_byte else None,
+            attempts=meter.attempts, client_ip=req.client_ip, user_agent=req.headers.get("user-agent", ""))
+        if usage is not None:
+            record.input_tokens, record.output_tokens = usage.prompt_tokens, usage.completion_tokens
+            record.cached_tokens, record.cache_write_tokens = usage.cached_tokens, usage.cache_write_tokens
+            record.reasoning_tokens, record.estimated = usage.reasoning_tokens, usage.estimated
+            record.audio_seconds, record.characters = usage.audio_seconds, usage.characters
+        for sink in self.sinks:
+            sink(record)
 
     async def authorize(self, headers: Mapping[str, str], name: str, holder: object) -> tuple[Principal, Model]:
         """The caller and the model it asked for, or the 401/403/404 that stops the request."""
         principal = await self.auth.authenticate(headers)
+        return principal, self._permit(principal, name, holder)
+
+    def _permit(self, principal: Principal, name: str, holder: object) -> Model:
+        """The model PRINCIPAL asked for by NAME, or the 403/404 (or the gate's 503) that stops it."""
         self.concurrency.admit(holder)  # counted from here: the body is read and the caller known
         model = self.config.resolve_model(name)
         if model is None:
@@ -228,7 +265,7 @@ class Pipeline:
         if not (principal.allows(model.name) or self._may_use(principal, name)):
             raise GatewayError(403, f"This key is not allowed to use the model `{name}`.",
                                type="permission_error", param="model", code="model_not_allowed")
-        return principal, model
+        return model
 
     def timeouts(self, headers: Mapping[str, str], body: Any, given: float | None = None) -> Timeouts:
         """The request's limits: the configured ones, or the client's `timeout` in milliseconds
@@ -378,6 +415,7 @@ class Pipeline:
         if usage is None and req.operation.reserves_output:  # not counted upstream: the text is the estimate
             meter.output_size = text_bytes(body)
         out.answer(encoded, self._headers(req, outcome, dropped))
+        meter.first_byte = time.perf_counter()
 
     # --- a stream --------------------------------------------------------------------------------
     async def _prime(self, req: Request, target: Target) -> Primed:
@@ -431,6 +469,7 @@ class Pipeline:
         dialect = req.dialect
         try:
             await out.open(self._headers(req, outcome, primed.dropped))
+            meter.first_byte = time.perf_counter()
             try:
                 if primed.events:
                     meter.output_size += output_bytes(dialect, primed.events)
@@ -446,7 +485,7 @@ class Pipeline:
                 await out.finish(tail, complete=True)
             except UPSTREAM_FAILURES as error:
                 broke = error if isinstance(error, UpstreamError) else malformed(error)
-                meter.status = broke.client_status
+                meter.status, meter.error = broke.client_status, broke.kind
                 await out.finish(translator.fail(meter.status, broke.error_type or "api_error", broke.message),
                                  complete=False)
         finally:
@@ -497,6 +536,7 @@ class Pipeline:
         broke: UpstreamError | None = None
         try:
             await out.open(self._headers(req, outcome, dropped), upstream.content_type)
+            meter.first_byte = time.perf_counter()
             try:
                 if first:
                     await send(first)
@@ -505,7 +545,7 @@ class Pipeline:
                 meter.complete = True
             except UpstreamError as error:
                 broke = error
-                meter.status = error.client_status
+                meter.status, meter.error = error.client_status, error.kind
             await out.finish([], complete=broke is None)
         finally:
             upstream.close()

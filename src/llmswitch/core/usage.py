@@ -15,7 +15,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from llmswitch.config import Config
-from llmswitch.dialects.usage import Usage
+from llmswitch.core.records import RequestRecord
 
 if TYPE_CHECKING:
     from llmswitch.store import Store
@@ -41,22 +41,17 @@ class UsageRecorder:
         self.store: Store | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def record(self, request_id: str, key_id: str | None, model: str, target: str, status: int,
-               usage: Usage | None, started: float, *, cost_usd: float) -> None:
-        """Queue one request's row; `cost_usd` is what its key was charged for it (the gateway prices
-        the call once, for this row and the key's budget alike)."""
+    def record(self, r: RequestRecord) -> None:
+        """Queue one request's row (a `Pipeline` sink); its `cost_usd` is what its key was charged (the
+        gateway prices the call once, for this row and the key's budget alike)."""
         totals = self.totals
         totals["requests"] += 1
-        prompt = completion = cached = characters = 0
-        audio = 0.0
-        if usage is not None:
-            prompt, completion, cached = usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
-            audio, characters = usage.audio_seconds, usage.characters
-            totals["prompt_tokens"] += prompt
-            totals["completion_tokens"] += completion
+        totals["prompt_tokens"] += r.input_tokens
+        totals["completion_tokens"] += r.output_tokens
         if self.persist:
-            self.pending.append((request_id, key_id, model, target, status, prompt, completion, cached, audio,
-                                 characters, cost_usd, (time.perf_counter() - started) * 1000, time.time()))
+            self.pending.append((r.request_id, r.key_id, r.model, r.deployment, r.status, r.input_tokens,
+                                 r.output_tokens, r.cached_tokens, r.audio_seconds, r.characters, r.cost_usd,
+                                 r.latency_ms, time.time()))
 
     async def flush(self) -> None:
         """Write what is queued: usage rows, then each key's latest use. A row the database refuses

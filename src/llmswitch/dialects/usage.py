@@ -53,6 +53,7 @@ class Usage:
     reasoning_tokens: int = 0
     audio_seconds: float = 0.0
     characters: int = 0
+    cache_write_tokens: int = 0  # of `prompt_tokens`, written to the provider's prompt cache (Anthropic)
     estimated: bool = field(default=False, compare=False)  # a mark on the counts, not one of them
 
     @property

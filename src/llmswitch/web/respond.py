@@ -91,6 +91,7 @@ async def serve(request: web.Request, wire: Wire, operation: Operation, body: An
     req = Request(operation, wire.dialect, body, body["model"] if model is None else model, stream, headers,
                   request.query_string, request[REQUEST_ID], wire.forwarded(headers) if wire.forwarded_headers else {},
                   request, prompt_estimate, max_output, include_usage, fallback, raw, known_usage)
+    req.client_ip = request.remote or ""
     if adjust is not None:
         adjust(req)
     out = HTTPResponder(request, wire, gateway.config.server.keepalive_s)

@@ -64,6 +64,7 @@ def core_request(request: web.Request, caller: Caller, operation: Operation, bod
                   request[REQUEST_ID], {}, request if holder is None else holder, estimate,
                   limit if type(limit) is int and limit > 0 else None, fallback=fallback, narrow=narrow,
                   resource=resource)
+    req.client_ip = request.remote or ""
     if caller.adjust is not None:
         caller.adjust(req)
     return req
