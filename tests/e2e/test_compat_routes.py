@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -21,6 +18,7 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from llmswitch import __version__
+from tests.support.compat import call, timeout_line
 from tests.support.fake import fake_directive, received
 from tests.support.processes import Process, start_fake_upstream, start_gateway
 
@@ -79,20 +77,6 @@ def throttled(fake: Process) -> Iterator[Process]:
                               server={"status_rps": 1, "status_burst": 3, "timeout_s": 2, "max_timeout_s": 1}),
                        env={"LLMSWITCH_LOG_LEVEL": "DEBUG"}) as process:
         yield process
-
-
-def call(url: str, body: Any = None, *, method: str = "POST", headers: dict[str, str] | None = None,
-         raw: bytes | None = None) -> tuple[int, dict[str, str], Any]:
-    data = raw if raw is not None else None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"content-type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            status, head, text = response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        status, head, text = error.code, dict(error.headers), error.read()
-    head = {k.lower(): v for k, v in head.items()}
-    return status, head, json.loads(text) if "json" in head.get("content-type", "") else text.decode()
 
 
 def chat(marker: str, **fields: Any) -> dict[str, Any]:
@@ -420,15 +404,6 @@ def test_a_form_timeout_follows_the_compat_rules(open_gateway: Process) -> None:
 
 
 # --- timeouts -------------------------------------------------------------------------------------
-def timeout_line(gateway: Process, request_id: str) -> str:
-    for _ in range(50):
-        for line in gateway.log().splitlines():
-            if f"(request {request_id})" in line and "timeout_s=" in line:
-                return line
-        time.sleep(0.05)
-    raise AssertionError(f"no timeout line for {request_id}")
-
-
 @pytest.mark.parametrize(("timeout", "header", "logged"), [
     (None, None, "timeout_s=2 timeout_source=config timeout_rule=missing"),
     (500, None, "timeout_s=0.5 timeout_source=body timeout_rule=asked"),
