@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import urllib.parse
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -19,62 +18,16 @@ import pytest
 from openai import Stream
 from openai.types.responses import Response, ResponseStreamEvent
 
+from tests.e2e.compat_fixtures import ANTHROPIC_KEY, MASTER, OPENAI_KEY, admin_key
+from tests.e2e.compat_fixtures import fake, keys, open_gateway  # noqa: F401 (this module's fixtures)
 from tests.support.compat import call, timeout_line
 from tests.support.fake import fake_directive, fake_get, received
-from tests.support.processes import Process, start_fake_upstream, start_gateway
+from tests.support.processes import Process
 
-MASTER = "master-openai2-0001"
-OPENAI_KEY = "configured-openai-0002"
-ANTHROPIC_KEY = "configured-anthropic-0003"
-MODELS = {"openai": "gpt", "anthropic": "claude"}
+MODELS = {"openai": "gpt-4o", "anthropic": "claude"}
 KINDS = tuple(MODELS)
 COMPAT_FIELDS = ("security_key", "openai_api_key", "project", "organization", "timeout")
 STREAM_EVENT = pydantic.TypeAdapter(ResponseStreamEvent)
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[Process]:
-    with start_fake_upstream(name="openai2-fake") as process:
-        yield process
-
-
-def config(fake: Process, **overrides: Any) -> dict[str, Any]:
-    return {
-        "providers": {
-            "oai": {"type": "openai", "base_url": f"{fake.url}/v1", "api_keys": [OPENAI_KEY]},
-            "claude": {"type": "anthropic", "base_url": fake.url, "api_keys": [ANTHROPIC_KEY]},
-        },
-        "models": {
-            "gpt": [{"provider": "oai", "model": "gpt-up"}],
-            "claude": [{"provider": "claude", "model": "claude-up", "max_tokens_default": 256}],
-        },
-        **overrides,
-    }
-
-
-@pytest.fixture(scope="module")
-def keys(fake: Process, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    """Keys mode, client upstream keys not allowed."""
-    database = tmp_path_factory.mktemp("openai2") / "gw.db"
-    with start_gateway(config(fake, auth={"master_key": MASTER, "secret": "openai2-secret-0004"},
-                              database_url=f"sqlite:///{database}")) as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
-def open_gateway(fake: Process) -> Iterator[Process]:
-    """Open mode with client upstream keys allowed, short timeouts, logging at debug level."""
-    with start_gateway(config(fake, auth={"mode": "open"}, compat={"allow_client_upstream_keys": True},
-                              server={"timeout_s": 2, "max_timeout_s": 5}),
-                       env={"LLMSWITCH_LOG_LEVEL": "DEBUG"}) as process:
-        yield process
-
-
-def new_key(gateway: Process) -> str:
-    status, _, body = call(f"{gateway.url}/admin/api/keys", {"name": "openai2"},
-                           headers={"authorization": f"Bearer {MASTER}"})
-    assert status in (200, 201), body
-    return str(body["key"])
 
 
 def create(gateway: Process, kind: str, text: Any, **fields: Any) -> dict[str, Any]:
@@ -125,7 +78,7 @@ def no_compat_field_in(sent: dict[str, Any]) -> None:
 def test_a_create_passes_to_an_openai_responses_deployment_without_the_compat_fields(keys: Process,
                                                                                      fake: Process) -> None:
     mark = uuid.uuid4().hex
-    body = {"model": "gpt", "instructions": "You are a helpful coding assistant.",
+    body = {"model": "gpt-4o", "instructions": "You are a helpful coding assistant.",
             "input": f"How do I read a file in Python? {mark}", "temperature": 0.5}
     status, _, answer = call(f"{keys.url}/openai2", {**body, "security_key": MASTER, "project": "proj_a",
                                                      "organization": "org-a", "timeout": "30000",
@@ -133,9 +86,9 @@ def test_a_create_passes_to_an_openai_responses_deployment_without_the_compat_fi
     assert status == 200, answer
     response = Response.model_validate(answer)
     assert response.output_text == f"You said: How do I read a file in Python? {mark}"
-    assert (response.model, response.status) == ("gpt", "completed")
+    assert (response.model, response.status) == ("gpt-4o", "completed")
     [sent] = received(fake.url, mark)
-    assert sent["path"] == "/v1/responses" and sent["body"] == {**body, "model": "gpt-up"}
+    assert sent["path"] == "/v1/responses" and sent["body"] == {**body, "model": "up-gpt"}
     assert sent["headers"]["authorization"] == f"Bearer {OPENAI_KEY}"
     assert (sent["headers"]["openai-project"], sent["headers"]["openai-organization"]) == ("proj_a", "org-a")
     no_compat_field_in(sent)
@@ -189,7 +142,7 @@ def test_the_openai_sdk_reads_the_stream_and_the_answer(keys: Process) -> None:
 
 
 def test_an_invalid_create_is_a_400_in_openai_shape(keys: Process) -> None:
-    status, _, answer = call(f"{keys.url}/openai2", {"security_key": MASTER, "model": "gpt", "input": "x",
+    status, _, answer = call(f"{keys.url}/openai2", {"security_key": MASTER, "model": "gpt-4o", "input": "x",
                                                      "temperature": 5})
     assert status == 400 and answer["error"]["param"] == "temperature"
 
@@ -261,7 +214,7 @@ def test_a_cancel_with_no_body_is_served_in_open_mode(open_gateway: Process) -> 
 
 
 def test_a_response_belongs_to_the_key_that_made_it(keys: Process) -> None:
-    alice, bob = new_key(keys), new_key(keys)
+    alice, bob = admin_key(keys)["key"], admin_key(keys)["key"]
     made = create(keys, "anthropic", "mine", security_key=alice)
     path = f"/openai2/{made['id']}"
     for method, route in (("GET", path), ("GET", f"{path}/input_items"), ("DELETE", path)):
@@ -291,7 +244,7 @@ def test_input_tokens_are_counted_upstream_without_the_compat_fields(keys: Proce
 def test_compact_is_forwarded_to_an_openai_responses_deployment(keys: Process, fake: Process) -> None:
     mark = uuid.uuid4().hex
     status, _, compacted = call(f"{keys.url}/openai2/compact", {
-        "security_key": MASTER, "model": "gpt", "input": [{"role": "user", "content": f"a long talk {mark}"}]})
+        "security_key": MASTER, "model": "gpt-4o", "input": [{"role": "user", "content": f"a long talk {mark}"}]})
     assert status == 200, compacted
     assert compacted["object"] == "response.compaction" and compacted["output"][-1]["type"] == "compaction"
     [sent] = received(fake.url, mark)
@@ -317,7 +270,7 @@ READS = (("GET", "/openai2/resp_none"), ("DELETE", "/openai2/resp_none"), ("GET"
 def test_a_post_with_a_wrong_or_missing_key_in_its_body_is_a_403_and_sends_nothing(
         keys: Process, fake: Process, path: str, key: str | None, code: str) -> None:
     mark = uuid.uuid4().hex
-    body = {"model": "gpt", "input": mark, **({} if key is None else {"security_key": key})}
+    body = {"model": "gpt-4o", "input": mark, **({} if key is None else {"security_key": key})}
     status, _, answer = call(f"{keys.url}{path}", body)
     assert status == 403 and answer["error"]["param"] == "security_key" and answer["error"]["code"] == code
     assert received(fake.url, mark) == []
@@ -346,7 +299,7 @@ def test_a_post_reads_its_key_from_the_body_and_a_read_from_the_query(keys: Proc
 def test_openai_api_key_is_the_upstream_key_of_a_pass_through_when_allowed(open_gateway: Process,
                                                                            fake: Process) -> None:
     mark = uuid.uuid4().hex
-    status, _, _ = call(f"{open_gateway.url}/openai2", {"model": "gpt", "input": mark,
+    status, _, _ = call(f"{open_gateway.url}/openai2", {"model": "gpt-4o", "input": mark,
                                                         "openai_api_key": "sk-client-0008"})
     assert status == 200
     [sent] = received(fake.url, mark)
