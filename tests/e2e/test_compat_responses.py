@@ -147,6 +147,15 @@ def test_an_invalid_create_is_a_400_in_openai_shape(keys: Process) -> None:
     assert status == 400 and answer["error"]["param"] == "temperature"
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_content_parts_sent_as_input_items_are_a_400_saying_where_they_belong(keys: Process, kind: str) -> None:
+    parts = [{"type": "input_text", "text": "What is in this image?"},
+             {"type": "input_image", "image_url": "https://example.com/image.png"}]
+    status, _, answer = call(f"{keys.url}/openai2", {"security_key": MASTER, "model": MODELS[kind], "input": parts})
+    assert status == 400 and answer["error"]["param"] == "input[0].type"
+    assert "goes in a message's `content`" in answer["error"]["message"]
+
+
 # --- the stored response ------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_response_is_retrieved_with_the_key_in_the_query(keys: Process, kind: str) -> None:
@@ -156,16 +165,23 @@ def test_a_response_is_retrieved_with_the_key_in_the_query(keys: Process, kind: 
     assert Response.model_validate(again).output_text == "You said: keep me" and again["id"] == made["id"]
 
 
-def test_a_forwarded_read_carries_the_clients_query_without_the_compat_fields(keys: Process, fake: Process) -> None:
+def test_the_upstream_keeping_a_response_gets_the_clients_query_without_the_compat_fields(keys: Process,
+                                                                                          fake: Process) -> None:
     made = create(keys, "openai", "read upstream")
-    status, _, _ = get(keys, f"/openai2/{made['id']}", **{"include[]": "message.output_text.logprobs"},
-                       project="proj_c", timeout="20000")
-    assert status == 200
-    [sent] = [r for r in sub_requests(fake, made["id"]) if r["method"] == "GET"]
-    assert sent["path"] == f"/v1/responses/{made['id']}"
-    assert sent["query"] == {"include[]": "message.output_text.logprobs"}
-    assert sent["headers"]["openai-project"] == "proj_c"
-    no_compat_field_in(sent)
+    compat = {"project": "proj_c", "organization": "org-c", "timeout": "20000", "openai_api_key": "sk-client-0010"}
+    include = {"include[]": "message.output_text.logprobs"}
+    for method, path in (("GET", f"/openai2/{made['id']}"), ("GET", f"/openai2/{made['id']}/input_items"),
+                         ("DELETE", f"/openai2/{made['id']}")):
+        assert get(keys, path, method, **include, **compat)[0] == 200
+    forwarded = sub_requests(fake, made["id"])
+    assert [(r["method"], r["path"]) for r in forwarded] == [
+        ("GET", f"/v1/responses/{made['id']}"), ("GET", f"/v1/responses/{made['id']}/input_items"),
+        ("DELETE", f"/v1/responses/{made['id']}")]
+    assert [sent["query"] for sent in forwarded] == [include, include, {}]  # a delete takes no query
+    for sent in forwarded:
+        assert sent["headers"]["openai-project"] == "proj_c"
+        assert sent["headers"]["authorization"] == f"Bearer {OPENAI_KEY}"
+        no_compat_field_in(sent)
 
 
 @pytest.mark.parametrize("kind", KINDS)

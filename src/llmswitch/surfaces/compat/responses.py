@@ -12,8 +12,8 @@ The compat fields (`surfaces.compat.keyed`) travel where those proxies read them
 POST, in the query of a GET or DELETE. What is left is served by the Responses surface
 (`surfaces.responses`), with a `Caller` made of them: the same checks, store and answers as
 /v1/responses. A response belongs to the key that made it, as there: any other key gets a 404, and
-the same key sent as a bearer finds it on /v1/responses. A GET or DELETE forwarded to the upstream
-that keeps the response carries the client's query without the compat fields. `project`,
+the same key sent as a bearer finds it on /v1/responses. A read (GET) forwarded to the upstream that
+keeps the response carries the client's query without the compat fields. `project`,
 `organization` and an allowed `openai_api_key` go with the calls passed to OpenAI's Responses API
 as they are, not with those translated for another API (the core gives a client's headers and key
 to upstreams of the client's own dialect only).
