@@ -147,6 +147,24 @@ def test_an_invalid_create_is_a_400_in_openai_shape(keys: Process) -> None:
     assert status == 400 and answer["error"]["param"] == "temperature"
 
 
+def test_a_conversation_continues_from_a_previous_response_id_the_gateway_keeps(keys: Process, fake: Process) -> None:
+    mark = uuid.uuid4().hex
+    first = create(keys, "anthropic", f"My name is Alice. {mark}")
+    second = create(keys, "anthropic", f"What is my name? {mark}", previous_response_id=first["id"])
+    assert second["previous_response_id"] == first["id"]
+    messages = received(fake.url, mark)[-1]["body"]["messages"]
+    assert [message["role"] for message in messages] == ["user", "assistant", "user"]
+    assert "My name is Alice." in json.dumps(messages[0]) and "What is my name?" in json.dumps(messages[2])
+
+
+def test_a_conversation_an_openai_deployment_keeps_continues_there(keys: Process, fake: Process) -> None:
+    mark = uuid.uuid4().hex
+    first = create(keys, "openai", f"My name is Alice. {mark}")
+    create(keys, "openai", f"What is my name? {mark}", previous_response_id=first["id"])
+    sent = received(fake.url, mark)[-1]
+    assert sent["path"] == "/v1/responses" and sent["body"]["previous_response_id"] == first["id"]
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_content_parts_sent_as_input_items_are_a_400_saying_where_they_belong(keys: Process, kind: str) -> None:
     parts = [{"type": "input_text", "text": "What is in this image?"},
