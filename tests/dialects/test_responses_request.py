@@ -375,6 +375,7 @@ def test_a_codex_request_is_valid():
     ({"input": [{"role": "tool", "content": "x"}]}, "input[0].role"),
     ({"input": [{"role": "user"}]}, "input[0].content"),
     ({"input": [{"role": "user", "content": [{"type": "input_text"}]}]}, "input[0].content[0].text"),
+    ({"input": [{"type": "input_text", "text": "a part where an item belongs"}]}, "input[0].type"),
     ({"input": [{"role": "user", "content": [{"type": "input_image", "detail": "auto"}]}]},
      "input[0].content[0].image_url"),
     ({"input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": {}}]}, "input[0].arguments"),

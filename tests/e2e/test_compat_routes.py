@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -21,55 +18,13 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from llmswitch import __version__
+from tests.e2e.compat_fixtures import ANTHROPIC_KEY, MASTER, OPENAI_KEY, admin_key, config
+from tests.e2e.compat_fixtures import fake, keys, open_gateway  # noqa: F401 (this module's fixtures)
+from tests.support.compat import call, timeout_line
 from tests.support.fake import fake_directive, received
-from tests.support.processes import Process, start_fake_upstream, start_gateway
+from tests.support.processes import Process, start_gateway
 
-MASTER = "master-compat-0001"
-OPENAI_KEY = "configured-openai-0002"
-ANTHROPIC_KEY = "configured-anthropic-0003"
 COMPAT_ONLY = ("security_key", "openai_api_key", "project", "organization", "timeout", "image")
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[Process]:
-    with start_fake_upstream(name="compat-fake") as process:
-        yield process
-
-
-def config(fake: Process, **overrides: Any) -> dict[str, Any]:
-    return {
-        "providers": {
-            "up": {"type": "openai", "base_url": f"{fake.url}/v1", "api_keys": [OPENAI_KEY]},
-            "claude": {"type": "anthropic", "base_url": fake.url, "api_keys": [ANTHROPIC_KEY]},
-        },
-        "models": {
-            "gpt-4o": [{"provider": "up", "model": "up-gpt"}],
-            "claude": [{"provider": "claude", "model": "up-claude", "max_tokens_default": 256}],
-            "embed": [{"provider": "up", "model": "up-embed"}],
-            "whisper-1": [{"provider": "up"}],
-        },
-        "aliases": {"text-embedding-3-large": "embed"},
-        "default_model": "gpt-4o",
-        **overrides,
-    }
-
-
-@pytest.fixture(scope="module")
-def keys(fake: Process, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    """Keys mode, client upstream keys not allowed, the default throttle."""
-    database = tmp_path_factory.mktemp("compat") / "gw.db"
-    with start_gateway(config(fake, auth={"master_key": MASTER, "secret": "compat-secret-0004"},
-                              database_url=f"sqlite:///{database}")) as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
-def open_gateway(fake: Process) -> Iterator[Process]:
-    """Open mode with client upstream keys allowed, short timeouts, logging at debug level."""
-    with start_gateway(config(fake, auth={"mode": "open"}, compat={"allow_client_upstream_keys": True},
-                              server={"timeout_s": 2, "max_timeout_s": 5}),
-                       env={"LLMSWITCH_LOG_LEVEL": "DEBUG"}) as process:
-        yield process
 
 
 @pytest.fixture(scope="module")
@@ -81,32 +36,10 @@ def throttled(fake: Process) -> Iterator[Process]:
         yield process
 
 
-def call(url: str, body: Any = None, *, method: str = "POST", headers: dict[str, str] | None = None,
-         raw: bytes | None = None) -> tuple[int, dict[str, str], Any]:
-    data = raw if raw is not None else None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"content-type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            status, head, text = response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        status, head, text = error.code, dict(error.headers), error.read()
-    head = {k.lower(): v for k, v in head.items()}
-    return status, head, json.loads(text) if "json" in head.get("content-type", "") else text.decode()
-
-
 def chat(marker: str, **fields: Any) -> dict[str, Any]:
     return {"model": "gpt-4o", "messages": [{"role": "system", "content": "You are a helpful assistant."},
                                             {"role": "user", "content": f"What is TypeScript? {marker}"}],
             "temperature": 0.7, "max_tokens": 500, **fields}
-
-
-def admin_key(gateway: Process, **fields: Any) -> dict[str, Any]:
-    """A new virtual key: its `id` and its value, `key`."""
-    status, _, body = call(f"{gateway.url}/admin/api/keys", {"name": "compat", **fields},
-                           headers={"authorization": f"Bearer {MASTER}"})
-    assert status in (200, 201), body
-    return body  # type: ignore[no-any-return]
 
 
 def one(fake: Process, marker: str) -> dict[str, Any]:
@@ -420,15 +353,6 @@ def test_a_form_timeout_follows_the_compat_rules(open_gateway: Process) -> None:
 
 
 # --- timeouts -------------------------------------------------------------------------------------
-def timeout_line(gateway: Process, request_id: str) -> str:
-    for _ in range(50):
-        for line in gateway.log().splitlines():
-            if f"(request {request_id})" in line and "timeout_s=" in line:
-                return line
-        time.sleep(0.05)
-    raise AssertionError(f"no timeout line for {request_id}")
-
-
 @pytest.mark.parametrize(("timeout", "header", "logged"), [
     (None, None, "timeout_s=2 timeout_source=config timeout_rule=missing"),
     (500, None, "timeout_s=0.5 timeout_source=body timeout_rule=asked"),

@@ -21,10 +21,14 @@ import pydantic
 from anthropic.types import Message, MessageTokensCount, RawMessageStreamEvent
 from openai.types import Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import ResponseStreamEvent
 
 from tests.fuzz.wire import Answer
 
 _ANTHROPIC_EVENT = pydantic.TypeAdapter(RawMessageStreamEvent)
+_RESPONSES_EVENT = pydantic.TypeAdapter(ResponseStreamEvent)
+_RESPONSES_ENDS = ("response.completed", "response.incomplete")
+_RESPONSES_FAILURES = ("response.failed", "error")
 UPSTREAM_FAULT_STATUSES = (502, 503, 504)
 
 
@@ -90,9 +94,11 @@ def check(answer: Answer, route: str, path: str, *, upstream_fault: bool = False
     if not 200 <= answer.status < 300:
         raise _fail(answer, "unexpected status")
     if answer.content_type == "text/event-stream":
-        if route not in ("chat", "messages"):
+        streams = {"chat": _check_openai_stream, "messages": _check_anthropic_stream,
+                   "responses": _check_responses_stream}
+        if route not in streams:
             raise _fail(answer, f"{route} does not stream")
-        (_check_openai_stream if route == "chat" else _check_anthropic_stream)(answer, upstream_fault, model)
+        streams[route](answer, upstream_fault, model)
         return
     body = json_body(answer)
     checks = _OUTLINES if upstream_fault else _CHECKS
@@ -222,6 +228,42 @@ def _check_anthropic_stream(answer: Answer, upstream_fault: bool, model: str | N
                 raise _fail(answer, "events after message_stop")
             return
     raise _fail(answer, "the stream ended without message_stop or an error event")
+
+
+def _check_responses_stream(answer: Answer, upstream_fault: bool, model: str | None) -> None:
+    """Responses events in increasing order, each named for its type where it has an `event:` line,
+    ending with the response's completion (or, where the upstream failed, its failure), then at most
+    a `[DONE]` (the body-keyed routes' framing)."""
+    frames = sse_frames(answer.body)
+    if frames and frames[-1][1] == "[DONE]":
+        frames = frames[:-1]
+    if not frames:
+        raise _fail(answer, "an empty stream")
+    numbers, kind = [], None
+    for position, (name, data) in enumerate(frames):
+        try:
+            event = json.loads(data)
+        except ValueError:
+            raise _fail(answer, f"stream frame {position} is not JSON: {data[:200]!r}") from None
+        kind = event.get("type") if isinstance(event, dict) else None
+        if name is not None and name != kind:
+            raise _fail(answer, f"event name {name!r} does not match its type {kind!r}")
+        if kind in _RESPONSES_FAILURES and not upstream_fault:
+            raise _fail(answer, f"a failure event in a stream from a working upstream: {data[:300]}")
+        if kind in (*_RESPONSES_ENDS, *_RESPONSES_FAILURES) and position != len(frames) - 1:
+            raise _fail(answer, f"events after {kind}")
+        try:
+            parsed = _RESPONSES_EVENT.validate_python(event)
+        except pydantic.ValidationError as exc:
+            raise _fail(answer, f"stream event {position} is not an event: {str(exc)[:600]}") from None
+        numbers.append(parsed.sequence_number)
+        response = getattr(parsed, "response", None)
+        if model is not None and response is not None and response.model != model:
+            raise _fail(answer, f"response model {response.model!r}, asked {model!r}")
+    if numbers != sorted(set(numbers)):
+        raise _fail(answer, f"sequence numbers out of order: {numbers[:20]}")
+    if kind not in (*_RESPONSES_ENDS, *_RESPONSES_FAILURES):
+        raise _fail(answer, "the stream ended without the response's end")
 
 
 def _check_relayed_events(answer: Answer, frames: list[tuple[str | None, str]]) -> None:

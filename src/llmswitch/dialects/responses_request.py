@@ -587,6 +587,10 @@ def _check_input(body: dict[str, Any]) -> None:
             raise _type_error(f"{param}.type", "a string")
         if kind == "message":
             _check_message(item, param)
+        elif kind in _PART_NEEDS:  # a content part where an item belongs: OpenAI refuses it so
+            raise invalid(f"Invalid value: '{kind}'. A content part goes in a message's `content` "
+                          "(`{\"role\": \"user\", \"content\": [...]}`), not in `input` itself.",
+                          param=f"{param}.type", code="invalid_value")
         elif kind in _CALLS:
             _check_strings(item, param, ("call_id", "name", "arguments" if kind == "function_call" else "input"))
         elif kind in _OUTPUTS:

@@ -9,6 +9,9 @@
   terminator (`message_stop` is an event); its version and beta headers reach an Anthropic upstream.
 - Responses: OpenAI's error shape, `event:` + `data:` frames with no terminator (a stream ends with
   `response.completed`, `response.incomplete` or `response.failed`).
+- Responses on the body-keyed `/openai2` routes: the same events and error shape, framed as the
+  proxies those routes replace framed them: `data:` lines ending in `data: [DONE]` (the OpenAI SDKs
+  read both framings).
 """
 
 from __future__ import annotations
@@ -52,3 +55,4 @@ AUDIO = Wire("openai", GatewayError.openai_body, sse.encode_data, b"")
 ANTHROPIC = Wire("anthropic", GatewayError.anthropic_body, sse.encode_event, b"",
                  ("anthropic-beta", "anthropic-version"))
 RESPONSES = Wire("responses", GatewayError.openai_body, sse.encode_event, b"")
+KEYED_RESPONSES = Wire("responses", GatewayError.openai_body, sse.encode_data, sse.DONE)

@@ -3,8 +3,8 @@ answer written through the surface's wire, and the stored responses a caller may
 
 Every route is a public function taking the web request and what the client sent, with a `Caller`
 saying where its credentials and query come from (by default the request's own headers and query
-string), so that a surface that reads them elsewhere (the body-keyed compat routes) serves the
-same operations.
+string) and how its streams are framed, so that a surface that reads them elsewhere (the body-keyed
+compat routes) serves the same operations.
 """
 
 from __future__ import annotations
@@ -27,18 +27,19 @@ from llmswitch.dialects.responses_events import response_to_events
 from llmswitch.dialects.responses_items import shown
 from llmswitch.dialects.shapes import nested_too_deeply
 from llmswitch.errors import GatewayError, invalid
-from llmswitch.surfaces.wire import RESPONSES
+from llmswitch.surfaces.wire import RESPONSES, Wire
 from llmswitch.web.context import GATEWAY, REQUEST_ID
 from llmswitch.web.respond import HTTPResponder
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Where a Responses request's credentials and forwarded query come from."""
+    """Where a Responses request's credentials and forwarded query come from, and its streams' framing."""
 
     headers: Mapping[str, str]  # read for the credentials and `x-llmswitch-timeout-ms`
     query: str = ""  # forwarded with a sub-operation to an upstream that keeps the response
     adjust: Callable[[Request], None] | None = None  # a surface's last word on each core request it serves
+    wire: Wire = RESPONSES  # how its streams are written (the events are the Responses API's either way)
 
 
 def caller_of(request: web.Request) -> Caller:
@@ -70,13 +71,13 @@ def core_request(request: web.Request, caller: Caller, operation: Operation, bod
     return req
 
 
-async def answer(request: web.Request, req: Request,
-                 wrap: Callable[[Responder], Responder] | None = None) -> web.StreamResponse:
-    """Run the pipeline on REQ, its answer written in the Responses wire (through WRAP's responder)."""
+async def answer(request: web.Request, req: Request, wrap: Callable[[Responder], Responder] | None = None, *,
+                 wire: Wire = RESPONSES) -> web.StreamResponse:
+    """Run the pipeline on REQ, its answer written in WIRE (through WRAP's responder)."""
     gateway = gateway_of(request)
     pipeline = gateway.pipeline
     assert pipeline is not None
-    out = HTTPResponder(request, RESPONSES, gateway.config.server.keepalive_s)
+    out = HTTPResponder(request, wire, gateway.config.server.keepalive_s)
     try:
         await pipeline.serve(req, out if wrap is None else wrap(out))
     finally:
@@ -120,11 +121,12 @@ def includes(query: Any) -> list[str]:
     return [value for value in values if isinstance(value, str)]
 
 
-async def follow(request: web.Request, record: StoredResponse, after: int, include: list[str]) -> web.StreamResponse:
+async def follow(request: web.Request, record: StoredResponse, after: int, include: list[str],
+                 wire: Wire = RESPONSES) -> web.StreamResponse:
     """RECORD's stream events after sequence number AFTER, then those of its run as they come, until
     it ends (a response made whole, or a run that failed before its stream began, is told as the
-    events that would have made it)."""
-    out = HTTPResponder(request, RESPONSES, gateway_of(request).config.server.keepalive_s)
+    events that would have made it), written in WIRE."""
+    out = HTTPResponder(request, wire, gateway_of(request).config.server.keepalive_s)
     try:
         await out.open({})
         sent = after

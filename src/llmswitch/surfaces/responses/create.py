@@ -199,8 +199,8 @@ async def create_response(request: web.Request, body: dict[str, Any], caller: Ca
                        narrow=conversation.narrow)
     keeper = Keeper(gateway.responses, req, conversation) if body.get("store") is not False else None
     if keeper is None and not conversation.fixed:
-        return await answer(request, req)
-    return await answer(request, req, lambda out: Capture(out, conversation.fixed, keeper))
+        return await answer(request, req, wire=caller.wire)
+    return await answer(request, req, lambda out: Capture(out, conversation.fixed, keeper), wire=caller.wire)
 
 
 async def _background(request: web.Request, gateway: Gateway, body: dict[str, Any], conversation: Conversation,
@@ -226,7 +226,7 @@ async def _background(request: web.Request, gateway: Gateway, body: dict[str, An
     store.keep(record)
     record.task = asyncio.get_running_loop().create_task(_run(gateway, req, record, fixed))
     if body.get("stream"):
-        return await follow(request, record, -1, list(body.get("include") or ()))
+        return await follow(request, record, -1, list(body.get("include") or ()), caller.wire)
     return json_answer(queued)
 
 

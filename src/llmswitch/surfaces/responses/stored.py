@@ -29,7 +29,7 @@ async def _forward(request: web.Request, record: StoredResponse, operation: Oper
                    stream: bool = False) -> web.StreamResponse:
     req = core_request(request, caller, operation, {}, model=record.model, stream=stream,
                        narrow=kept_at(record, None), resource=record.id)
-    return await answer(request, req)
+    return await answer(request, req, wire=caller.wire)
 
 
 async def retrieve_response(request: web.Request, response_id: str, query: Mapping[str, str],
@@ -40,7 +40,7 @@ async def retrieve_response(request: web.Request, response_id: str, query: Mappi
     if record.kept == "upstream":
         return await _forward(request, record, RESPONSE_RETRIEVE, caller, stream)
     if stream:
-        return await follow(request, record, starting_after(query), includes(query))
+        return await follow(request, record, starting_after(query), includes(query), caller.wire)
     return json_answer(shown(record.response, includes(query)))
 
 
