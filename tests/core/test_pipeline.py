@@ -13,19 +13,15 @@ import pytest
 from aiohttp import web
 
 from llmswitch.config import parse_config
-from llmswitch.core.auth import Authenticator
-from llmswitch.core.concurrency import ConcurrencyGate
-from llmswitch.core.limits import Limiter
 from llmswitch.core.operations import EMBEDDINGS, SPEECH
 from llmswitch.core.pipeline import Pipeline, Request
-from llmswitch.core.routing import Router
-from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects import translate
 from llmswitch.dialects.types import RequestOptions, ResponseContext, Translated
 from llmswitch.dialects.usage import Usage
 from llmswitch.providers.endpoints import Endpoint
 from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.openai import OpenAIProvider
+from tests.support.pipelines import queued_pipeline
 from tests.support.servers import serve_app
 
 AUDIO = bytes(range(256)) * 40
@@ -108,10 +104,7 @@ models:
 """)
     client = HTTPClient()
     providers = {name: Voiced(name, provider, client) for name, provider in config.providers.items()}
-    usage = UsageRecorder(config)
-    usage.persist = True  # queue rows as keys mode would, without a database
-    yield Pipeline(config, Authenticator(config), Limiter(config), usage, ConcurrencyGate(8),
-                   Router(config, providers), providers)
+    yield queued_pipeline(config, providers)
     await client.close()
 
 

@@ -12,18 +12,14 @@ import pytest
 from aiohttp import web
 
 from llmswitch.config import parse_config
-from llmswitch.core.auth import Authenticator
-from llmswitch.core.concurrency import ConcurrencyGate
-from llmswitch.core.limits import Limiter
 from llmswitch.core.metering import Meter
 from llmswitch.core.operations import SPEECH
 from llmswitch.core.pipeline import Pipeline, Request
-from llmswitch.core.routing import Router
-from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects.usage import Usage
 from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.openai import OpenAIProvider
 from tests.core.test_pipeline import Recorded
+from tests.support.pipelines import queued_pipeline
 from tests.support.servers import serve_app
 
 AUDIO = bytes(range(256)) * 20
@@ -68,10 +64,7 @@ models:
 """)
     client = HTTPClient()
     providers = {name: OpenAIProvider(name, provider, client) for name, provider in config.providers.items()}
-    usage = UsageRecorder(config)
-    usage.persist = True  # queue rows as keys mode would, without a database
-    yield Pipeline(config, Authenticator(config), Limiter(config), usage, ConcurrencyGate(8),
-                   Router(config, providers), providers)
+    yield queued_pipeline(config, providers)
     await client.close()
 
 

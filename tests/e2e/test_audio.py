@@ -16,7 +16,7 @@ import struct
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ import pytest
 
 from llmswitch.fake_upstream.audio import speech_seconds
 from tests.support.fake import fake_directive, fake_get
+from tests.support.keys import OpenAIClients as Client
+from tests.support.keys import admin_key, openai_clients
 from tests.support.processes import Process, start_fake_upstream, start_gateway
 
 MASTER = "master-audio-0001"
@@ -87,24 +89,9 @@ def gateway(fake: Process, database: Path) -> Iterator[Process]:
         yield process
 
 
-def admin_key(gateway: Process, **fields: Any) -> dict[str, Any]:
-    request = urllib.request.Request(f"{gateway.url}/admin/api/keys", method="POST",
-                                     data=json.dumps({"name": "audio", **fields}).encode(),
-                                     headers={"authorization": f"Bearer {MASTER}", "content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())  # type: ignore[no-any-return]
-
-
-Client = Callable[..., openai.OpenAI]
-
-
 @pytest.fixture
 def client(gateway: Process) -> Client:
-    """A client with a fresh key of its own (KEY_FIELDS as its limits and scope)."""
-    def make(prefix: str = "/v1", **key_fields: Any) -> openai.OpenAI:
-        return openai.OpenAI(base_url=gateway.url + prefix, api_key=admin_key(gateway, **key_fields)["key"],
-                             max_retries=0, timeout=60)
-    return make
+    return openai_clients(gateway.url, MASTER, timeout=60)
 
 
 def uploads(fake: Process, name: str) -> list[dict[str, Any]]:
@@ -202,13 +189,13 @@ def raw_form(url: str, key: str, parts: list[tuple[str, str | bytes]]) -> tuple[
 @pytest.mark.parametrize("order", [["file", "model", "response_format"], ["model", "file", "response_format"]])
 def test_fields_may_come_before_or_after_the_file(gateway: Process, order: list[str]) -> None:
     values: dict[str, str | bytes] = {"file": wav(2), "model": "whisper-1", "response_format": "srt"}
-    status, text = raw_form(gateway.url + "/v1/audio/transcriptions", admin_key(gateway)["key"],
+    status, text = raw_form(gateway.url + "/v1/audio/transcriptions", admin_key(gateway.url, MASTER)["key"],
                             [(name, values[name]) for name in order])
     assert (status, text) == (200, "1\n00:00:00,000 --> 00:00:02,000\nTranscript of order.wav, 64044 bytes.\n\n")
 
 
 def test_a_bad_field_after_the_file_is_a_400_naming_it(gateway: Process) -> None:
-    status, text = raw_form(gateway.url + "/v1/audio/transcriptions", admin_key(gateway)["key"],
+    status, text = raw_form(gateway.url + "/v1/audio/transcriptions", admin_key(gateway.url, MASTER)["key"],
                             [("model", "whisper-1"), ("file", wav(1)), ("temperature", "3")])
     assert status == 400 and json.loads(text)["error"]["param"] == "temperature"
 
@@ -270,7 +257,7 @@ def test_speech_reaches_the_client_as_it_arrives(gateway: Process) -> None:
     body = {"model": "tts-1", "voice": "alloy", "response_format": "pcm",
             "input": "hello " + fake_directive(delay_ms=300)}
     first, whole, data = asyncio.run(first_byte_and_whole(gateway.url + "/v1/audio/speech",
-                                                          admin_key(gateway)["key"], body))
+                                                          admin_key(gateway.url, MASTER)["key"], body))
     print(f"speech through the gateway: first byte after {first * 1000:.0f} ms, all {len(data)} bytes after "
           f"{whole * 1000:.0f} ms")
     assert first < 0.25 and whole > 0.8
@@ -279,7 +266,7 @@ def test_speech_reaches_the_client_as_it_arrives(gateway: Process) -> None:
 def test_speech_as_sse_passes_the_upstreams_events_through(gateway: Process, fake: Process) -> None:
     body = {"model": "gpt-4o-mini-tts", "voice": "coral", "input": "Stream me.", "stream_format": "sse"}
     request = urllib.request.Request(gateway.url + "/v1/audio/speech", data=json.dumps(body).encode(), headers={
-        "content-type": "application/json", "authorization": f"Bearer {admin_key(gateway)['key']}"})
+        "content-type": "application/json", "authorization": f"Bearer {admin_key(gateway.url, MASTER)['key']}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.headers["content-type"] == "text/event-stream"
         frames = [line[6:] for line in response.read().decode().splitlines() if line.startswith("data: ")]
@@ -323,7 +310,7 @@ def test_the_second_transcription_within_a_minute_on_rpm_1_is_refused_without_re
 
 
 def test_a_spent_budget_stops_audio_before_the_upload_is_read(gateway: Process, fake: Process) -> None:
-    caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=admin_key(gateway, budget_usd=0.001)["key"],
+    caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=admin_key(gateway.url, MASTER, budget_usd=0.001)["key"],
                            max_retries=0)
     name = f"{uuid.uuid4().hex}.wav"
     caller.audio.transcriptions.create(model="whisper-1", file=(name, wav(30)))  # $0.003 at $0.006 a minute
@@ -388,7 +375,7 @@ async def chunked_upload(url: str, key: str, size: int) -> tuple[int, str]:
 
 def test_an_upload_of_unknown_length_past_the_cap_is_a_413_once_it_passes_it(gateway: Process) -> None:
     before = rss_mb(gateway)
-    status, text = asyncio.run(chunked_upload(gateway.url + "/v1/audio/transcriptions", admin_key(gateway)["key"],
+    status, text = asyncio.run(chunked_upload(gateway.url + "/v1/audio/transcriptions", admin_key(gateway.url, MASTER)["key"],
                                               50 * MB))
     assert (status, json.loads(text)["error"]["code"]) == (413, "request_too_large")
     assert rss_mb(gateway) - before < 20
@@ -413,7 +400,7 @@ def test_a_large_upload_reaches_the_upstream_whole_without_the_gateway_holding_i
 
 
 def test_each_call_is_recorded_with_its_seconds_or_characters_and_priced(gateway: Process, database: Path) -> None:
-    created = admin_key(gateway, budget_usd=5)
+    created = admin_key(gateway.url, MASTER, budget_usd=5)
     caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=created["key"], max_retries=0)
     caller.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav(30)), response_format="verbose_json")
     caller.audio.transcriptions.create(model="whisper-1", file=("b.mp3", b"x" * 48_000), response_format="text")
