@@ -310,8 +310,8 @@ def test_the_second_transcription_within_a_minute_on_rpm_1_is_refused_without_re
 
 
 def test_a_spent_budget_stops_audio_before_the_upload_is_read(gateway: Process, fake: Process) -> None:
-    caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=admin_key(gateway.url, MASTER, budget_usd=0.001)["key"],
-                           max_retries=0)
+    key = admin_key(gateway.url, MASTER, budget_usd=0.001)["key"]
+    caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
     name = f"{uuid.uuid4().hex}.wav"
     caller.audio.transcriptions.create(model="whisper-1", file=(name, wav(30)))  # $0.003 at $0.006 a minute
     with pytest.raises(openai.RateLimitError) as refused:
@@ -375,8 +375,8 @@ async def chunked_upload(url: str, key: str, size: int) -> tuple[int, str]:
 
 def test_an_upload_of_unknown_length_past_the_cap_is_a_413_once_it_passes_it(gateway: Process) -> None:
     before = rss_mb(gateway)
-    status, text = asyncio.run(chunked_upload(gateway.url + "/v1/audio/transcriptions", admin_key(gateway.url, MASTER)["key"],
-                                              50 * MB))
+    key = admin_key(gateway.url, MASTER)["key"]
+    status, text = asyncio.run(chunked_upload(gateway.url + "/v1/audio/transcriptions", key, 50 * MB))
     assert (status, json.loads(text)["error"]["code"]) == (413, "request_too_large")
     assert rss_mb(gateway) - before < 20
 
