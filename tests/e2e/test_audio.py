@@ -157,6 +157,31 @@ def test_a_transcription_streams_its_events_as_the_upstream_sends_them(client: C
     assert (sent["stream"], sent["include"], sent["chunking_strategy"]) == ("true", ["logprobs"], "auto")
 
 
+def test_whisper_1_asked_to_stream_answers_the_json_the_upstream_answers_and_bills_its_seconds(
+        gateway: Process, database: Path, fake: Process) -> None:
+    """whisper-1 ignores `stream` (the OpenAI spec: "Streaming is not supported for the `whisper-1` model
+    and will be ignored"): the gateway passes on the JSON it answers, not an empty event stream."""
+    name = f"{uuid.uuid4().hex}.mp3"
+    created = admin_key(gateway.url, MASTER)
+    caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=created["key"], max_retries=0, timeout=60)
+    with caller.audio.transcriptions.with_streaming_response.create(model="whisper-1", file=(name, b"x" * 48_000),
+                                                                     stream=True) as response:
+        assert response.headers["content-type"] == "application/json"
+        answer = response.json()
+    # the fake's whisper-1 lasts 48,000 / 32,000 s and bills whole seconds; an estimate would say 3.0
+    assert answer == {"text": f"Transcript of {name}, 48000 bytes.", "usage": {"type": "duration", "seconds": 2}}
+    [sent] = uploads(fake, name)
+    assert sent["stream"] == "true"
+    deadline = time.monotonic() + 10
+    rows: list[tuple[Any, ...]] = []
+    while not rows and time.monotonic() < deadline:
+        time.sleep(0.2)
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute("SELECT status, audio_seconds FROM usage_records WHERE key_id = ?",
+                                      (created["id"],)).fetchall()
+    assert rows == [(200, 2.0)]
+
+
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks translations deprecated
 def test_a_translation_is_served_and_its_stream_refused_before_the_upstream(client: Client, fake: Process) -> None:
     name = f"{uuid.uuid4().hex}.mp3"
