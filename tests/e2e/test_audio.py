@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import struct
 import time
@@ -100,6 +101,19 @@ def uploads(fake: Process, name: str) -> list[dict[str, Any]]:
             if isinstance(r.get("body"), dict) and (r["body"].get("file") or {}).get("filename") == name]
 
 
+def usage_rows(database: Path, key_id: str, columns: str, count: int = 1) -> list[tuple[Any, ...]]:
+    """COLUMNS of the key's usage rows, in order, once COUNT are written (the writer flushes every
+    second), or those there are after 10 s."""
+    deadline = time.monotonic() + 10
+    rows: list[tuple[Any, ...]] = []
+    while len(rows) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute(f"SELECT {columns} FROM usage_records WHERE key_id = ? ORDER BY id",
+                                      (key_id,)).fetchall()
+    return rows
+
+
 def rss_mb(process: Process) -> float:
     with open(f"/proc/{process.process.pid}/status") as status:
         for line in status:
@@ -172,14 +186,7 @@ def test_whisper_1_asked_to_stream_answers_the_json_the_upstream_answers_and_bil
     assert answer == {"text": f"Transcript of {name}, 48000 bytes.", "usage": {"type": "duration", "seconds": 2}}
     [sent] = uploads(fake, name)
     assert sent["stream"] == "true"
-    deadline = time.monotonic() + 10
-    rows: list[tuple[Any, ...]] = []
-    while not rows and time.monotonic() < deadline:
-        time.sleep(0.2)
-        with sqlite3.connect(database) as connection:
-            rows = connection.execute("SELECT status, audio_seconds FROM usage_records WHERE key_id = ?",
-                                      (created["id"],)).fetchall()
-    assert rows == [(200, 2.0)]
+    assert usage_rows(database, created["id"], "status, audio_seconds") == [(200, 2.0)]
 
 
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks translations deprecated
@@ -424,6 +431,27 @@ def test_a_large_upload_reaches_the_upstream_whole_without_the_gateway_holding_i
     assert after - before < 8
 
 
+def test_a_client_gone_mid_upload_is_its_499_and_no_failure_of_the_target(gateway: Process, fake: Process,
+                                                                          database: Path) -> None:
+    created = admin_key(gateway.url, MASTER)
+    disconnects = fake_get(fake.url, "/_fake/stats")["disconnects"]
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                     + created["key"].encode() + b"\r\nContent-Type: multipart/form-data; boundary=B\r\n"
+                     b"Content-Length: 10000000\r\n\r\n"
+                     b'--B\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
+                     b'--B\r\nContent-Disposition: form-data; name="file"; filename="gone.wav"\r\n\r\n')
+        for _ in range(16):
+            sock.sendall(os.urandom(64 << 10))
+            time.sleep(0.02)  # the gateway passes each piece on as it comes
+    assert usage_rows(database, created["id"], "target, status") == [("openai/whisper-1#0", 499)]
+    assert fake_get(fake.url, "/_fake/stats")["disconnects"] == disconnects + 1  # its upload was under way
+    request = urllib.request.Request(gateway.url + "/health/ready", headers={"authorization": f"Bearer {MASTER}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        [health] = [t for t in json.loads(response.read())["models"]["whisper-1"] if t["provider"] == "openai"]
+    assert (health["state"], health["error_rate"], health["in_flight"]) == ("healthy", 0.0, 0)
+
+
 def test_each_call_is_recorded_with_its_seconds_or_characters_and_priced(gateway: Process, database: Path) -> None:
     created = admin_key(gateway.url, MASTER, budget_usd=5)
     caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=created["key"], max_retries=0)
@@ -431,13 +459,7 @@ def test_each_call_is_recorded_with_its_seconds_or_characters_and_priced(gateway
     caller.audio.transcriptions.create(model="whisper-1", file=("b.mp3", b"x" * 48_000), response_format="text")
     text = "Price these forty characters, please ok."
     caller.audio.speech.create(model="tts-1", voice="alloy", input=text).read()
-    deadline = time.monotonic() + 10
-    rows: list[tuple[Any, ...]] = []
-    while len(rows) < 3 and time.monotonic() < deadline:
-        time.sleep(0.2)
-        with sqlite3.connect(database) as connection:
-            rows = connection.execute("SELECT model, status, audio_seconds, characters, cost_usd FROM usage_records "
-                                      "WHERE key_id = ? ORDER BY id", (created["id"],)).fetchall()
+    rows = usage_rows(database, created["id"], "model, status, audio_seconds, characters, cost_usd", count=3)
     assert [row[:4] for row in rows] == [("whisper-1", 200, 30.0, 0), ("whisper-1", 200, 3.0, 0),
                                          ("tts-1", 200, 0.0, len(text))]
     # whisper-1 at $0.006 a minute (the plain-text answer says nothing: 48,000 bytes at 16,000 a second);
