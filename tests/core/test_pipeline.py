@@ -13,14 +13,8 @@ import pytest
 from aiohttp import web
 
 from llmswitch.config import parse_config
-from llmswitch.core.auth import Authenticator
-from llmswitch.core.concurrency import ConcurrencyGate
-from llmswitch.core.limits import Limiter
 from llmswitch.core.operations import EMBEDDINGS, SPEECH
 from llmswitch.core.pipeline import Pipeline, Request
-from llmswitch.core.routing import Router
-from llmswitch.core.records import RequestRecord
-from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects import translate
 from llmswitch.dialects.types import RequestOptions, ResponseContext, Translated
 from llmswitch.dialects.usage import Usage
@@ -28,6 +22,7 @@ from llmswitch.errors import GatewayError
 from llmswitch.providers.endpoints import Endpoint
 from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.openai import OpenAIProvider
+from tests.support.pipelines import records_of, recording_pipeline
 from tests.support.servers import serve_app
 
 AUDIO = bytes(range(256)) * 40
@@ -110,15 +105,9 @@ models:
 """)
     client = HTTPClient()
     providers = {name: Voiced(name, provider, client) for name, provider in config.providers.items()}
-    pipeline = Pipeline(config, Authenticator(config), Limiter(config), UsageRecorder(config), ConcurrencyGate(8),
-                        Router(config, providers), providers)
-    pipeline.sinks.append(RECORDS.append)
-    yield pipeline
-    RECORDS.clear()
+    yield recording_pipeline(config, providers)
     await client.close()
 
-
-RECORDS: list[RequestRecord] = []  # what the pipeline under test recorded
 
 
 def request(operation: Any, body: dict[str, Any], headers: dict[str, str] | None = None, **fields: Any) -> Request:
@@ -130,7 +119,7 @@ async def test_an_operation_is_served_whole_after_failing_over(pipeline: Pipelin
     await pipeline.serve(request(EMBEDDINGS, {"model": "embed", "input": "x"}, prompt_estimate=1), out)
     assert out.body is not None and orjson.loads(out.body)["data"][0]["embedding"] == [0.5, 0.25]
     assert (out.headers["x-llmswitch-attempts"], out.headers["x-llmswitch-provider"]) == ("2", "up")
-    [record] = RECORDS
+    [record] = records_of(pipeline)
     assert (record.model, record.deployment, record.status, record.input_tokens, record.attempts) == \
         ("embed", "up/e#0", 200, 2, 2)
 
@@ -142,14 +131,14 @@ async def test_a_binary_answer_is_passed_on_in_pieces_with_its_media_type_and_me
     assert (out.media_type, out.complete) == ("audio/mpeg", True)
     assert b"".join(out.pieces) == AUDIO and len(out.pieces) > 1
     assert out.headers["x-llmswitch-provider"] == "up"
-    [record] = RECORDS
+    [record] = records_of(pipeline)
     assert (record.model, record.status, record.characters, record.operation) == ("voice", 200, 11, "speech")
 
 
 async def test_a_request_refused_before_admission_leaves_a_record_naming_why(pipeline: Pipeline) -> None:
     with pytest.raises(GatewayError):
         await pipeline.serve(request(EMBEDDINGS, {"model": "no-such-model", "input": "x"}), Recorded())
-    [record] = RECORDS
+    [record] = records_of(pipeline)
     assert (record.model, record.status, record.error, record.attempts, record.provider) == \
         ("no-such-model", 404, "not_found", 0, "")
 
@@ -158,6 +147,6 @@ async def test_a_record_carries_the_time_to_the_first_byte_and_the_client(pipeli
     req = request(EMBEDDINGS, {"model": "embed", "input": "x"}, headers={"user-agent": "sdk/1.0"})
     req.client_ip = "127.0.0.9"
     await pipeline.serve(req, Recorded())
-    [record] = RECORDS
+    [record] = records_of(pipeline)
     assert record.ttft_ms is not None and 0 < record.ttft_ms <= record.latency_ms
     assert (record.client_ip, record.user_agent, record.error, record.stream) == ("127.0.0.9", "sdk/1.0", "", False)

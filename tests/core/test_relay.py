@@ -12,19 +12,14 @@ import pytest
 from aiohttp import web
 
 from llmswitch.config import parse_config
-from llmswitch.core.auth import Authenticator
-from llmswitch.core.concurrency import ConcurrencyGate
-from llmswitch.core.limits import Limiter
 from llmswitch.core.metering import Meter
 from llmswitch.core.operations import SPEECH
 from llmswitch.core.pipeline import Pipeline, Request
-from llmswitch.core.records import RequestRecord
-from llmswitch.core.routing import Router
-from llmswitch.core.usage import UsageRecorder
 from llmswitch.dialects.usage import Usage
 from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.openai import OpenAIProvider
 from tests.core.test_pipeline import Recorded
+from tests.support.pipelines import records_of, recording_pipeline
 from tests.support.servers import serve_app
 
 AUDIO = bytes(range(256)) * 20
@@ -69,15 +64,9 @@ models:
 """)
     client = HTTPClient()
     providers = {name: OpenAIProvider(name, provider, client) for name, provider in config.providers.items()}
-    pipeline = Pipeline(config, Authenticator(config), Limiter(config), UsageRecorder(config), ConcurrencyGate(8),
-                        Router(config, providers), providers)
-    pipeline.sinks.append(RECORDS.append)
-    yield pipeline
-    RECORDS.clear()
+    yield recording_pipeline(config, providers)
     await client.close()
 
-
-RECORDS: list[RequestRecord] = []  # what the pipeline under test recorded
 
 
 def speech(body: dict[str, Any]) -> Request:
@@ -90,7 +79,7 @@ async def test_an_upstream_that_breaks_before_its_first_byte_passes_the_call_on(
     await pipeline.serve(speech({"model": "voice", "input": "hello", "voice": "alloy"}), out)
     assert b"".join(out.pieces) == AUDIO and out.complete
     assert (out.headers["x-llmswitch-attempts"], out.headers["x-llmswitch-provider"]) == ("2", "speaks")
-    [record] = RECORDS
+    [record] = records_of(pipeline)
     assert (record.deployment, record.status, record.characters, record.attempts) == ("speaks/tts-1#0", 200, 5, 2)
 
 

@@ -11,12 +11,13 @@ import asyncio
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import struct
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ import pytest
 
 from llmswitch.fake_upstream.audio import speech_seconds
 from tests.support.fake import fake_directive, fake_get
+from tests.support.keys import OpenAIClients as Client
+from tests.support.keys import admin_key, openai_clients
 from tests.support.processes import Process, start_fake_upstream, start_gateway
 
 MASTER = "master-audio-0001"
@@ -87,30 +90,28 @@ def gateway(fake: Process, database: Path) -> Iterator[Process]:
         yield process
 
 
-def admin_key(gateway: Process, **fields: Any) -> dict[str, Any]:
-    request = urllib.request.Request(f"{gateway.url}/admin/api/keys", method="POST",
-                                     data=json.dumps({"name": "audio", **fields}).encode(),
-                                     headers={"authorization": f"Bearer {MASTER}", "content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())  # type: ignore[no-any-return]
-
-
-Client = Callable[..., openai.OpenAI]
-
-
 @pytest.fixture
 def client(gateway: Process) -> Client:
-    """A client with a fresh key of its own (KEY_FIELDS as its limits and scope)."""
-    def make(prefix: str = "/v1", **key_fields: Any) -> openai.OpenAI:
-        return openai.OpenAI(base_url=gateway.url + prefix, api_key=admin_key(gateway, **key_fields)["key"],
-                             max_retries=0, timeout=60)
-    return make
+    return openai_clients(gateway.url, MASTER, timeout=60)
 
 
 def uploads(fake: Process, name: str) -> list[dict[str, Any]]:
     """What the fake received of each upload named NAME: its form fields, and its file's size and sha256."""
     return [r["body"] for r in fake_get(fake.url, "/_fake/requests")
             if isinstance(r.get("body"), dict) and (r["body"].get("file") or {}).get("filename") == name]
+
+
+def usage_rows(database: Path, key_id: str, columns: str, count: int = 1) -> list[tuple[Any, ...]]:
+    """COLUMNS of the key's usage rows, in order, once COUNT are written (the writer flushes every
+    second), or those there are after 10 s."""
+    deadline = time.monotonic() + 10
+    rows: list[tuple[Any, ...]] = []
+    while len(rows) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute(f"SELECT {columns} FROM usage_records WHERE key_id = ? ORDER BY id",
+                                      (key_id,)).fetchall()
+    return rows
 
 
 def rss_mb(process: Process) -> float:
@@ -170,6 +171,24 @@ def test_a_transcription_streams_its_events_as_the_upstream_sends_them(client: C
     assert (sent["stream"], sent["include"], sent["chunking_strategy"]) == ("true", ["logprobs"], "auto")
 
 
+def test_whisper_1_asked_to_stream_answers_the_json_the_upstream_answers_and_bills_its_seconds(
+        gateway: Process, database: Path, fake: Process) -> None:
+    """whisper-1 ignores `stream` (the OpenAI spec: "Streaming is not supported for the `whisper-1` model
+    and will be ignored"): the gateway passes on the JSON it answers, not an empty event stream."""
+    name = f"{uuid.uuid4().hex}.mp3"
+    created = admin_key(gateway.url, MASTER)
+    caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=created["key"], max_retries=0, timeout=60)
+    with caller.audio.transcriptions.with_streaming_response.create(model="whisper-1", file=(name, b"x" * 48_000),
+                                                                     stream=True) as response:
+        assert response.headers["content-type"] == "application/json"
+        answer = response.json()
+    # the fake's whisper-1 lasts 48,000 / 32,000 s and bills whole seconds; an estimate would say 3.0
+    assert answer == {"text": f"Transcript of {name}, 48000 bytes.", "usage": {"type": "duration", "seconds": 2}}
+    [sent] = uploads(fake, name)
+    assert sent["stream"] == "true"
+    assert usage_rows(database, created["id"], "status, audio_seconds") == [(200, 2.0)]
+
+
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks translations deprecated
 def test_a_translation_is_served_and_its_stream_refused_before_the_upstream(client: Client, fake: Process) -> None:
     name = f"{uuid.uuid4().hex}.mp3"
@@ -202,13 +221,13 @@ def raw_form(url: str, key: str, parts: list[tuple[str, str | bytes]]) -> tuple[
 @pytest.mark.parametrize("order", [["file", "model", "response_format"], ["model", "file", "response_format"]])
 def test_fields_may_come_before_or_after_the_file(gateway: Process, order: list[str]) -> None:
     values: dict[str, str | bytes] = {"file": wav(2), "model": "whisper-1", "response_format": "srt"}
-    status, text = raw_form(gateway.url + "/v1/audio/transcriptions", admin_key(gateway)["key"],
+    status, text = raw_form(gateway.url + "/v1/audio/transcriptions", admin_key(gateway.url, MASTER)["key"],
                             [(name, values[name]) for name in order])
     assert (status, text) == (200, "1\n00:00:00,000 --> 00:00:02,000\nTranscript of order.wav, 64044 bytes.\n\n")
 
 
 def test_a_bad_field_after_the_file_is_a_400_naming_it(gateway: Process) -> None:
-    status, text = raw_form(gateway.url + "/v1/audio/transcriptions", admin_key(gateway)["key"],
+    status, text = raw_form(gateway.url + "/v1/audio/transcriptions", admin_key(gateway.url, MASTER)["key"],
                             [("model", "whisper-1"), ("file", wav(1)), ("temperature", "3")])
     assert status == 400 and json.loads(text)["error"]["param"] == "temperature"
 
@@ -270,7 +289,7 @@ def test_speech_reaches_the_client_as_it_arrives(gateway: Process) -> None:
     body = {"model": "tts-1", "voice": "alloy", "response_format": "pcm",
             "input": "hello " + fake_directive(delay_ms=300)}
     first, whole, data = asyncio.run(first_byte_and_whole(gateway.url + "/v1/audio/speech",
-                                                          admin_key(gateway)["key"], body))
+                                                          admin_key(gateway.url, MASTER)["key"], body))
     print(f"speech through the gateway: first byte after {first * 1000:.0f} ms, all {len(data)} bytes after "
           f"{whole * 1000:.0f} ms")
     assert first < 0.25 and whole > 0.8
@@ -279,7 +298,7 @@ def test_speech_reaches_the_client_as_it_arrives(gateway: Process) -> None:
 def test_speech_as_sse_passes_the_upstreams_events_through(gateway: Process, fake: Process) -> None:
     body = {"model": "gpt-4o-mini-tts", "voice": "coral", "input": "Stream me.", "stream_format": "sse"}
     request = urllib.request.Request(gateway.url + "/v1/audio/speech", data=json.dumps(body).encode(), headers={
-        "content-type": "application/json", "authorization": f"Bearer {admin_key(gateway)['key']}"})
+        "content-type": "application/json", "authorization": f"Bearer {admin_key(gateway.url, MASTER)['key']}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.headers["content-type"] == "text/event-stream"
         frames = [line[6:] for line in response.read().decode().splitlines() if line.startswith("data: ")]
@@ -323,8 +342,8 @@ def test_the_second_transcription_within_a_minute_on_rpm_1_is_refused_without_re
 
 
 def test_a_spent_budget_stops_audio_before_the_upload_is_read(gateway: Process, fake: Process) -> None:
-    caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=admin_key(gateway, budget_usd=0.001)["key"],
-                           max_retries=0)
+    key = admin_key(gateway.url, MASTER, budget_usd=0.001)["key"]
+    caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
     name = f"{uuid.uuid4().hex}.wav"
     caller.audio.transcriptions.create(model="whisper-1", file=(name, wav(30)))  # $0.003 at $0.006 a minute
     with pytest.raises(openai.RateLimitError) as refused:
@@ -388,8 +407,8 @@ async def chunked_upload(url: str, key: str, size: int) -> tuple[int, str]:
 
 def test_an_upload_of_unknown_length_past_the_cap_is_a_413_once_it_passes_it(gateway: Process) -> None:
     before = rss_mb(gateway)
-    status, text = asyncio.run(chunked_upload(gateway.url + "/v1/audio/transcriptions", admin_key(gateway)["key"],
-                                              50 * MB))
+    key = admin_key(gateway.url, MASTER)["key"]
+    status, text = asyncio.run(chunked_upload(gateway.url + "/v1/audio/transcriptions", key, 50 * MB))
     assert (status, json.loads(text)["error"]["code"]) == (413, "request_too_large")
     assert rss_mb(gateway) - before < 20
 
@@ -412,20 +431,35 @@ def test_a_large_upload_reaches_the_upstream_whole_without_the_gateway_holding_i
     assert after - before < 8
 
 
+def test_a_client_gone_mid_upload_is_its_499_and_no_failure_of_the_target(gateway: Process, fake: Process,
+                                                                          database: Path) -> None:
+    created = admin_key(gateway.url, MASTER)
+    disconnects = fake_get(fake.url, "/_fake/stats")["disconnects"]
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                     + created["key"].encode() + b"\r\nContent-Type: multipart/form-data; boundary=B\r\n"
+                     b"Content-Length: 10000000\r\n\r\n"
+                     b'--B\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
+                     b'--B\r\nContent-Disposition: form-data; name="file"; filename="gone.wav"\r\n\r\n')
+        for _ in range(16):
+            sock.sendall(os.urandom(64 << 10))
+            time.sleep(0.02)  # the gateway passes each piece on as it comes
+    assert usage_rows(database, created["id"], "target, status") == [("openai/whisper-1#0", 499)]
+    assert fake_get(fake.url, "/_fake/stats")["disconnects"] == disconnects + 1  # its upload was under way
+    request = urllib.request.Request(gateway.url + "/health/ready", headers={"authorization": f"Bearer {MASTER}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        [health] = [t for t in json.loads(response.read())["models"]["whisper-1"] if t["provider"] == "openai"]
+    assert (health["state"], health["error_rate"], health["in_flight"]) == ("healthy", 0.0, 0)
+
+
 def test_each_call_is_recorded_with_its_seconds_or_characters_and_priced(gateway: Process, database: Path) -> None:
-    created = admin_key(gateway, budget_usd=5)
+    created = admin_key(gateway.url, MASTER, budget_usd=5)
     caller = openai.OpenAI(base_url=gateway.url + "/v1", api_key=created["key"], max_retries=0)
     caller.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav(30)), response_format="verbose_json")
     caller.audio.transcriptions.create(model="whisper-1", file=("b.mp3", b"x" * 48_000), response_format="text")
     text = "Price these forty characters, please ok."
     caller.audio.speech.create(model="tts-1", voice="alloy", input=text).read()
-    deadline = time.monotonic() + 10
-    rows: list[tuple[Any, ...]] = []
-    while len(rows) < 3 and time.monotonic() < deadline:
-        time.sleep(0.2)
-        with sqlite3.connect(database) as connection:
-            rows = connection.execute("SELECT model, status, audio_seconds, characters, cost_usd FROM usage_records "
-                                      "WHERE key_id = ? ORDER BY id", (created["id"],)).fetchall()
+    rows = usage_rows(database, created["id"], "model, status, audio_seconds, characters, cost_usd", count=3)
     assert [row[:4] for row in rows] == [("whisper-1", 200, 30.0, 0), ("whisper-1", 200, 3.0, 0),
                                          ("tts-1", 200, 0.0, len(text))]
     # whisper-1 at $0.006 a minute (the plain-text answer says nothing: 48,000 bytes at 16,000 a second);

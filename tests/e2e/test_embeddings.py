@@ -11,7 +11,7 @@ import sqlite3
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ import pytest
 from llmswitch.fake_upstream import start_process
 from llmswitch.fake_upstream.embeddings import DEFAULT_DIMENSIONS, vector
 from tests.support.fake import fake_directive, received
+from tests.support.keys import OpenAIClients as Client
+from tests.support.keys import admin_key, openai_clients
 from tests.support.processes import Process, free_port, start_fake_upstream, start_gateway
 
 MASTER = "master-embed-0001"
@@ -65,25 +67,9 @@ def gateway(fakes: tuple[Process, Any], database: Path) -> Iterator[Process]:
         yield process
 
 
-def admin_key(gateway: Process, **fields: Any) -> dict[str, Any]:
-    """A new virtual key (its `id` and its value, `key`)."""
-    request = urllib.request.Request(f"{gateway.url}/admin/api/keys", method="POST",
-                                     data=json.dumps({"name": "embed", **fields}).encode(),
-                                     headers={"authorization": f"Bearer {MASTER}", "content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())  # type: ignore[no-any-return]
-
-
-Client = Callable[..., openai.OpenAI]
-
-
 @pytest.fixture
 def client(gateway: Process) -> Client:
-    """A client with a fresh key of its own (KEY_FIELDS as its limits and scope)."""
-    def make(prefix: str = "/v1", **key_fields: Any) -> openai.OpenAI:
-        key = admin_key(gateway, **key_fields)["key"]
-        return openai.OpenAI(base_url=gateway.url + prefix, api_key=key, max_retries=0, timeout=20)
-    return make
+    return openai_clients(gateway.url, MASTER, timeout=20)
 
 
 def expected(text: str, dimensions: int | None = None) -> list[float]:
@@ -192,7 +178,7 @@ def test_an_upstreams_400_is_answered_without_trying_another_target(client: Clie
 
 def test_each_call_is_recorded_with_its_tokens_and_charged_to_the_key(gateway: Process, database: Path,
                                                                       client: Client) -> None:
-    created = admin_key(gateway, budget_tokens=1_000_000)
+    created = admin_key(gateway.url, MASTER, budget_tokens=1_000_000)
     key = created["key"]
     embedder = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
     counted = embedder.embeddings.create(model="embed", input="count these tokens please").usage.prompt_tokens

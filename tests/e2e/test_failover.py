@@ -18,7 +18,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ import openai
 import pytest
 
 from llmswitch.fake_upstream.runner import start_process
-from tests.support.fake import fake_directive, received
+from tests.support.fake import received, say, tag
 from tests.support.processes import Process, free_port, start_fake_upstream, start_gateway
 
 FIRST_BYTE_S = 0.6
@@ -124,15 +123,6 @@ def gateway(fake: Process) -> Iterator[Process]:
 @pytest.fixture
 def client(gateway: Process) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="x", max_retries=0, timeout=20)
-
-
-def tag() -> str:
-    return f"m-{uuid.uuid4().hex[:10]}"
-
-
-def say(marker: str, **directive: Any) -> list[dict[str, str]]:
-    text = marker + (" " + fake_directive(**directive) if directive else "")
-    return [{"role": "user", "content": text}]
 
 
 def ask(client: openai.OpenAI, model: str, messages: list[dict[str, str]]) -> tuple[dict[str, str], str]:

@@ -8,14 +8,13 @@ the first attempt meets the fault.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import pytest
 
-from tests.support.fake import fake_directive, received
+from tests.support.fake import received, say, tag
 from tests.support.processes import Process, free_port, start_gateway
 
 FIRST_BYTE_S = 0.6
@@ -51,14 +50,6 @@ def gateway(fake: Process) -> Iterator[Process]:
 @pytest.fixture
 def client(gateway: Process) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=gateway.url, api_key="x", max_retries=0, timeout=20)
-
-
-def tag() -> str:
-    return f"m-{uuid.uuid4().hex[:10]}"
-
-
-def say(marker: str, **directive: Any) -> list[dict[str, str]]:
-    return [{"role": "user", "content": marker + (" " + fake_directive(**directive) if directive else "")}]
 
 
 def ask(client: anthropic.Anthropic, model: str, messages: list[dict[str, str]],

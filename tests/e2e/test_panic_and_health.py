@@ -10,7 +10,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ import anthropic
 import openai
 import pytest
 
-from tests.support.fake import fake_directive, received
+from tests.support.fake import received, say, tag
 from tests.support.processes import Process, start_gateway
 
 COOLDOWN_S = 1.0
@@ -60,14 +59,6 @@ def gateway(fake: Process) -> Iterator[Process]:
 @pytest.fixture
 def client(gateway: Process) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="x", max_retries=0, timeout=20)
-
-
-def tag() -> str:
-    return f"m-{uuid.uuid4().hex[:10]}"
-
-
-def say(marker: str, **directive: Any) -> list[dict[str, str]]:
-    return [{"role": "user", "content": marker + (" " + fake_directive(**directive) if directive else "")}]
 
 
 def status_of(call: Any) -> tuple[int, dict[str, str]]:

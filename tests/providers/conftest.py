@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from llmswitch.providers.http import HTTPClient
+from tests.support.servers import serve_posts
+from tests.support.streams import ScriptedStream
 
 
 @pytest.fixture
@@ -15,3 +17,12 @@ async def client() -> AsyncIterator[HTTPClient]:
     http = HTTPClient()
     yield http
     await http.close()
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[tuple[ScriptedStream, str]]:
+    """A scripted event-stream upstream and its base URL."""
+    script = ScriptedStream()
+    async with serve_posts(script.handle) as url:
+        yield script, url
+

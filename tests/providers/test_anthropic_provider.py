@@ -14,7 +14,7 @@ from llmswitch.providers import PROVIDER_TYPES
 from llmswitch.providers.anthropic import AnthropicProvider
 from llmswitch.providers.base import Timeouts, UpstreamCall, UpstreamError
 from llmswitch.providers.http import HTTPClient
-from tests.support.servers import serve_app
+from tests.support.servers import serve_posts
 
 MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-up",
            "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "stop_sequence": None,
@@ -56,9 +56,7 @@ class Upstream:
 @pytest.fixture
 async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
     script = Upstream()
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", script.handle)
-    async with serve_app(app) as url:
+    async with serve_posts(script.handle) as url:
         yield script, f"{url}/prefix"
 
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.providers.anthropic import AnthropicProvider
-from llmswitch.providers.base import Provider, Timeouts, UpstreamCall
+from llmswitch.providers.base import Provider, Timeouts, UpstreamBytes, UpstreamCall, UpstreamStream
 from llmswitch.providers.endpoints import Endpoint
 from llmswitch.providers.gemini import GeminiProvider
 from llmswitch.providers.http import HTTPClient
@@ -54,8 +54,9 @@ async def upstream() -> AsyncIterator[tuple[Recorder, str]]:
         yield recorder, url
 
 
-def call(provider: Provider, operation: str, body: Any, model: str = "up", dialect: str | None = None) -> UpstreamCall:
-    return UpstreamCall(DeploymentConfig(provider="p", model=model), body, False, "key-1", LIMITS,
+def call(provider: Provider, operation: str, body: Any, model: str = "up", dialect: str | None = None,
+         stream: bool = False) -> UpstreamCall:
+    return UpstreamCall(DeploymentConfig(provider="p", model=model), body, stream, "key-1", LIMITS,
                         endpoint=provider.endpoint(operation, dialect))
 
 
@@ -121,6 +122,24 @@ async def test_a_binary_answer_is_passed_on_in_pieces_as_it_arrives(upstream: An
     chunks = [chunk async for chunk in answer.chunks]
     assert (answer.status, answer.content_type) == (200, "audio/mpeg")
     assert b"".join(chunks) == AUDIO
+
+
+async def test_a_stream_a_bytes_endpoint_answers_with_json_is_passed_on_as_those_bytes(
+        upstream: Any, client: HTTPClient) -> None:
+    _, url = upstream
+    provider = OpenAIProvider("o", ProviderConfig(type="openai", base_url=url + "/v1"), client)
+    form = Multipart([FormField("model", "whisper-1"), FormField("stream", "true"), FormField("file", "x")])
+    answer = await provider.stream(call(provider, "transcription", form, stream=True))
+    assert isinstance(answer, UpstreamBytes) and answer.content_type.startswith("application/json")
+    assert b"".join([chunk async for chunk in answer.chunks]) == b'{"ok": "/v1/audio/transcriptions"}'
+
+
+async def test_a_chat_stream_answered_with_json_is_still_read_as_events(upstream: Any, client: HTTPClient) -> None:
+    _, url = upstream
+    provider = OpenAIProvider("o", ProviderConfig(type="openai", base_url=url + "/v1"), client)
+    answer = await provider.stream(call(provider, "chat", {"model": "up", "messages": [], "stream": True}, stream=True))
+    assert isinstance(answer, UpstreamStream)
+    answer.close()
 
 
 def test_a_provider_serves_an_operation_in_the_clients_dialect_where_it_can() -> None:

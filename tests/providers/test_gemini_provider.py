@@ -14,7 +14,7 @@ from llmswitch.providers import PROVIDER_TYPES
 from llmswitch.providers.base import Timeouts, UpstreamCall, UpstreamError
 from llmswitch.providers.http import HTTPClient
 from llmswitch.providers.gemini import GeminiProvider
-from tests.support.servers import serve_app
+from tests.support.servers import serve_posts
 
 ANSWER = {"candidates": [{"index": 0, "finishReason": "STOP",
                           "content": {"role": "model", "parts": [{"text": "hi"}]}}],
@@ -54,9 +54,7 @@ class Upstream:
 @pytest.fixture
 async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
     server = Upstream()
-    app = web.Application()
-    app.router.add_post("/v1beta/models/{call}", server.handle)
-    async with serve_app(app) as url:
+    async with serve_posts(server.handle, "/v1beta/models/{call}") as url:
         yield server, f"{url}/v1beta"
 
 

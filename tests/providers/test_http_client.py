@@ -56,6 +56,13 @@ async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
         writer.write(OK)
 
 
+async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
+    """Starts a chunked answer and never ends it; returns once the client closes."""
+    await read_request(reader, upstream)
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n")
+    await read_request(reader, upstream)
+
+
 @asynccontextmanager
 async def upstream_server(script: Script = answer_each, tls: ssl.SSLContext | None = None) -> AsyncIterator[Upstream]:
     upstream = Upstream(port=0)
@@ -295,11 +302,6 @@ async def test_a_connection_broken_mid_body_is_a_reset(client: HTTPClient) -> No
 
 
 async def test_a_cancelled_read_closes_the_connection_so_the_upstream_can_stop(client: HTTPClient) -> None:
-    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
-        await read_request(reader, upstream)
-        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n")
-        await read_request(reader, upstream)  # returns once the client closes
-
     async with upstream_server(endless) as upstream:
         response = await client.post(upstream.url, b"{}", {}, LIMITS)
         reading = asyncio.create_task(response.read())
@@ -555,11 +557,6 @@ async def test_a_stream_event_past_the_cap_is_a_protocol_error() -> None:
 
 
 async def test_shutting_the_client_ends_a_call_in_progress_and_refuses_later_ones(client: HTTPClient) -> None:
-    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
-        await read_request(reader, upstream)
-        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n")
-        await read_request(reader, upstream)  # returns once the client closes
-
     async with upstream_server(endless) as upstream:
         response = await client.post(upstream.url, b"{}", {}, LIMITS)
         reading = asyncio.create_task(response.read())

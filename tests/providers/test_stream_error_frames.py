@@ -4,17 +4,15 @@ HTTP error of that status, in every provider dialect; whatever came before the e
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from llmswitch.config import DeploymentConfig, ProviderConfig
 from llmswitch.providers import PROVIDER_TYPES
 from llmswitch.providers.base import Provider, Timeouts, UpstreamCall, UpstreamError
 from llmswitch.providers.http import HTTPClient
-from tests.support.servers import serve_app
+from tests.support.streams import ScriptedStream, relayed
 
 KEY = "sk-upstream-0123456789abcdefghij"  # the key the attempt carries, echoed by a careless upstream
 BASE = {"openai": "/v1", "anthropic": "", "gemini": "/v1beta"}
@@ -47,53 +45,24 @@ ERRORS = {
 KINDS = tuple(CONTENT)
 
 
-class Upstream:
-    """Answers every stream with 200 and the bytes a test set, in one write."""
-
-    def __init__(self) -> None:
-        self.body = b""
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
-        await response.prepare(request)
-        await response.write(self.body)
-        await response.write_eof()
-        return response
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
-    script = Upstream()
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", script.handle)
-    async with serve_app(app) as url:
-        yield script, url
-
-
 def provider(kind: str, url: str, client: HTTPClient) -> Provider:
     return PROVIDER_TYPES[kind](kind, ProviderConfig(type=kind, base_url=url + BASE[kind]), client)
 
 
-async def read(kind: str, upstream: tuple[Upstream, str], client: HTTPClient,
+async def read(kind: str, scripted: tuple[ScriptedStream, str], client: HTTPClient,
                body: bytes) -> tuple[list[dict[str, Any]], UpstreamError | None]:
     """The events the provider yielded for BODY, and the error it raised after them, if any."""
-    script, url = upstream
+    script, url = scripted
     script.body = body
     call = UpstreamCall(DeploymentConfig(provider=kind, model="m"), {"model": "m", "stream": True}, True, KEY,
                         Timeouts(connect=2, first_byte=5, idle=5, total=10))
-    events: list[dict[str, Any]] = []
-    try:
-        async for batch in await provider(kind, url, client).stream(call):
-            events += batch
-    except UpstreamError as error:
-        return events, error
-    return events, None
+    return await relayed(provider(kind, url, client), call)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_an_error_frame_fails_the_stream_with_the_status_it_stands_for(kind, upstream, client):
+async def test_an_error_frame_fails_the_stream_with_the_status_it_stands_for(kind, scripted, client):
     frame, status, error_type = ERRORS[kind]
-    events, error = await read(kind, upstream, client, frame)
+    events, error = await read(kind, scripted, client, frame)
     assert events == []
     assert error is not None
     assert (error.kind, error.status, error.error_type) == ("http", status, error_type)
@@ -101,23 +70,23 @@ async def test_an_error_frame_fails_the_stream_with_the_status_it_stands_for(kin
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_the_content_before_an_error_frame_in_the_same_read_is_still_relayed(kind, upstream, client):
-    events, error = await read(kind, upstream, client, CONTENT[kind] + ERRORS[kind][0] + CONTENT[kind])
+async def test_the_content_before_an_error_frame_in_the_same_read_is_still_relayed(kind, scripted, client):
+    events, error = await read(kind, scripted, client, CONTENT[kind] + ERRORS[kind][0] + CONTENT[kind])
     assert len(events) == 1 and "error" not in events[0]
     assert error is not None and error.status == 429
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_the_error_text_is_scrubbed_of_the_key_the_attempt_sent(kind, upstream, client):
-    _, error = await read(kind, upstream, client, ERRORS[kind][0])
+async def test_the_error_text_is_scrubbed_of_the_key_the_attempt_sent(kind, scripted, client):
+    _, error = await read(kind, scripted, client, ERRORS[kind][0])
     assert error is not None
     assert error.message.startswith("Incorrect API key provided")
     assert KEY not in error.message and KEY not in json.dumps(error.body)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_an_error_frame_the_upstream_closed_without_a_blank_line_still_fails(kind, upstream, client):
-    events, error = await read(kind, upstream, client, CONTENT[kind] + ERRORS[kind][0].rstrip(b"\n"))
+async def test_an_error_frame_the_upstream_closed_without_a_blank_line_still_fails(kind, scripted, client):
+    events, error = await read(kind, scripted, client, CONTENT[kind] + ERRORS[kind][0].rstrip(b"\n"))
     assert len(events) == 1
     assert error is not None and error.status == 429
 
@@ -133,21 +102,21 @@ async def test_an_error_frame_the_upstream_closed_without_a_blank_line_still_fai
     ("gemini", data({"error": {"message": "gone", "status": "INTERNAL"}}), 500),
 ], ids=["openai-server_error", "openai-vllm-code", "openai-string", "anthropic-overloaded", "anthropic-bare",
         "gemini-503", "gemini-status-only"])
-async def test_each_dialects_error_shapes_give_their_status(kind, frame, status, upstream, client):
-    _, error = await read(kind, upstream, client, frame)
+async def test_each_dialects_error_shapes_give_their_status(kind, frame, status, scripted, client):
+    _, error = await read(kind, scripted, client, frame)
     assert error is not None and error.status == status
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_an_error_type_that_is_not_a_string_is_dropped_not_carried(kind, upstream, client):
+async def test_an_error_type_that_is_not_a_string_is_dropped_not_carried(kind, scripted, client):
     error = {"type": {"odd": 1}, "status": ["odd"], "message": "strange"}
     frame = event({"type": "error", "error": error}) if kind == "anthropic" else data({"error": error})
-    _, failure = await read(kind, upstream, client, frame)
+    _, failure = await read(kind, scripted, client, frame)
     assert failure is not None and (failure.message, failure.error_type) == ("strange", None)
 
 
 @pytest.mark.parametrize("kind", ["openai", "gemini"])
-async def test_a_chunk_whose_error_field_is_empty_is_not_an_error(kind, upstream, client):
+async def test_a_chunk_whose_error_field_is_empty_is_not_an_error(kind, scripted, client):
     chunk = json.loads(CONTENT[kind][len(b"data: "):])
-    events, error = await read(kind, upstream, client, data({**chunk, "error": None}))
+    events, error = await read(kind, scripted, client, data({**chunk, "error": None}))
     assert error is None and len(events) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -14,16 +13,9 @@ from llmswitch.core.keys import KeyFields, fernet_key, new_record, revoked, upda
 from llmswitch.store import Store
 from llmswitch.store.database import async_url
 from llmswitch.store.tables import upstream_keys
-from tests.support.databases import postgres_url  # noqa: F401  (fixture)
+from tests.support.databases import database_url, postgres_url  # noqa: F401  (fixtures)
 
 SECRET = b"store-test-secret"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/llmswitch.db"
-    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,14 +14,7 @@ from llmswitch.core.usage import UsageRecorder
 from llmswitch.core.records import RequestRecord
 from llmswitch.store import Store
 from llmswitch.store.tables import usage_records
-from tests.support.databases import postgres_url  # noqa: F401  (fixture)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/llmswitch.db"
-    return request.getfixturevalue("postgres_url")
+from tests.support.databases import database_url, postgres_url  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

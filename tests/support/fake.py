@@ -1,9 +1,10 @@
-"""Reading what the fake upstream received, for tests that assert on the forwarded request."""
+"""Steering the fake upstream and reading what it received, for tests that assert on the forwarded request."""
 
 from __future__ import annotations
 
 import json
 import urllib.request
+import uuid
 from typing import Any
 
 
@@ -20,3 +21,13 @@ def received(fake_url: str, marker: str) -> list[dict[str, Any]]:
 def fake_directive(**directive: Any) -> str:
     """Text that makes the fake upstream behave as DIRECTIVE says (see llmswitch.fake_upstream)."""
     return "!fake" + json.dumps(directive)
+
+
+def tag() -> str:
+    """A marker of one test's own, to find its requests among those the fake recorded."""
+    return f"m-{uuid.uuid4().hex[:10]}"
+
+
+def say(marker: str, **directive: Any) -> list[dict[str, str]]:
+    """One user message holding MARKER, and DIRECTIVE for the fake when one is given."""
+    return [{"role": "user", "content": marker + (" " + fake_directive(**directive) if directive else "")}]

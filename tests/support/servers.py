@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
@@ -20,3 +20,14 @@ async def serve_app(app: web.Application, host: str = "127.0.0.1") -> AsyncItera
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def serve_posts(handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                      path: str = "/{tail:.*}") -> AsyncIterator[str]:
+    """Serve HANDLER for every POST to PATH (any path unless given); yields the base URL, as `serve_app`."""
+    app = web.Application()
+    app.router.add_post(path, handler)
+    async with serve_app(app) as url:
+        yield url
+

@@ -141,6 +141,16 @@ class Primed:
     dropped: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class Opened:
+    """A byte answer whose first piece was read within its attempt: from here on it is passed on."""
+
+    upstream: UpstreamBytes
+    first: bytes
+    route: Route
+    dropped: list[str]
+
+
 class Pipeline:
     def __init__(self, config: Config, auth: Authenticator, limiter: Limiter, usage: UsageRecorder,
                  concurrency: ConcurrencyGate, router: Router, providers: dict[str, Provider]):
@@ -418,9 +428,10 @@ class Pipeline:
         meter.first_byte = time.perf_counter()
 
     # --- a stream --------------------------------------------------------------------------------
-    async def _prime(self, req: Request, target: Target) -> Primed:
+    async def _prime(self, req: Request, target: Target) -> Primed | Opened:
         """Start the upstream stream and read it up to its first content, so that a failure before
-        anything reached the client can still move to another target."""
+        anything reached the client can still move to another target. An upstream that answers no
+        event stream (whisper-1 ignores `stream`) has its answer passed on as it is."""
         simulate = target.deployment.stream == "simulate"
         provider = target.provider
         route = self._route(provider, req.operation.name, req.dialect, target.deployment.api)
@@ -435,6 +446,8 @@ class Pipeline:
             upstream = UpstreamStream(_one_batch(replayed))
         else:
             upstream = await provider.stream(call)
+            if isinstance(upstream, UpstreamBytes):
+                return await _opened(upstream, route, dropped)
         translator = route.stream(StreamContext(req.model_name, req.include_usage, req.request_id,
                                                 req.prompt_estimate, req.body))
         events: list[dict[str, Any]] = []
@@ -463,6 +476,9 @@ class Pipeline:
                                      own_keys=req.own_keys,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
         primed = outcome.value
+        if isinstance(primed, Opened):
+            await self._pass_on(req, outcome, primed, out)
+            return
         meter.answered(outcome.target)
         broke: UpstreamError | None = None  # after content: ends the stream and counts against the target
         translator = primed.translator
@@ -501,24 +517,23 @@ class Pipeline:
         after, it ends them (the client sees a short answer). A textual answer (a transcript) is kept
         up to KEEP_TEXT bytes for the route's response translation to read what it is billed."""
         meter = req.meter
-        context = ResponseContext(req.model_name, req.request_id, req.body)
 
-        async def attempt(target: Target) -> tuple[UpstreamBytes, bytes, Route, list[str]]:
+        async def attempt(target: Target) -> Opened:
             meter.trying(target)
             route = self._route(target.provider, req.operation.name, req.dialect)
             call, dropped = self._call(req, route, target, req.stream)
-            upstream = await target.provider.open(call)
-            try:
-                first = await anext(upstream.chunks, b"")
-            except BaseException:
-                upstream.close()
-                raise
-            return upstream, first, route, dropped
+            return await _opened(await target.provider.open(call), route, dropped)
 
         outcome = await run_attempts(plan, attempt, retry_unsafe=True if req.operation.idempotent else None,
                                      own_keys=req.own_keys,
                                      estimated_tokens=req.prompt_estimate, deadline=req.deadline)
-        upstream, first, route, dropped = outcome.value
+        await self._pass_on(req, outcome, outcome.value, out)
+
+    async def _pass_on(self, req: Request, outcome: Outcome[Any], opened: Opened, out: Responder) -> None:
+        """The byte answer an attempt opened, to the client as it arrives (see `_relay`)."""
+        meter = req.meter
+        context = ResponseContext(req.model_name, req.request_id, req.body)
+        upstream, first, route, dropped = opened.upstream, opened.first, opened.route, opened.dropped
         meter.answered(outcome.target)
         kept: list[bytes] | None = [] if _textual(upstream.content_type) else None
         size = 0
@@ -553,6 +568,16 @@ class Pipeline:
                 answer = RawAnswer(upstream.content_type, None if kept is None else b"".join(kept))
                 meter.usage = route.response(answer, context)[1] or req.known_usage
             outcome.finish(meter.usage, broke)
+
+
+async def _opened(upstream: UpstreamBytes, route: Route, dropped: list[str]) -> Opened:
+    """UPSTREAM with its first piece read (closed if that fails)."""
+    try:
+        first = await anext(upstream.chunks, b"")
+    except BaseException:
+        upstream.close()
+        raise
+    return Opened(upstream, first, route, dropped)
 
 
 def _textual(media_type: str) -> bool:

@@ -14,8 +14,7 @@ import re
 from typing import Any
 
 from llmswitch.dialects.anthropic import DEFAULT_MAX_TOKENS, anthropic_tool_id
-from llmswitch.dialects.openai import (CUSTOM_TOOLS_MESSAGE, LEGACY_FUNCTIONS_MESSAGE, tools_and_choice,
-                                       uses_legacy_functions)
+from llmswitch.dialects.openai import CUSTOM_TOOLS_MESSAGE, tools_and_choice, unsupported_fields
 from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -47,7 +46,8 @@ _BLOCK_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # block types listed in a h
 
 def openai_to_anthropic_request(body: dict[str, Any], options: RequestOptions) -> Translated:
     """An OpenAI chat request as an Anthropic Messages request (API-REFERENCE section 3)."""
-    dropped = _check_unsupported(body, options)
+    dropped = unsupported_fields(body, options, UNSUPPORTED_OPENAI_FEATURES, UNSUPPORTED_OPENAI_HINTS,
+                                 "{} is not supported by this model's provider", unset=(None, False, 0, {}))
     n = body.get("n")
     if n is not None and n != 1:
         raise invalid("n > 1 is not supported by this model's provider", param="n")
@@ -116,19 +116,6 @@ def openai_to_anthropic_request(body: dict[str, Any], options: RequestOptions) -
         out["service_tier"] = "auto"
     out["stream"] = options.stream
     return Translated(out, dropped.names)
-
-
-def _check_unsupported(body: dict[str, Any], options: RequestOptions) -> Dropped:
-    dropped = Dropped(options.drop_unsupported)
-    for key in (*UNSUPPORTED_OPENAI_FEATURES, *UNSUPPORTED_OPENAI_HINTS):
-        if body.get(key) not in (None, False, 0, {}):
-            if key in UNSUPPORTED_OPENAI_HINTS:
-                dropped.hint(key)
-            else:
-                dropped.feature(key, f"{key} is not supported by this model's provider")
-    if uses_legacy_functions(body):
-        dropped.feature("functions", LEGACY_FUNCTIONS_MESSAGE)
-    return dropped
 
 
 def _tool_loop_lacks_thinking(turns: list[dict[str, Any]]) -> bool:
@@ -221,7 +208,7 @@ def _anthropic_messages(messages: list[dict[str, Any]], dropped: Dropped) -> lis
             blocks = [_tool_result(message, param)]
             turn_role = "user"
         elif role == "function":
-            continue  # legacy function calling, refused or dropped by _check_unsupported
+            continue  # legacy function calling, refused or dropped by unsupported_fields
         else:
             raise invalid(f"unknown message role {role!r}", param=f"{param}.role")
         if not blocks:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import uuid
 from typing import Any
 
 from llmswitch.dialects.anthropic import (anthropic_tool_id, error_event, finish_reason, stop_reason,
                                           usage_from_anthropic, usage_to_anthropic)
+from llmswitch.dialects.chat_chunks import ChatChunkReader, ChatChunks, error_frame
 from llmswitch.dialects.types import StreamContext, answer_list
-from llmswitch.dialects.usage import Usage, from_openai, to_openai
+from llmswitch.dialects.usage import Usage
 
 
 class AnthropicToOpenAIStream:
@@ -33,13 +33,11 @@ class AnthropicToOpenAIStream:
         self.ctx = ctx
         self.usage: Usage | None = None
         self.saw_content = False
-        self._id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-        self._created = int(time.time())
+        self._chunks = ChatChunks(ctx)
         self._usage_fields: dict[str, Any] = {}
         self._tools_seen = 0
         self._tool_blocks: dict[int, int] = {}  # Anthropic block index -> OpenAI tool index
         self._tools_with_arguments: set[int] = set()
-        self._role_sent = False
         self._finish_sent = False
         self._usage_sent = False
         self._stop_reason: str | None = None
@@ -50,9 +48,9 @@ class AnthropicToOpenAIStream:
         if kind == "message_start":
             message = event.get("message") or {}
             if message.get("id"):
-                self._id = f"chatcmpl-{message['id']}"
+                self._chunks.id = f"chatcmpl-{message['id']}"
             self._read_usage(message.get("usage"))
-            return self._role()
+            return self._chunks.role()
         if kind == "content_block_start":
             return self._block_start(event.get("index", 0), event.get("content_block") or {})
         if kind == "content_block_delta":
@@ -72,26 +70,11 @@ class AnthropicToOpenAIStream:
 
     def fail(self, status: int, error_type: str, message: str) -> list[dict[str, Any]]:
         self._finish_sent = self._usage_sent = True  # nothing may follow the error frame
-        return [{"error": {"message": message, "type": error_type, "param": None, "code": str(status)}}]
+        return [error_frame(status, error_type, message)]
 
     # --- pieces ----------------------------------------------------------------------------
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        chunk: dict[str, Any] = {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
-                                 "model": self.ctx.client_model,
-                                 "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                              "finish_reason": finish}]}
-        if self.ctx.include_usage:
-            chunk["usage"] = None
-        return chunk
-
-    def _role(self) -> list[dict[str, Any]]:
-        if self._role_sent:
-            return []
-        self._role_sent = True
-        return [self._chunk({"role": "assistant", "content": ""})]
-
     def _block_start(self, index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
-        out = self._role()
+        out = self._chunks.role()
         kind = block.get("type")
         if kind == "tool_use":
             tool_index = self._tools_seen
@@ -101,7 +84,7 @@ class AnthropicToOpenAIStream:
             arguments = json.dumps(block["input"]) if block.get("input") else ""
             if arguments:
                 self._tools_with_arguments.add(index)
-            out.append(self._chunk({"tool_calls": [{
+            out.append(self._chunks.chunk({"tool_calls": [{
                 "index": tool_index, "id": block.get("id"), "type": "function",
                 "function": {"name": block.get("name"), "arguments": arguments}}]}))
         elif kind == "text" and block.get("text"):
@@ -113,7 +96,7 @@ class AnthropicToOpenAIStream:
                                      "signature": [block.get("signature") or ""]}
         elif kind == "redacted_thinking" and self.keep_thinking_blocks:
             self.saw_content = True
-            out.append(self._chunk({"thinking_blocks": [copy.deepcopy(block)]}))
+            out.append(self._chunks.chunk({"thinking_blocks": [copy.deepcopy(block)]}))
         return out
 
     def _block_delta(self, index: int, delta: dict[str, Any]) -> list[dict[str, Any]]:
@@ -127,8 +110,8 @@ class AnthropicToOpenAIStream:
             return self._reasoning(delta["thinking"])
         if kind == "input_json_delta" and delta.get("partial_json") and index in self._tool_blocks:
             self._tools_with_arguments.add(index)
-            return [self._chunk({"tool_calls": [{"index": self._tool_blocks[index],
-                                                 "function": {"arguments": delta["partial_json"]}}]})]
+            return [self._chunks.chunk({"tool_calls": [{"index": self._tool_blocks[index],
+                                                        "function": {"arguments": delta["partial_json"]}}]})]
         return []  # signatures and citations have no OpenAI chunk form
 
     def _block_stop(self, index: int) -> list[dict[str, Any]]:
@@ -136,36 +119,33 @@ class AnthropicToOpenAIStream:
             pieces = self._thinking.pop(index)
             block = {"type": "thinking", "thinking": "".join(pieces["thinking"]),
                      "signature": "".join(pieces["signature"])}
-            return [self._chunk({"thinking_blocks": [block]})]
+            return [self._chunks.chunk({"thinking_blocks": [block]})]
         if index in self._tool_blocks and index not in self._tools_with_arguments:
             # A call without arguments must still end as "{}": the client json.loads it.
             self._tools_with_arguments.add(index)
-            return [self._chunk({"tool_calls": [{"index": self._tool_blocks[index],
-                                                 "function": {"arguments": "{}"}}]})]
+            return [self._chunks.chunk({"tool_calls": [{"index": self._tool_blocks[index],
+                                                        "function": {"arguments": "{}"}}]})]
         return []
 
     def _text(self, text: str) -> list[dict[str, Any]]:
         self.saw_content = True
-        return [self._chunk({"content": text})]
+        return [self._chunks.chunk({"content": text})]
 
     def _reasoning(self, text: str) -> list[dict[str, Any]]:
         self.saw_content = True
-        return [self._chunk({"reasoning_content": text})]
+        return [self._chunks.chunk({"reasoning_content": text})]
 
     def _finish(self) -> list[dict[str, Any]]:
         if self._finish_sent:
             return []
         self._finish_sent = True
-        return self._role() + [self._chunk({}, finish_reason(self._stop_reason))]
+        return self._chunks.role() + [self._chunks.chunk({}, finish_reason(self._stop_reason))]
 
     def _usage_chunk(self) -> list[dict[str, Any]]:
-        if self._usage_sent or not self.ctx.include_usage:
+        if self._usage_sent:
             return []
         self._usage_sent = True
-        chunk = self._chunk({})
-        chunk["choices"] = []
-        chunk["usage"] = to_openai(self.usage or Usage())
-        return [chunk]
+        return self._chunks.usage(self.usage)
 
     def _read_usage(self, usage: dict[str, Any] | None) -> None:
         # message_delta counts are cumulative and overwrite message_start's (when not null).
@@ -184,13 +164,13 @@ class AnthropicToThinkingOpenAIStream(AnthropicToOpenAIStream):
     keep_thinking_blocks = True
 
 
-class OpenAIToAnthropicStream:
+class OpenAIToAnthropicStream(ChatChunkReader):
     """OpenAI chunks in, Anthropic events out.
 
     The first tool call streams live in its own block; fragments of any other call (some
     upstreams interleave parallel calls) and text arriving after a call are buffered and
     flushed as whole blocks, in order, when the choice finishes. `message_delta` waits for
-    the usage chunk, which comes after the finish chunk, so it can carry real token counts.
+    the usage chunk (see ChatChunkReader).
     """
 
     def __init__(self, ctx: StreamContext):
@@ -207,28 +187,6 @@ class OpenAIToAnthropicStream:
         self._finish: str | None = None
         self._content_closed = False
         self._ended = False
-
-    def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        if self._ended:
-            return []
-        out = self._start()
-        if event.get("usage"):
-            self.usage = from_openai(event["usage"])
-        for choice in event.get("choices") or []:
-            if choice.get("index", 0) != 0:
-                continue  # Anthropic has one answer per message; n > 1 is refused on the way in
-            out.extend(self._delta(choice.get("delta") or {}))
-            if choice.get("finish_reason"):
-                self._finish = choice["finish_reason"]
-                out.extend(self._close_content())
-        if self._finish and self.usage:
-            out.extend(self._end())
-        return out
-
-    def finish(self) -> list[dict[str, Any]]:
-        if self._ended:
-            return []
-        return self._start() + self._close_content() + self._end()
 
     def fail(self, status: int, error_type: str | None, message: str) -> list[dict[str, Any]]:
         if self._ended:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from llmswitch.dialects.chat_chunks import error_frame
 from llmswitch.dialects.sse import SSEDecoder, SSEError
 from llmswitch.dialects.types import RawAnswer, RequestOptions, ResponseContext, StreamContext, Translated
 from llmswitch.dialects.usage import Usage, token_count
@@ -175,7 +176,7 @@ class _AudioStream:
         return []
 
     def fail(self, status: int, error_type: str, message: str) -> list[dict[str, Any]]:
-        return [{"error": {"message": message, "type": error_type, "param": None, "code": str(status)}}]
+        return [error_frame(status, error_type, message)]
 
 
 class TranscriptStream(_AudioStream):

@@ -16,8 +16,7 @@ import re
 from typing import Any
 
 from llmswitch.dialects.gemini_schema import sanitize_schema
-from llmswitch.dialects.openai import (CUSTOM_TOOLS_MESSAGE, LEGACY_FUNCTIONS_MESSAGE, tools_and_choice,
-                                       uses_legacy_functions)
+from llmswitch.dialects.openai import CUSTOM_TOOLS_MESSAGE, tools_and_choice, unsupported_fields
 from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -38,15 +37,8 @@ MID_CONVERSATION_SYSTEM = "System instruction:\n"  # marks a later system messag
 
 
 def openai_to_gemini_request(body: dict[str, Any], options: RequestOptions) -> Translated:
-    dropped = Dropped(options.drop_unsupported)
-    for param in (*_UNSUPPORTED_FEATURES, *_UNSUPPORTED_HINTS):
-        if body.get(param) not in (None, False, [], {}):
-            if param in _UNSUPPORTED_HINTS:
-                dropped.hint(param)
-            else:
-                dropped.feature(param, f"`{param}` is not supported by this model's provider (Gemini)")
-    if uses_legacy_functions(body):
-        dropped.feature("functions", LEGACY_FUNCTIONS_MESSAGE)
+    dropped = unsupported_fields(body, options, _UNSUPPORTED_FEATURES, _UNSUPPORTED_HINTS,
+                                 "`{}` is not supported by this model's provider (Gemini)", unset=(None, False, [], {}))
 
     out: dict[str, Any] = {}
     system, contents = _contents(body.get("messages"), _needs_signature(options.upstream_model), dropped)

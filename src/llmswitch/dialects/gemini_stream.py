@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from llmswitch.dialects.chat_chunks import error_frame
 from llmswitch.dialects.gemini_response import completion_id, finish_reason, tool_call, usage_from_gemini
 from llmswitch.dialects.types import StreamContext
 from llmswitch.dialects.usage import Usage, to_openai
@@ -76,7 +77,7 @@ class GeminiToOpenAIStream:
         self._failed = True
         if error_type not in OPENAI_ERROR_TYPES:
             error_type = OPENAI_TYPES.get(status, "api_error")
-        return [{"error": {"message": message, "type": error_type, "param": None, "code": str(status)}}]
+        return [error_frame(status, error_type, message)]
 
     # --- internals ---------------------------------------------------------------------------
     def _candidate(self, index: int, candidate: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmswitch.dialects.types import RequestOptions, ResponseContext, Translated, answer_list
+from llmswitch.dialects.types import Dropped, RequestOptions, ResponseContext, Translated, answer_list
 from llmswitch.dialects.usage import Usage, from_openai
 
 SIMULATED_PIECE_CHARS = 16  # size of the content pieces of a simulated stream
@@ -116,6 +116,23 @@ def uses_legacy_functions(body: dict[str, Any]) -> bool:
         return True
     return any(isinstance(m, dict) and (m.get("role") == "function" or m.get("function_call"))
                for m in body.get("messages") or ())
+
+
+def unsupported_fields(body: dict[str, Any], options: RequestOptions, features: tuple[str, ...],
+                       hints: tuple[str, ...], refusal: str, unset: tuple[Any, ...]) -> Dropped:
+    """What of a Chat request a target has no counterpart for, sorted as `Dropped` says: HINTS listed,
+    FEATURES and the deprecated function calling refused (REFUSAL, `{}` standing for the field) or,
+    under drop_unsupported, listed. A field whose value is in UNSET asks for nothing."""
+    dropped = Dropped(options.drop_unsupported)
+    for name in (*features, *hints):
+        if body.get(name) not in unset:
+            if name in hints:
+                dropped.hint(name)
+            else:
+                dropped.feature(name, refusal.format(name))
+    if uses_legacy_functions(body):
+        dropped.feature("functions", LEGACY_FUNCTIONS_MESSAGE)
+    return dropped
 
 
 def tools_and_choice(body: dict[str, Any]) -> tuple[list[Any], Any]:

@@ -12,17 +12,16 @@ deployment; `ResponsesPassthrough` rewrites the model and reads usage.
 from __future__ import annotations
 
 import copy
-import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmswitch.dialects.chat_chunks import ChatChunkReader, ChatChunks, error_frame
 from llmswitch.dialects.responses import (FAILURE_STATUSES, call_item, chat_name, client_tools, failure,
                                           finish_of, new_id, now, reasoning_item, response_object, status_of,
                                           unwrap_custom_input, usage_from_responses, usage_to_responses,
                                           wants_summary)
 from llmswitch.dialects.types import StreamContext
-from llmswitch.dialects.usage import Usage, from_openai, to_openai
+from llmswitch.dialects.usage import Usage
 
 # Chat delta fields that carry reasoning text: `reasoning_content` (Anthropic via the hub, DeepSeek,
 # vLLM) and `reasoning` (OpenRouter, Ollama).
@@ -49,7 +48,7 @@ class _Item:
         return "".join(self.pieces)
 
 
-class ChatToResponsesStream:
+class ChatToResponsesStream(ChatChunkReader):
     """Chat chunks in, Responses events out, for the request in `ctx.request`.
 
     One message item at a time and one reasoning item at a time: a new kind of content closes the
@@ -80,29 +79,6 @@ class ChatToResponsesStream:
         self._reasoning: _Item | None = None
         self._calls: dict[int, _Item] = {}  # Chat tool index -> open call
         self._finish: str | None = None
-
-    def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        if self._ended:
-            return []
-        out = self._start()
-        if event.get("usage"):
-            self.usage = from_openai(event["usage"])
-        for choice in event.get("choices") or ():
-            if choice.get("index", 0) != 0 or self._finish:
-                continue  # one answer per response; n > 1 is never asked for
-            out += self._delta(choice.get("delta") or {})
-            if choice.get("finish_reason"):
-                self._finish = choice["finish_reason"]
-                self.saw_content = True
-                out += self._close_all()
-        if self._finish and self.usage:
-            out += self._end()
-        return out
-
-    def finish(self) -> list[dict[str, Any]]:
-        if self._ended:
-            return []
-        return self._start() + self._close_all() + self._end()
 
     def fail(self, status: int, error_type: str, message: str) -> list[dict[str, Any]]:
         """`response.failed` with what was finished; open items are left out, as unfinished."""
@@ -320,6 +296,10 @@ class ChatToResponsesStream:
             out += closer()
         return out
 
+    def _close_content(self) -> list[dict[str, Any]]:
+        self.saw_content = True  # a finish counts as content, as in OpenAIPassthrough
+        return self._close_all()
+
     def _end(self) -> list[dict[str, Any]]:
         out = self._close_all()
         self._ended = True
@@ -352,12 +332,10 @@ class ResponsesToChatStream:
         self.ctx = ctx
         self.usage: Usage | None = None
         self.saw_content = False
-        self._id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-        self._created = int(time.time())
+        self._chunks = ChatChunks(ctx)
         self._calls: dict[int, int] = {}  # output_index -> Chat tool index
         self._streamed: set[int] = set()  # output indices whose arguments were sent
         self._custom: set[int] = set()  # output indices of custom tool calls
-        self._role_sent = False
         self._ended = False
         self._response: dict[str, Any] = {}
 
@@ -367,8 +345,8 @@ class ResponsesToChatStream:
         kind = event.get("type")
         if kind in _LIFECYCLE and isinstance(event.get("response"), dict):
             self._response = event["response"]
-            if self._response.get("id") and not self._role_sent:
-                self._id = f"chatcmpl-{self._response['id']}"
+            if self._response.get("id") and not self._chunks.role_sent:
+                self._chunks.id = f"chatcmpl-{self._response['id']}"
         if kind in ("response.completed", "response.incomplete"):
             self.usage = usage_from_responses(self._response.get("usage")) or self.usage
             return self._finish(finish_of(self._response, bool(self._calls)))
@@ -376,7 +354,7 @@ class ResponsesToChatStream:
             error = (self._response.get("error") if kind == "response.failed" else event) or {}
             code = error.get("code")
             return self.fail(FAILURE_STATUSES.get(code, 502), "server_error", str(error.get("message") or kind))
-        out = self._role()
+        out = self._chunks.role()
         if kind == "response.output_item.added":
             out += self._call_added(event.get("output_index", 0), event.get("item") or {})
         elif kind == "response.output_item.done":
@@ -387,9 +365,9 @@ class ResponsesToChatStream:
                                                                                                    "reasoning_content")
             if event.get("delta"):
                 self.saw_content = True
-                out.append(self._chunk({key: event["delta"]}))
+                out.append(self._chunks.chunk({key: event["delta"]}))
         elif kind == "response.reasoning_summary_part.added" and event.get("summary_index"):
-            out.append(self._chunk({"reasoning_content": "\n\n"}))  # summary parts read as paragraphs
+            out.append(self._chunks.chunk({"reasoning_content": "\n\n"}))  # summary parts read as paragraphs
         elif kind in ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta"):
             out += self._arguments(event.get("output_index", 0), event.get("delta"))
         return out
@@ -397,29 +375,15 @@ class ResponsesToChatStream:
     def finish(self) -> list[dict[str, Any]]:
         if self._ended:
             return []
-        return self._role() + self._finish("tool_calls" if self._calls else "stop")
+        return self._chunks.role() + self._finish("tool_calls" if self._calls else "stop")
 
     def fail(self, status: int, error_type: str, message: str) -> list[dict[str, Any]]:
         if self._ended:
             return []
         self._ended = True  # nothing may follow the error frame
-        return [{"error": {"message": message, "type": error_type, "param": None, "code": str(status)}}]
+        return [error_frame(status, error_type, message)]
 
     # --- pieces ------------------------------------------------------------------------------
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        chunk: dict[str, Any] = {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
-                                 "model": self.ctx.client_model,
-                                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
-        if self.ctx.include_usage:
-            chunk["usage"] = None
-        return chunk
-
-    def _role(self) -> list[dict[str, Any]]:
-        if self._role_sent:
-            return []
-        self._role_sent = True
-        return [self._chunk({"role": "assistant", "content": ""})]
-
     def _call_added(self, output_index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
         kind = item.get("type")
         if kind not in ("function_call", "custom_tool_call") or output_index in self._calls:
@@ -437,13 +401,13 @@ class ResponsesToChatStream:
             whole = item.get("arguments")
         if whole:
             self._streamed.add(output_index)
-        return [self._chunk({"tool_calls": [call]})]
+        return [self._chunks.chunk({"tool_calls": [call]})]
 
     def _arguments(self, output_index: int, text: Any) -> list[dict[str, Any]]:
         if output_index not in self._calls or not isinstance(text, str) or not text:
             return []
         self._streamed.add(output_index)
-        return [self._chunk({"tool_calls": [self._fragment(output_index, text)]})]
+        return [self._chunks.chunk({"tool_calls": [self._fragment(output_index, text)]})]
 
     def _fragment(self, output_index: int, text: str) -> dict[str, Any]:
         key, field_name = ("custom", "input") if output_index in self._custom else ("function", "arguments")
@@ -455,17 +419,11 @@ class ResponsesToChatStream:
             return out
         self._streamed.add(output_index)
         whole = item.get("input") if item.get("type") == "custom_tool_call" else item.get("arguments") or "{}"
-        return out + [self._chunk({"tool_calls": [self._fragment(output_index, whole or "")]})]
+        return out + [self._chunks.chunk({"tool_calls": [self._fragment(output_index, whole or "")]})]
 
     def _finish(self, reason: str) -> list[dict[str, Any]]:
         self._ended = True
-        out = self._role() + [self._chunk({}, reason)]
-        if self.ctx.include_usage:
-            chunk = self._chunk({})
-            chunk["choices"] = []
-            chunk["usage"] = to_openai(self.usage or Usage())
-            out.append(chunk)
-        return out
+        return self._chunks.role() + [self._chunks.chunk({}, reason)] + self._chunks.usage(self.usage)
 
 
 class ResponsesPassthrough:

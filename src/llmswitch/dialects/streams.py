@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from llmswitch.dialects.chat_chunks import error_frame
 from llmswitch.dialects.types import StreamContext
 from llmswitch.dialects.usage import Usage, from_openai
 
@@ -68,4 +69,4 @@ class OpenAIPassthrough:
         return []
 
     def fail(self, status: int, error_type: str, message: str) -> list[dict[str, Any]]:
-        return [{"error": {"message": message, "type": error_type, "param": None, "code": str(status)}}]
+        return [error_frame(status, error_type, message)]

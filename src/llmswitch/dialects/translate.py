@@ -2,8 +2,9 @@
 
 `src` is the dialect a body is written in, `dst` the one it must become. Requests go from the
 client's dialect to the provider's; responses and streams come back the other way. Each dialect
-module provides pure functions, registered below for one (operation, from, to) each: a dialect
-and the hub both ways, and the same-dialect pass-throughs (which only rewrite `model`). Every other
+module provides pure functions, registered below per leg (operation, client, upstream), a request's
+and its answer's together: a dialect and the hub both ways, and the same-dialect pass-throughs
+(which only rewrite `model`); streams per (operation, from, to). Every other
 pair is derived, A -> B being A -> hub -> B, so a new dialect is joined to every other by the two
 translations between it and the hub.
 
@@ -66,52 +67,41 @@ def _anthropic_count_to_responses(body: dict[str, Any], ctx: ResponseContext) ->
     return {"object": "response.input_tokens", "input_tokens": body["input_tokens"]}, None
 
 
-_REQUESTS: dict[Pair, RequestFn] = {
-    ("chat", "openai", "openai"): openai_dialect.passthrough_request,
-    ("chat", "anthropic", "anthropic"): anthropic_request.passthrough_request,
-    ("chat", "openai", "anthropic"): anthropic_request.openai_to_anthropic_request,
-    ("chat", "anthropic", "openai"): anthropic_request.anthropic_to_openai_request,
-    ("chat", "openai", "gemini"): gemini_dialect.openai_to_gemini_request,
-    ("embeddings", "openai", "openai"): embeddings.passthrough_request,
-    ("embeddings", "openai", "gemini"): gemini_embeddings.openai_to_gemini_request,
-    ("count_tokens", "anthropic", "anthropic"): _count_request,
-    ("transcription", "openai", "openai"): audio.form_request,
-    ("translation", "openai", "openai"): audio.form_request,
-    ("speech", "openai", "openai"): audio.speech_request,
-    ("chat", "responses", "responses"): responses.passthrough_request,
-    ("chat", "responses", "openai"): responses_request.responses_to_chat_request,
-    ("chat", "openai", "responses"): responses_request.chat_to_responses_request,
-    ("count_tokens", "responses", "responses"): _count_request,
-    ("count_tokens", "responses", "anthropic"): _responses_count_to_anthropic,
-    ("compact", "responses", "responses"): _count_request,
-    ("response_retrieve", "responses", "responses"): _no_body,
-    ("response_input_items", "responses", "responses"): _no_body,
-    ("response_delete", "responses", "responses"): _no_body,
-    ("response_cancel", "responses", "responses"): _no_body,
+# (operation, client, upstream): the request's translation there and the answer's back, one row for both
+# directions of a leg, so a leg is never half registered.
+_LEGS: dict[Pair, tuple[RequestFn, ResponseFn]] = {
+    ("chat", "openai", "openai"): (openai_dialect.passthrough_request, openai_dialect.passthrough_response),
+    ("chat", "anthropic", "anthropic"): (anthropic_request.passthrough_request,
+                                         anthropic_response.passthrough_response),
+    ("chat", "openai", "anthropic"): (anthropic_request.openai_to_anthropic_request,
+                                      anthropic_response.anthropic_to_openai_response),
+    ("chat", "anthropic", "openai"): (anthropic_request.anthropic_to_openai_request,
+                                      anthropic_response.openai_to_anthropic_response),
+    ("chat", "openai", "gemini"): (gemini_dialect.openai_to_gemini_request, gemini_dialect.gemini_to_openai_response),
+    ("embeddings", "openai", "openai"): (embeddings.passthrough_request, embeddings.passthrough_response),
+    ("embeddings", "openai", "gemini"): (gemini_embeddings.openai_to_gemini_request,
+                                         gemini_embeddings.gemini_to_openai_response),
+    ("count_tokens", "anthropic", "anthropic"): (_count_request, _as_is),
+    ("transcription", "openai", "openai"): (audio.form_request, audio.transcript_response),
+    ("translation", "openai", "openai"): (audio.form_request, audio.transcript_response),
+    ("speech", "openai", "openai"): (audio.speech_request, audio.speech_response),
+    ("chat", "responses", "responses"): (responses.passthrough_request, responses.passthrough_response),
+    ("chat", "responses", "openai"): (responses_request.responses_to_chat_request,
+                                      responses_response.chat_to_responses_response),
+    ("chat", "openai", "responses"): (responses_request.chat_to_responses_request,
+                                      responses_response.responses_to_chat_response),
+    ("count_tokens", "responses", "responses"): (_count_request, _as_is),
+    ("count_tokens", "responses", "anthropic"): (_responses_count_to_anthropic, _anthropic_count_to_responses),
+    ("compact", "responses", "responses"): (_count_request, responses.passthrough_response),
+    ("response_retrieve", "responses", "responses"): (_no_body, responses.passthrough_response),
+    ("response_input_items", "responses", "responses"): (_no_body, _as_is),
+    ("response_delete", "responses", "responses"): (_no_body, _as_is),
+    ("response_cancel", "responses", "responses"): (_no_body, responses.passthrough_response),
 }
-_RESPONSES: dict[Pair, ResponseFn] = {
-    ("chat", "openai", "openai"): openai_dialect.passthrough_response,
-    ("chat", "anthropic", "anthropic"): anthropic_response.passthrough_response,
-    ("chat", "anthropic", "openai"): anthropic_response.anthropic_to_openai_response,
-    ("chat", "openai", "anthropic"): anthropic_response.openai_to_anthropic_response,
-    ("chat", "gemini", "openai"): gemini_dialect.gemini_to_openai_response,
-    ("embeddings", "openai", "openai"): embeddings.passthrough_response,
-    ("embeddings", "gemini", "openai"): gemini_embeddings.gemini_to_openai_response,
-    ("count_tokens", "anthropic", "anthropic"): _as_is,
-    ("transcription", "openai", "openai"): audio.transcript_response,
-    ("translation", "openai", "openai"): audio.transcript_response,
-    ("speech", "openai", "openai"): audio.speech_response,
-    ("chat", "responses", "responses"): responses.passthrough_response,
-    ("chat", "openai", "responses"): responses_response.chat_to_responses_response,
-    ("chat", "responses", "openai"): responses_response.responses_to_chat_response,
-    ("count_tokens", "responses", "responses"): _as_is,
-    ("count_tokens", "anthropic", "responses"): _anthropic_count_to_responses,
-    ("compact", "responses", "responses"): responses.passthrough_response,
-    ("response_retrieve", "responses", "responses"): responses.passthrough_response,
-    ("response_input_items", "responses", "responses"): _as_is,
-    ("response_delete", "responses", "responses"): _as_is,
-    ("response_cancel", "responses", "responses"): responses.passthrough_response,
-}
+# Requests go client -> upstream, responses upstream -> client: each leg's row read both ways.
+_REQUESTS: dict[Pair, RequestFn] = {pair: request for pair, (request, _) in _LEGS.items()}
+_RESPONSES: dict[Pair, ResponseFn] = {(operation, upstream, client): response
+                                      for (operation, client, upstream), (_, response) in _LEGS.items()}
 _STREAMS: dict[Pair, StreamFn] = {
     ("chat", "openai", "openai"): OpenAIPassthrough,
     ("chat", "anthropic", "anthropic"): anthropic_stream.AnthropicPassthrough,

@@ -31,10 +31,9 @@ from llmswitch.dialects.sse import encode_data
 from llmswitch.fake_upstream import answer as answers
 from llmswitch.fake_upstream import openai, sound
 from llmswitch.fake_upstream.dialect import Rejected
-from llmswitch.fake_upstream.directives import Directive, DirectiveError
-from llmswitch.fake_upstream.faults import Pacing, abort, send
-from llmswitch.fake_upstream.handling import (BODY, JSON, RECORD, SSE_HEADERS, STATE, before_answer,
-                                              default_message, directive_of, error)
+from llmswitch.fake_upstream.directives import Directive
+from llmswitch.fake_upstream.faults import abort, pacing_of, send
+from llmswitch.fake_upstream.handling import BODY, JSON, RECORD, SSE_HEADERS, STATE, default_message
 
 _FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 _TRANSCRIPTION_FORMATS = (*_FORMATS, "diarized_json")
@@ -259,17 +258,12 @@ def _stream_error(status: int, message: str) -> bytes:
     return encode_data(orjson.loads(openai.error_body(status, message)))
 
 
-def _pacing(directive: Directive) -> Pacing:
-    return Pacing(directive.delay_ms / 1000, directive.stall_after, directive.stall_s, directive.reset_after,
-                  directive.error_after)
-
-
 async def _send_frames(request: web.Request, headers: dict[str, str], frames: list[bytes],
                        directive: Directive, error_frame: bytes) -> web.StreamResponse:
     """Each frame is its own write (its own HTTP chunk), so a client sees audio arrive piece by piece."""
     response = web.StreamResponse(headers=headers)
     await response.prepare(request)
-    pacing = _pacing(directive)
+    pacing = pacing_of(directive)
     if pacing.plain:
         for frame in frames:
             await response.write(frame)
@@ -286,54 +280,33 @@ def _error_frame(directive: Directive) -> bytes:
     return _stream_error(status, directive.message or default_message(status))
 
 
-def _rejected(exc: Rejected, headers: dict[str, str]) -> web.Response:
-    return web.Response(status=exc.status, body=openai.error_body(exc.status, exc.message, exc.param),
-                        content_type=JSON, headers=headers)
-
-
 def _transcription_handler(translate: bool) -> Any:
-    async def handle(request: web.Request) -> web.StreamResponse:
-        state = request.app[STATE]
-        headers = {"x-fake-upstream": state.options.name}
-        try:
-            if state.options.require_auth:
-                openai.require_key(request)
-            upload = await read_upload(request)
-            request[RECORD]["body"] = upload.describe()
-            job = _check_transcription(upload, translate)
-            prompt = upload.fields.get("prompt", "")
-            stripped_prompt, directive = directive_of(request, prompt)
-        except Rejected as exc:
-            return _rejected(exc, headers)
-        except DirectiveError as exc:
-            return error(openai.error_body, 400, str(exc), headers)
-        directive, refused = await before_answer(request, directive, headers, openai.error_body)
-        if refused is not None:
-            return refused
+    async def check(request: web.Request) -> tuple[tuple[Upload, _Transcription], str]:
+        upload = await read_upload(request)
+        request[RECORD]["body"] = upload.describe()
+        return (upload, _check_transcription(upload, translate)), upload.fields.get("prompt", "")
+
+    async def answer(request: web.Request, headers: dict[str, str], checked: tuple[Upload, _Transcription],
+                     stripped_prompt: str, directive: Directive) -> web.StreamResponse:
+        upload, job = checked
         verb = "Translation" if translate else "Transcript"
         text = directive.text if directive.text is not None else f"{verb} of {upload.filename}, {upload.size} bytes."
         duration = _duration(upload)
         if job.stream:
-            frames = _transcript_frames(job, text, stripped_prompt, directive, directive.chunks or state.options.chunks)
+            chunks = directive.chunks or request.app[STATE].options.chunks
+            frames = _transcript_frames(job, text, stripped_prompt, directive, chunks)
             return await _send_frames(request, {**headers, **SSE_HEADERS}, frames, directive, _error_frame(directive))
         if directive.reset_after is not None:
             abort(request)
         body, content_type = _render(job, text, stripped_prompt, duration, directive)
         return web.Response(body=body, headers={**headers, "content-type": content_type})
 
-    return handle
+    return openai.operation(check, answer)
 
 
 def _check_speech(body: Any) -> tuple[str, str, float, bool]:
     """input, response_format, speed and whether SSE was asked, checked as the real API checks them."""
-    if not isinstance(body, dict):
-        raise Rejected(400, "We could not parse the JSON body of your request.")
-    for name in body:
-        if name not in _SPEECH_FIELDS:
-            raise Rejected(400, f"Unrecognized request argument supplied: {name}", name)
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise Rejected(400, "you must provide a model parameter", "model")
+    model = openai.checked_model(body, _SPEECH_FIELDS)
     text = body.get("input")
     if not isinstance(text, str) or not text:
         raise Rejected(400, "Missing required parameter: 'input'.", "input")
@@ -370,23 +343,16 @@ def speech_seconds(text: str, speed: float = 1.0) -> float:
     return round((0.2 + 0.01 * len(text)) / speed, 3)
 
 
-async def speech(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE]
-    headers = {"x-fake-upstream": state.options.name}
-    try:
-        if state.options.require_auth:
-            openai.require_key(request)
-        text, fmt, speed, sse = _check_speech(request[BODY])
-        stripped, directive = directive_of(request, text)
-    except Rejected as exc:
-        return _rejected(exc, headers)
-    except DirectiveError as exc:
-        return error(openai.error_body, 400, str(exc), headers)
-    directive, refused = await before_answer(request, directive, headers, openai.error_body)
-    if refused is not None:
-        return refused
+async def _speech_request(request: web.Request) -> tuple[tuple[str, str, float, bool], str]:
+    checked = _check_speech(request[BODY])
+    return checked, checked[0]
+
+
+async def _speak(request: web.Request, headers: dict[str, str], checked: tuple[str, str, float, bool],
+                 stripped: str, directive: Directive) -> web.StreamResponse:
+    text, fmt, speed, sse = checked
     audio = await asyncio.to_thread(sound.encode, fmt, speech_seconds(stripped or text, speed))
-    count = directive.chunks or state.options.chunks
+    count = directive.chunks or request.app[STATE].options.chunks
     size = -(-len(audio) // max(1, count))
     pieces = [audio[i:i + size] for i in range(0, len(audio), size)]
     if not sse:
@@ -399,5 +365,6 @@ async def speech(request: web.Request) -> web.StreamResponse:
     return await _send_frames(request, {**headers, **SSE_HEADERS}, frames, directive, _error_frame(directive))
 
 
+speech = openai.operation(_speech_request, _speak)
 transcriptions = _transcription_handler(translate=False)
 translations = _transcription_handler(translate=True)

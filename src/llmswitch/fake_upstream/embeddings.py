@@ -132,15 +132,8 @@ def _openai_size(body: dict[str, Any], model: str) -> int | None:
     return size
 
 
-def _openai_check(request: web.Request, body: Any, token_arrays: bool) -> tuple[list[_Input], str, int | None]:
-    if not isinstance(body, dict):
-        raise Rejected(400, "We could not parse the JSON body of your request.")
-    for name in body:
-        if name not in _OPENAI_FIELDS:
-            raise Rejected(400, f"Unrecognized request argument supplied: {name}", name)
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise Rejected(400, "you must provide a model parameter", "model")
+def _openai_check(body: Any, token_arrays: bool) -> tuple[list[_Input], str, int | None]:
+    model = openai.checked_model(body, _OPENAI_FIELDS)
     if "input" not in body:
         raise Rejected(400, "Missing required parameter: 'input'.", "input")
     encoding = body.get("encoding_format", "float")
@@ -162,28 +155,22 @@ async def _obey(request: web.Request, text: str, headers: dict[str, str],
     return stripped, directive, refused
 
 
-async def openai_embeddings(request: web.Request) -> web.StreamResponse:
-    options = request.app[STATE].options
-    headers = {"x-fake-upstream": options.name}
-    body = request[BODY]
-    try:
-        if options.require_auth:
-            openai.require_key(request)
-        inputs, model, size = _openai_check(request, body, options.token_arrays)
-        first = inputs[0]
-        stripped, directive, refused = await _obey(request, first.text if first.is_text else "", headers,
-                                                   openai.error_body)
-    except Rejected as exc:
-        return web.Response(status=exc.status, body=openai.error_body(exc.status, exc.message, exc.param),
-                            content_type=JSON, headers=headers)
-    except DirectiveError as exc:
-        return error(openai.error_body, 400, str(exc), headers)
-    if refused is not None:
-        return refused
-    if first.is_text:
-        first.text = stripped
+async def _openai_request(request: web.Request) -> tuple[tuple[list[_Input], str, int | None], str]:
+    """The checked inputs, model and size; a directive rides in the first input, if it is text."""
+    checked = _openai_check(request[BODY], request.app[STATE].options.token_arrays)
+    first = checked[0][0]
+    return checked, first.text if first.is_text else ""
+
+
+async def _openai_answer(request: web.Request, headers: dict[str, str], checked: tuple[list[_Input], str, int | None],
+                         stripped: str, directive: Directive) -> web.StreamResponse:
+    if directive.reset_after is not None:
+        abort(request)
+    inputs, model, size = checked
+    if inputs[0].is_text:
+        inputs[0].text = stripped
     native = native_dimensions(model)
-    base64_wanted = body.get("encoding_format") == "base64"
+    base64_wanted = request[BODY].get("encoding_format") == "base64"
     data = []
     for index, item in enumerate(inputs):
         values = vector(item.text, native, size)
@@ -194,6 +181,9 @@ async def openai_embeddings(request: web.Request) -> web.StreamResponse:
     answer = {"object": "list", "data": data, "model": model,
               "usage": {"prompt_tokens": prompt, "total_tokens": prompt}}
     return web.Response(body=orjson.dumps(answer), content_type=JSON, headers=headers)
+
+
+openai_embeddings = openai.operation(_openai_request, _openai_answer)
 
 
 def _gemini_request(request: dict[str, Any] | Any, at: str) -> tuple[str, str | None, int | None]:

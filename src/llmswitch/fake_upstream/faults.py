@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from llmswitch.fake_upstream.directives import Directive
+
 # set when the fake cut the connection itself, so it is not counted as a client leaving
 RESET_BY_US = web.RequestKey("fake_upstream.reset", bool)
 
@@ -31,6 +33,12 @@ class Pacing:
         """Nothing to time or cut: the whole stream can go out in one write."""
         return (not self.delay_s and self.stall_after is None and self.reset_after is None
                 and self.error_after is None)
+
+
+def pacing_of(directive: Directive, extra_delay_s: float = 0.0) -> Pacing:
+    """The directive's timing and cuts; EXTRA_DELAY_S adds to its delay between frames."""
+    return Pacing(directive.delay_ms / 1000 + extra_delay_s, directive.stall_after, directive.stall_s,
+                  directive.reset_after, directive.error_after)
 
 
 def abort(request: web.Request) -> None:

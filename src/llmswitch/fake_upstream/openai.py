@@ -1,12 +1,15 @@
 """OpenAI Chat Completions as the real API speaks it: `POST /v1/chat/completions`, JSON or SSE.
 
 Checks the rules a translation can break (tool messages answer a preceding `tool_calls`, every
-call gets an answer, `arguments` is a string) with the real API's messages.
+call gets an answer, `arguments` is a string) with the real API's messages. Also what every other
+OpenAI operation the fake serves shares: the error shape, the key check, the first checks of a
+JSON body, and the frame of a handler (`operation`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
@@ -14,6 +17,8 @@ from aiohttp import web
 from llmswitch.dialects.sse import DONE, encode_data
 from llmswitch.fake_upstream.answer import Answer, Prompt, Usage, result_text
 from llmswitch.fake_upstream.dialect import Rejected, Reply
+from llmswitch.fake_upstream.directives import Directive, DirectiveError
+from llmswitch.fake_upstream.handling import JSON, STATE, before_answer, directive_of
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _INSTRUCTION_ROLES = ("system", "developer")
@@ -39,6 +44,55 @@ def require_key(request: web.Request) -> None:
     if not request.headers.get("authorization"):
         raise Rejected(401, "You didn't provide an API key. You need to provide your API key in an "
                             "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+
+
+def rejected(exc: Rejected, headers: dict[str, str]) -> web.Response:
+    return web.Response(status=exc.status, body=error_body(exc.status, exc.message, exc.param), content_type=JSON,
+                        headers=headers)
+
+
+def checked_model(body: Any, fields: set[str]) -> str:
+    """What the real API checks first of a JSON body: an object, of known FIELDS only, naming a model."""
+    if not isinstance(body, dict):
+        raise Rejected(400, "We could not parse the JSON body of your request.")
+    for name in body:
+        if name not in fields:
+            raise Rejected(400, f"Unrecognized request argument supplied: {name}", name)
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise Rejected(400, "you must provide a model parameter", "model")
+    return model
+
+
+Checked = TypeVar("Checked")
+
+
+def operation(check: Callable[[web.Request], Awaitable[tuple[Checked, str]]],
+              answer: Callable[[web.Request, dict[str, str], Checked, str, Directive], Awaitable[web.StreamResponse]],
+              ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The handler of an OpenAI operation other than chat. CHECK reads the request as the real API
+    does and returns it checked, with the text a directive may ride in; the key, the directive and
+    the faults before the first byte are dealt with here, each refusal in OpenAI's error shape; then
+    ANSWER gets the response headers, the checked request, that text without its directive and the
+    directive left to obey."""
+    async def handle(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE]
+        headers = {"x-fake-upstream": state.options.name}
+        try:
+            if state.options.require_auth:
+                require_key(request)
+            checked, text = await check(request)
+            stripped, directive = directive_of(request, text)
+        except Rejected as exc:
+            return rejected(exc, headers)
+        except DirectiveError as exc:
+            return rejected(Rejected(400, str(exc)), headers)
+        directive, refused = await before_answer(request, directive, headers, error_body)
+        if refused is not None:
+            return refused
+        return await answer(request, headers, checked, stripped, directive)
+
+    return handle
 
 
 def _text(content: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,8 +108,7 @@ def check(body: Any, history: list[dict[str, Any]], *, need_model: bool = True) 
     include = body.get("include") or []
     for i, value in enumerate(include if isinstance(include, list) else [include]):
         if value not in INCLUDABLE:
-            raise Rejected(400, f"Invalid value: '{value}'. Supported values are: "
-                                + ", ".join(f"'{v}'" for v in INCLUDABLE) + ".", f"include[{i}]")
+            raise _not_one_of(value, INCLUDABLE, f"include[{i}]")
     if body.get("background") is True and body.get("store") is False:
         raise Rejected(400, "Background responses cannot be created with store set to false.", "background")
     tools = _check_tools(body.get("tools"))
@@ -137,6 +137,11 @@ def _check_numbers(body: dict[str, Any]) -> None:
                            name)
 
 
+def _not_one_of(value: Any, allowed: Iterable[str], param: str, joiner: str = ", ") -> Rejected:
+    return Rejected(400, f"Invalid value: '{value}'. Supported values are: " + joiner.join(f"'{a}'" for a in allowed)
+                    + ".", param)
+
+
 def _check_tools(tools: Any) -> list[dict[str, Any]]:
     if tools is None:
         return []
@@ -145,8 +150,7 @@ def _check_tools(tools: Any) -> list[dict[str, Any]]:
     for i, tool in enumerate(tools):
         kind = tool.get("type") if isinstance(tool, dict) else None
         if kind not in TOOL_TYPES:
-            raise Rejected(400, f"Invalid value: '{kind}'. Supported values are: "
-                                + ", ".join(f"'{t}'" for t in TOOL_TYPES) + ".", f"tools[{i}].type")
+            raise _not_one_of(kind, TOOL_TYPES, f"tools[{i}].type")
         if kind in ("function", "custom") and not isinstance(tool.get("name"), str):
             raise Rejected(400, f"Missing required parameter: 'tools[{i}].name'.", f"tools[{i}].name")
         if kind == "function" and "function" in tool:
@@ -206,8 +210,7 @@ def _check_items(items: list[dict[str, Any]], history: list[dict[str, Any]]) -> 
         kind = item["type"]
         at = f"input[{i}]"
         if kind not in ITEM_TYPES:
-            raise Rejected(400, f"Invalid value: '{kind}'. Supported values are: "
-                                + ", ".join(f"'{t}'" for t in ITEM_TYPES) + ".", f"{at}.type")
+            raise _not_one_of(kind, ITEM_TYPES, f"{at}.type")
         if kind == "message":
             _check_message(item, at)
         elif kind in ("function_call", "custom_tool_call"):
@@ -253,8 +256,7 @@ def _check_message(item: dict[str, Any], at: str) -> None:
     for j, part in enumerate(content):
         kind = part.get("type") if isinstance(part, dict) else None
         if kind not in allowed:
-            raise Rejected(400, f"Invalid value: '{kind}'. Supported values are: "
-                                + " and ".join(f"'{a}'" for a in allowed) + ".", f"{at}.content[{j}]")
+            raise _not_one_of(kind, allowed, f"{at}.content[{j}]", joiner=" and ")
         if kind in ("input_text", "output_text") and not isinstance(part.get("text"), str):
             raise Rejected(400, f"Missing required parameter: '{at}.content[{j}].text'.", f"{at}.content[{j}].text")
         if kind == "input_image" and not (part.get("image_url") or part.get("file_id")):

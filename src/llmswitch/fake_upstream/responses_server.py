@@ -26,7 +26,7 @@ from llmswitch.fake_upstream import openai
 from llmswitch.fake_upstream import responses as wire
 from llmswitch.fake_upstream.dialect import Rejected
 from llmswitch.fake_upstream.directives import Directive, DirectiveError
-from llmswitch.fake_upstream.faults import Pacing, abort, send
+from llmswitch.fake_upstream.faults import abort, pacing_of, send
 from llmswitch.fake_upstream.handling import (BODY, JSON, SSE_HEADERS, STATE, State, before_answer, default_message,
                                               directive_of)
 
@@ -54,11 +54,6 @@ def _keep(state: State, response_id: str, stored: Stored) -> None:
         store.popitem(last=False)
 
 
-def _rejected(exc: Rejected, headers: dict[str, str]) -> web.Response:
-    return web.Response(status=exc.status, body=openai.error_body(exc.status, exc.message, exc.param),
-                        content_type=JSON, headers=headers)
-
-
 def _not_found(response_id: str) -> Rejected:
     return Rejected(404, f"Response with id '{response_id}' not found.")
 
@@ -80,6 +75,15 @@ def _headers(request: web.Request) -> dict[str, str]:
     return headers
 
 
+def _checked(request: web.Request) -> tuple[dict[str, str], list[dict[str, Any]], wire.Request]:
+    """The answer's headers, the conversation a `previous_response_id` continues, and the request
+    checked against it (create and compact check the same body)."""
+    body = request[BODY]
+    headers = _headers(request)
+    history = _history(request.app[STATE], body)
+    return headers, history, wire.check(body, history)
+
+
 def _frames(events: list[dict[str, Any]]) -> list[bytes]:
     return [encode_event(e) for e in events]
 
@@ -96,16 +100,13 @@ def _fault_frames(rendered: wire.Rendered, at: int, directive: Directive) -> byt
 
 async def create(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    body = request[BODY]
     try:
-        headers = _headers(request)
-        history = _history(state, body)
-        checked = wire.check(body, history)
+        headers, history, checked = _checked(request)
         stripped, directive = directive_of(request, checked.prompt.text)
     except Rejected as exc:
-        return _rejected(exc, {"x-fake-upstream": state.options.name})
+        return openai.rejected(exc, {"x-fake-upstream": state.options.name})
     except DirectiveError as exc:
-        return _rejected(Rejected(400, str(exc)), headers)
+        return openai.rejected(Rejected(400, str(exc)), headers)
     number = next(state.numbers)
     response_id = f"resp_fake{number}"
     created = int(time.time())
@@ -123,8 +124,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         return web.Response(body=orjson.dumps(rendered.response), content_type=JSON, headers=headers)
     response = web.StreamResponse(headers={**headers, **SSE_HEADERS})
     await response.prepare(request)
-    pacing = Pacing(directive.delay_ms / 1000, directive.stall_after, directive.stall_s, directive.reset_after,
-                    directive.error_after)
+    pacing = pacing_of(directive)
     error_frame = b"" if directive.error_after is None else _fault_frames(rendered, directive.error_after, directive)
     if await send(response, request, _frames(rendered.events), pacing, error_frame):
         await response.write_eof()
@@ -191,9 +191,10 @@ async def retrieve(request: web.Request) -> web.StreamResponse:
         stream = request.query.get("stream") == "true"
         after = int(request.query.get("starting_after", "-1"))
     except ValueError:
-        return _rejected(Rejected(400, "Invalid 'starting_after': expected an integer.", "starting_after"), headers)
+        return openai.rejected(Rejected(400, "Invalid 'starting_after': expected an integer.", "starting_after"),
+                               headers)
     except Rejected as exc:
-        return _rejected(exc, {"x-fake-upstream": request.app[STATE].options.name})
+        return openai.rejected(exc, {"x-fake-upstream": request.app[STATE].options.name})
     if not stream:
         return web.Response(body=orjson.dumps(stored.response), content_type=JSON, headers=headers)
     if stored.task is not None and not stored.task.done():
@@ -210,7 +211,7 @@ async def delete(request: web.Request) -> web.Response:
         headers = _headers(request)
         _find(request)
     except Rejected as exc:
-        return _rejected(exc, {"x-fake-upstream": request.app[STATE].options.name})
+        return openai.rejected(exc, {"x-fake-upstream": request.app[STATE].options.name})
     response_id = request.match_info["response_id"]
     stored = _store(request.app[STATE]).pop(response_id)
     if stored.task is not None:
@@ -226,7 +227,7 @@ async def cancel(request: web.Request) -> web.Response:
         if not stored.response.get("background"):
             raise Rejected(400, "Only responses created with background set to true can be cancelled.")
     except Rejected as exc:
-        return _rejected(exc, {"x-fake-upstream": request.app[STATE].options.name})
+        return openai.rejected(exc, {"x-fake-upstream": request.app[STATE].options.name})
     if stored.task is not None and not stored.task.done():
         stored.task.cancel()
         stored.response = {**stored.response, "status": "cancelled"}
@@ -257,7 +258,7 @@ async def input_items(request: web.Request) -> web.Response:
                 raise Rejected(400, f"Invalid 'after': no item with id '{after}'.", "after")
             items = items[ids.index(after) + 1:]
     except Rejected as exc:
-        return _rejected(exc, {"x-fake-upstream": request.app[STATE].options.name})
+        return openai.rejected(exc, {"x-fake-upstream": request.app[STATE].options.name})
     page = items[:limit]
     body = {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
             "last_id": page[-1]["id"] if page else None, "has_more": len(items) > limit}
@@ -271,7 +272,7 @@ async def input_tokens(request: web.Request) -> web.Response:
         headers = _headers(request)
         count = wire.count(body, _history(state, body))
     except Rejected as exc:
-        return _rejected(exc, {"x-fake-upstream": state.options.name})
+        return openai.rejected(exc, {"x-fake-upstream": state.options.name})
     return web.Response(body=orjson.dumps({"object": "response.input_tokens", "input_tokens": count}),
                         content_type=JSON, headers=headers)
 
@@ -279,13 +280,10 @@ async def input_tokens(request: web.Request) -> web.Response:
 async def compact(request: web.Request) -> web.Response:
     """The user messages, then one compaction item whose sealed content stands for everything else."""
     state = request.app[STATE]
-    body = request[BODY]
     try:
-        headers = _headers(request)
-        history = _history(state, body)
-        checked = wire.check(body, history)
+        headers, history, checked = _checked(request)
     except Rejected as exc:
-        return _rejected(exc, {"x-fake-upstream": state.options.name})
+        return openai.rejected(exc, {"x-fake-upstream": state.options.name})
     number = next(state.numbers)
     conversation = history + checked.items
     users = [i for i in wire.item_list(conversation, f"msg_cmp{number}")

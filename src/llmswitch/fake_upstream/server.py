@@ -18,7 +18,7 @@ from llmswitch.fake_upstream import audio, embeddings, responses_server
 from llmswitch.fake_upstream.anthropic import AnthropicMessages
 from llmswitch.fake_upstream.dialect import Dialect, Rejected, Reply
 from llmswitch.fake_upstream.directives import Directive, DirectiveError
-from llmswitch.fake_upstream.faults import RESET_BY_US, Pacing, abort, send
+from llmswitch.fake_upstream.faults import RESET_BY_US, Pacing, abort, pacing_of, send
 from llmswitch.fake_upstream.gemini import GeminiGenerate
 from llmswitch.fake_upstream.handling import (BODY, JSON, RECORD, SSE_HEADERS, STATE, State, before_answer,
                                               default_message, directive_of, error)
@@ -133,10 +133,9 @@ def _gemini_route(generate: Any) -> Any:
 
 
 def _pacing(options: FakeOptions, directive: Directive, answer: answers.Answer, frames: int) -> Pacing:
-    delay = directive.delay_ms / 1000
-    if options.tokens_per_second:
-        delay += answer.usage.completion / max(1, frames - 1) / options.tokens_per_second
-    return Pacing(delay, directive.stall_after, directive.stall_s, directive.reset_after, directive.error_after)
+    if not options.tokens_per_second:
+        return pacing_of(directive)
+    return pacing_of(directive, answer.usage.completion / max(1, frames - 1) / options.tokens_per_second)
 
 
 def _count_tokens_handler(dialect: AnthropicMessages) -> Any:

@@ -261,17 +261,24 @@ class Provider:
             _scrub_error(body, call.api_key)
         return UpstreamReply(response.status, body)
 
-    async def stream(self, call: UpstreamCall) -> UpstreamStream:
-        """The call's answer as SSE events in the endpoint's dialect."""
+    async def stream(self, call: UpstreamCall) -> UpstreamStream | UpstreamBytes:
+        """The call's answer as SSE events in the endpoint's dialect. On an endpoint whose whole answers
+        are bytes, an answer that is no event stream is what the upstream gives for a stream (whisper-1
+        ignores `stream` and answers JSON): its bytes, to pass on as they are."""
         response = await self._send(call)
-        responses = self.dialect_of(call.endpoint or self.chat) == "responses"
+        endpoint = call.endpoint or self.chat
+        if endpoint.answer == "binary" and not _is_event_stream(response.headers.get("content-type", "")):
+            return self._bytes(response, call.api_key)
+        responses = self.dialect_of(endpoint) == "responses"
         return UpstreamStream(self._guarded(response, call.api_key, responses), response.close)
 
     async def open(self, call: UpstreamCall) -> UpstreamBytes:
         """The call's answer as bytes passed on as they arrive (audio), with the upstream's media type."""
-        response = await self._send(call)
+        return self._bytes(await self._send(call), call.api_key)
+
+    def _bytes(self, response: Response, sent_key: str | None) -> UpstreamBytes:
         content_type = response.headers.get("content-type", "application/octet-stream")
-        return UpstreamBytes(response.status, content_type, self._raw(response, call.api_key), response.close)
+        return UpstreamBytes(response.status, content_type, self._raw(response, sent_key), response.close)
 
     async def _raw(self, response: Response, sent_key: str | None) -> AsyncIterator[bytes]:
         try:
@@ -395,6 +402,10 @@ class Provider:
         raise UpstreamError("http", message, status=response.status, body=body,
                             retry_after=parse_retry_after(response.headers), error_type=error_type,
                             sent_key=sent_key)
+
+
+def _is_event_stream(media_type: str) -> bool:
+    return media_type.split(";", 1)[0].strip().lower() == "text/event-stream"
 
 
 def _scrub_error(event: dict[str, Any], sent_key: str | None) -> dict[str, Any]:

@@ -4,7 +4,8 @@ surface, served by OpenAI and any OpenAI-compatible server (Groq, a local whispe
 Transcriptions and translations are multipart forms read as they arrive (`surfaces.form`): the fields
 before the file route the request, the file passes on to the upstream, and the answer comes back as
 the upstream's own bytes and media type (json, verbose_json, text, srt, vtt), or, for a transcription
-asked with `stream: true` before its file, as its `transcript.text.*` events. Speech takes JSON and
+asked with `stream: true` before its file, as its `transcript.text.*` events (whisper-1 ignores
+`stream`: its JSON is passed on as it is). Speech takes JSON and
 answers the audio as it arrives, with the upstream's media type, or its `speech.audio.*` events when
 `stream_format` is `sse`. A model none of whose deployments serves the operation (Anthropic, Gemini)
 is a 400 naming `model`. Validation is OpenAI's own, before any upstream call: what the openai SDK

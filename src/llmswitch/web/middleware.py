@@ -18,7 +18,7 @@ from llmswitch.config import Config
 from llmswitch.core.gateway import Gateway
 from llmswitch.errors import GatewayError
 from llmswitch.surfaces.wire import OPENAI, Wire
-from llmswitch.web.context import REQUEST_ID
+from llmswitch.web.context import ANSWER_HEADERS, REQUEST_ID
 
 log = logging.getLogger("llmswitch")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -88,6 +88,7 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires) -> Mid
             request_id = f"req_{id_prefix}{next(id_counter):08x}"
         request[REQUEST_ID] = request_id
         cors = cors_headers(request)
+        answer_headers = request[ANSWER_HEADERS] = {"x-request-id": request_id, **cors}
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
             return web.Response(status=204, headers={
                 **cors, "access-control-allow-methods": CORS_METHODS,
@@ -106,9 +107,8 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires) -> Mid
             return error_response(GatewayError(500, "Internal gateway error"), request, request_id, cors)
         finally:
             gateway.concurrency.release(request)
-        if not response.prepared:
-            response.headers["x-request-id"] = request_id
-            response.headers.update(cors)
+        if not response.prepared:  # a prepared one (a stream) opened with them (`web.respond`)
+            response.headers.update(answer_headers)
         return response
 
     return middleware

@@ -20,7 +20,7 @@ from llmswitch.core.pipeline import Request
 from llmswitch.dialects import sse
 from llmswitch.dialects.usage import Usage
 from llmswitch.surfaces.wire import Wire
-from llmswitch.web.context import GATEWAY, REQUEST_ID
+from llmswitch.web.context import ANSWER_HEADERS, GATEWAY, REQUEST_ID
 
 SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -42,6 +42,8 @@ class HTTPResponder:
         self.response = web.Response(body=body, content_type="application/json", headers=headers)
 
     async def open(self, headers: dict[str, str], media_type: str | None = None) -> None:
+        """Send the stream's headers: the answer's, and those every answer to the request carries."""
+        headers = {**headers, **self.request[ANSWER_HEADERS]}
         if media_type is not None:
             self._events = False
             response = self.response = web.StreamResponse(headers={"content-type": media_type, **headers})
