@@ -148,11 +148,8 @@ class Metrics:
     # --- what requests count (the hot path) -----------------------------------------------------
     def record(self, record: RequestRecord) -> None:
         """A pipeline sink: one request, ended."""
-        model = record.model
-        if model not in self._known:
-            model = self._fold(model)
         status = record.status
-        key = (model, record.provider, record.operation, status, record.error)
+        key = (record.model, record.provider, record.operation, status, record.error)
         slots = self._requests.get(key)
         if slots is None:
             slots = self._request_slots(key)
@@ -201,7 +198,15 @@ class Metrics:
         return model.name if model is not None else UNCONFIGURED
 
     def _request_slots(self, key: RequestKey) -> tuple[int, ...]:
+        """The slots of KEY's series, made if new. Kept under KEY when its model is a configured name;
+        any other name is folded each time, so that no name a client invents is kept."""
         model, provider, operation, status, error = key
+        if model not in self._known:
+            model = self._fold(model)
+            key = (model, provider, operation, status, error)
+            slots = self._requests.get(key)
+            if slots is not None:
+                return slots
         group = self._unanswered if not provider and status >= 400 else self._groups.get(key[:3])
         if group is None:
             allocate = self.slots.allocate
