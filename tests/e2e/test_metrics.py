@@ -18,6 +18,8 @@ from typing import Any
 import openai
 import pytest
 
+import llmswitch
+
 from tests.support.fake import fake_directive
 from tests.support.metrics import Page, scrape
 from tests.support.processes import Process, start_gateway
@@ -79,9 +81,10 @@ def test_the_page_parses_and_declares_each_family_with_its_type(gateway: Process
         "llmswitch_cost_usd": "counter", "llmswitch_upstream_errors": "counter",
         "llmswitch_upstream_retries": "counter", "llmswitch_rate_limited": "counter",
         "llmswitch_requests_in_flight": "gauge", "llmswitch_target_state": "gauge", "llmswitch_workers": "gauge",
-        "llmswitch_build_info": "gauge", "process_cpu_seconds": "counter", "process_resident_memory_bytes": "gauge",
+        "process_cpu_seconds": "counter", "process_resident_memory_bytes": "gauge",
         "process_open_fds": "gauge",
     }
+    assert page.series("llmswitch_workers") == [{"version": llmswitch.__version__}]
     assert page.value("llmswitch_workers") == 1
     assert page.value("process_resident_memory_bytes") > 0
 
@@ -114,7 +117,8 @@ def test_tokens_and_cost_are_the_usage_billed_at_the_configured_prices(gateway: 
     assert page.value("llmswitch_cost_usd_total", model="priced") == pytest.approx(3 * COST_OF_USAGE)
 
 
-def test_the_latency_histograms_count_each_answer_in_cumulative_buckets(gateway: Process, client: openai.OpenAI) -> None:
+def test_the_latency_histograms_count_each_answer_in_cumulative_buckets(
+        gateway: Process, client: openai.OpenAI) -> None:
     for _ in range(2):
         ask(client, "timed")
     for _chunk in ask(client, "timed", stream=True):

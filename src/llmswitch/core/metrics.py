@@ -71,13 +71,12 @@ IN_FLIGHT = Family("llmswitch_requests_in_flight", "gauge", "Requests being serv
 TARGET_STATE = Family("llmswitch_target_state", "gauge",
                       "Workers that see each deployment (a target: a deployment with one upstream key) in each "
                       "state; with one worker 1 for its state, 0 for the others.")
-WORKERS = Family("llmswitch_workers", "gauge", "Worker processes serving.")
-INFO = Family("llmswitch_build_info", "gauge", "The gateway's version, as a label.")
+WORKERS = Family("llmswitch_workers", "gauge", "Worker processes serving, by the gateway's version.")
 CPU = Family("process_cpu_seconds_total", "counter", "CPU time the workers used, user and system.")
 MEMORY = Family("process_resident_memory_bytes", "gauge", "Resident memory of the workers.")
 FDS = Family("process_open_fds", "gauge", "File descriptors the workers hold open.")
 FAMILIES = (REQUESTS, DURATION, TTFT, TOKENS, COST, UPSTREAM_ERRORS, RETRIES, RATE_LIMITED, IN_FLIGHT,
-            TARGET_STATE, WORKERS, INFO, CPU, MEMORY, FDS)
+            TARGET_STATE, WORKERS, CPU, MEMORY, FDS)
 GAUGES = frozenset(family.name for family in FAMILIES if family.kind == "gauge")
 DURATION_SUM = len(DURATION_BUCKETS)  # a histogram's last slot holds the sum
 TTFT_SUM = len(TTFT_BUCKETS)
@@ -112,8 +111,8 @@ class Metrics:
             self.slots = SharedSlots(self.directory, pid)
             self._peers = Peers(self.directory, pid)
             self._publisher = asyncio.get_running_loop().create_task(self._publish())
-        for family, series_labels in ((IN_FLIGHT, ""), (WORKERS, ""), (INFO, labels(version=__version__)),
-                                      (CPU, ""), (MEMORY, ""), (FDS, "")):
+        for family, series_labels in ((IN_FLIGHT, ""), (WORKERS, labels(version=__version__)), (CPU, ""),
+                                      (MEMORY, ""), (FDS, "")):
             self._gauges[family.name] = self.slots.allocate(family.name, series_labels, 1)
         # A request no target answered is counted, and has nothing else to count: its group's slots
         # are a scratch series no family names, so the hot path need not ask.
@@ -243,7 +242,7 @@ class Metrics:
         values = self.slots.values
         gauges = self._gauges
         values[gauges[IN_FLIGHT.name]] = self._concurrency.in_flight
-        values[gauges[WORKERS.name]] = values[gauges[INFO.name]] = 1.0
+        values[gauges[WORKERS.name]] = 1.0
         times = os.times()
         values[gauges[CPU.name]] = times.user + times.system
         values[gauges[MEMORY.name]] = _resident_bytes()
@@ -256,8 +255,8 @@ class Metrics:
                 slots = self._targets.get(key)
                 if slots is None:
                     common = labels(model=model, deployment=target.label)
-                    slots = self._targets[key] = tuple(
-                        self.slots.allocate(TARGET_STATE.name, f"{common},{labels(state=state)}", 1) for state in STATES)
+                    slots = self._targets[key] = tuple(self.slots.allocate(
+                        TARGET_STATE.name, f"{common},{labels(state=state)}", 1) for state in STATES)
                 state = target.health.state()
                 for slot, name in zip(slots, STATES):
                     values[slot] = 1.0 if name == state else 0.0
