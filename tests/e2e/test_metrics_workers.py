@@ -30,6 +30,7 @@ SCRAPES = 12  # scrapes, at least, and until each worker answered some
 @pytest.fixture(scope="module")
 def gateway(fake: Process) -> Iterator[Process]:
     config = {
+        "server": {"status_rps": 0},  # scrapes come in a quick row: no per-address throttle on /metrics
         "providers": {"fake": {"type": "openai", "base_url": f"{fake.url}/v1", "api_keys": ["x"]}},
         "models": {"shared": [{"provider": "fake", "model": "gpt-4o"}]},
     }
