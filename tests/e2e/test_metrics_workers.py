@@ -22,7 +22,7 @@ import pytest
 from tests.support.metrics import Page, scrape
 from tests.support.processes import Process, start_gateway
 
-MAX_REQUESTS = 400  # sent at most before both workers have served some
+SPREAD_S = 60.0  # requests are sent for at most this long before both workers have served some
 EACH = 5  # requests each worker serves at least
 SCRAPES = 12  # scrapes, at least, and until each worker answered some
 
@@ -35,6 +35,10 @@ def gateway(fake: Process) -> Iterator[Process]:
         "models": {"shared": [{"provider": "fake", "model": "gpt-4o"}]},
     }
     with start_gateway(config, workers=2) as process:
+        # /health answers once one worker listens; the other may still be starting on a loaded host
+        deadline = time.monotonic() + SPREAD_S
+        while scrape(process.url).value("llmswitch_workers") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         yield process
 
 
@@ -71,7 +75,8 @@ def workers(gateway: Process) -> list[int]:
 def test_every_scrape_reports_what_both_workers_served(gateway: Process) -> None:
     served: Counter[str] = Counter()
     sent = 0
-    while sent < MAX_REQUESTS and (len(served) < 2 or min(served.values()) < EACH):
+    deadline = time.monotonic() + SPREAD_S
+    while time.monotonic() < deadline and (len(served) < 2 or min(served.values()) < EACH):
         status, worker = chat(gateway, "shared")
         assert status == 200
         served[worker] += 1
