@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: serve test services agents browser bench clean
+.PHONY: serve test services agents browser prometheus bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,7 +31,10 @@ agents:
 browser:
 	@scripts/install-browser.sh
 
-test: $(DEVSTAMP) services agents browser
+prometheus:
+	@scripts/install-prometheus.sh
+
+test: $(DEVSTAMP) services agents browser prometheus
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -7,13 +7,14 @@ their own paths, the status routes behind a per-address throttle (`web.throttle`
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 from aiohttp import web
 
 from llmswitch.config import Config
 from llmswitch.core.gateway import Gateway
-from llmswitch.surfaces import (admin, admin_ui, anthropic_messages, audio, compat, embeddings, key_info, models,
-                                openai_chat, responses)
+from llmswitch.surfaces import (admin, admin_ui, anthropic_messages, audio, compat, embeddings, key_info, metrics,
+                                models, openai_chat, responses)
 from llmswitch.surfaces.status import health_ready, home
 from llmswitch.web.context import GATEWAY
 from llmswitch.web.middleware import RouteWires, build_middleware
@@ -24,8 +25,8 @@ SURFACES = (models, openai_chat, anthropic_messages, embeddings, audio, key_info
 GC_YOUNG_THRESHOLD = 20_000  # net allocations between young collections (CPython's default: 700)
 
 
-def build_app(config: Config) -> web.Application:
-    gateway = Gateway(config)
+def build_app(config: Config, workers_dir: Path | None = None) -> web.Application:
+    gateway = Gateway(config, workers_dir)
     wires = RouteWires()
     app = web.Application(middlewares=[build_middleware(config, gateway, wires)],
                           client_max_size=int(config.server.max_body_mb * 1024 * 1024))
@@ -47,6 +48,8 @@ def build_app(config: Config) -> web.Application:
     app.router.add_get("/", throttled(home, buckets))
     app.router.add_get("/health", throttled(health, buckets))
     app.router.add_get("/health/ready", throttled(health_ready, buckets))
+    if config.metrics.enabled:
+        app.router.add_get("/metrics", throttled(metrics.scrape, buckets))
     for prefix in PREFIXES:
         for surface in SURFACES:
             for method, path, handler, wire in surface.ROUTES:

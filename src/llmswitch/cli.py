@@ -15,6 +15,7 @@ import typer
 
 from llmswitch import cli_keys, cli_status
 from llmswitch.config import Config, ConfigError, load_config
+from llmswitch.core.metric_slots import workers_directory
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="llmswitch: an LLM API gateway.")
 
@@ -40,7 +41,7 @@ def _bound_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run_worker(config: Config, sock: socket.socket) -> None:
+def _run_worker(config: Config, sock: socket.socket, workers_dir: Optional[Path] = None) -> None:
     import uvloop
 
     from llmswitch.app import build_app
@@ -49,7 +50,7 @@ def _run_worker(config: Config, sock: socket.socket) -> None:
     logging.basicConfig(level=os.environ.get("LLMSWITCH_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvloop.install()
-    serve(build_app(config), sock, grace_s=config.server.shutdown_grace_s)
+    serve(build_app(config, workers_dir), sock, grace_s=config.server.shutdown_grace_s)
 
 
 @app.command()
@@ -75,8 +76,9 @@ def serve(
     if count <= 1:
         _run_worker(cfg, sock)
         return
-    _supervise([multiprocessing.get_context("fork").Process(target=_run_worker, args=(cfg, sock))
-                for _ in range(count)], sock)
+    with workers_directory() as directory:  # where each worker counts its metrics, for any to add up
+        _supervise([multiprocessing.get_context("fork").Process(target=_run_worker, args=(cfg, sock, directory))
+                    for _ in range(count)], sock)
 
 
 def _supervise(workers: list[multiprocessing.process.BaseProcess], sock: socket.socket) -> None:

@@ -165,6 +165,13 @@ class ResponsesConfig(_Strict):
     memory_limit: Annotated[int, msgspec.Meta(ge=1)] = 1000  # responses kept in memory: all (memory), recent (database)
 
 
+class MetricsConfig(_Strict):
+    """`GET /metrics` in the Prometheus text format (README: Metrics)."""
+
+    enabled: bool = True
+    require_key: bool = False  # only with the master key as a bearer token (a scraper's `authorization`)
+
+
 class LimitsConfig(_Strict):
     backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
     budget_reserve_tokens: int = 4096  # completion tokens reserved against a budget when max_tokens is unset
@@ -197,6 +204,7 @@ class Config(msgspec.Struct, kw_only=True):
     compat: CompatConfig = msgspec.field(default_factory=CompatConfig)
     ui: UIConfig = msgspec.field(default_factory=UIConfig)
     responses: ResponsesConfig = msgspec.field(default_factory=ResponsesConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     source: str = "<config>"
 
     def resolve_model(self, name: str, default: bool = True) -> Model | None:
@@ -361,7 +369,7 @@ class _Validator:
 
 _SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
              "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits",
-             "ui", "compat", "responses"}
+             "ui", "compat", "responses", "metrics"}
 
 
 def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
@@ -381,6 +389,9 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     compat = v.convert(raw.get("compat") or {}, CompatConfig, ("compat",))
     ui = v.convert(raw.get("ui") or {}, UIConfig, ("ui",))
     responses = v.convert(raw.get("responses") or {}, ResponsesConfig, ("responses",))
+    metrics = v.convert(raw.get("metrics") or {}, MetricsConfig, ("metrics",))
+    if metrics is not None and metrics.require_key and auth is not None and not auth.master_key:
+        v.problem(("metrics", "require_key"), "needs auth.master_key (the key a scraper presents)")
     providers: dict[str, ProviderConfig] = {}
     for name, body in v.mapping(raw.get("providers"), ("providers",)).items():
         provider = v.convert(body, ProviderConfig, ("providers", name))
@@ -448,7 +459,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
         context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
         database_url=database_url, redis_url=redis_url, limits=limits, ui=ui, compat=compat,
-        responses=responses, source=file,
+        responses=responses, metrics=metrics, source=file,
     )
 
 

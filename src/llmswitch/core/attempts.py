@@ -196,6 +196,8 @@ async def run_attempts(plan: Plan, attempt: Callable[[Target], Awaitable[T]], *,
         if why is not None:
             skipped.append(Skipped(target, why))
             continue
+        if attempts and plan.watch is not None:
+            plan.watch.retrying(attempts[-1])
         health = target.health
         health.begin(estimated_tokens)
         started = time.perf_counter()
@@ -205,6 +207,8 @@ async def run_attempts(plan: Plan, attempt: Callable[[Target], Awaitable[T]], *,
             health.failed(error, own_key=own_keys,
                           by_client=deadline is not None and deadline.ran_out_for_client(error))
             attempts.append(Attempt.of(target, error, time.perf_counter() - started))
+            if plan.watch is not None:
+                plan.watch.failed(attempts[-1])
             verdict = judge(error, target, default, own_keys)
             if verdict == "overflow" and overflow is not None:
                 switched = overflow()

@@ -24,6 +24,11 @@ class ConcurrencyGate:
                                headers={"retry-after": "1"})
         self._admitted.add(id(request))
 
+    @property
+    def in_flight(self) -> int:
+        """Requests holding a place now."""
+        return len(self._admitted)
+
     def release(self, request: object) -> None:
         """REQUEST is finished: free its place if it had one."""
         self._admitted.discard(id(request))

@@ -7,11 +7,13 @@ What a request goes through is `core.pipeline`; this module builds the parts it 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from llmswitch.config import Config
 from llmswitch.core.auth import Authenticator
 from llmswitch.core.concurrency import ConcurrencyGate
 from llmswitch.core.limits import Limiter
+from llmswitch.core.metrics import Metrics
 from llmswitch.core.pipeline import Pipeline
 from llmswitch.core.response_store import ResponseStore
 from llmswitch.core.routing import Router
@@ -23,13 +25,15 @@ from llmswitch.redact import SECRETS, held_by
 
 
 class Gateway:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, workers_dir: Path | None = None):
         self.config = config
         self.auth = Authenticator(config)
         self.limiter = Limiter(config)
         self.usage = UsageRecorder(config)
         self.responses = ResponseStore(config)
         self.concurrency = ConcurrencyGate(config.server.max_concurrency)
+        # WORKERS_DIR: where the workers of `serve --workers N` count, so a scrape sees them all
+        self.metrics = Metrics(config, workers_dir) if config.metrics.enabled else None
         self.providers: dict[str, Provider] = {}
         self.router: Router | None = None
         self.pipeline: Pipeline | None = None
@@ -48,6 +52,8 @@ class Gateway:
         self.pipeline = Pipeline(self.config, self.auth, self.limiter, self.usage, self.concurrency, self.router,
                                  self.providers)
         self.auth.on_upstream_keys = self.router.use_stored_keys
+        if self.metrics is not None:
+            await self.metrics.start(self.pipeline, self.router, self.limiter, self.concurrency)
         await self.auth.start()
         await self.limiter.start()
         await self.usage.start()
@@ -66,4 +72,6 @@ class Gateway:
         await self.auth.stop()
         for client in self._clients:
             await client.close()
+        if self.metrics is not None:
+            await self.metrics.stop()
         SECRETS.release(self)

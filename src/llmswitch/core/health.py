@@ -21,12 +21,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from llmswitch.config import RoutingConfig
 from llmswitch.providers.base import UpstreamError
 
 Circuit = Literal["closed", "open", "half_open"]
+State = Literal["healthy", "cooling_down", "capped", "circuit_open", "circuit_half_open", "disabled"]
+STATES: tuple[State, ...] = get_args(State)
 
 EWMA_ALPHA = 0.3  # weight of the newest time-to-first-byte sample
 ERROR_RATE_WINDOW_S = 60.0
@@ -237,17 +239,20 @@ class TargetHealth:
         return MINUTE_S - self.clock() % MINUTE_S
 
     # --- visibility --------------------------------------------------------------------------
+    def state(self) -> State:
+        """What the target is now, in one word (`snapshot`'s, and the metrics')."""
+        if self.disabled_reason is not None:
+            return "disabled"
+        if self.circuit_state() != "closed":
+            return "circuit_half_open" if self.circuit == "half_open" else "circuit_open"
+        if self.unavailable() is not None:
+            return "cooling_down" if self.clock() < self.cooldown_until else "capped"
+        return "healthy"
+
     def snapshot(self) -> dict[str, Any]:
         """The state `GET /health/ready` and `llmswitch status` show (wall-clock times)."""
+        state = self.state()
         blocked = self.unavailable()
-        if self.disabled_reason is not None:
-            state = "disabled"
-        elif self.circuit_state() != "closed":
-            state = "circuit_" + self.circuit
-        elif blocked is not None:
-            state = "cooling_down" if self.clock() < self.cooldown_until else "capped"
-        else:
-            state = "healthy"
         until = None
         if blocked is not None and blocked.retry_in is not None:
             until = round(time.time() + blocked.retry_in, 3)

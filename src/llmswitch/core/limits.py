@@ -129,6 +129,7 @@ class Limiter:
         self.lease_ttl = config.server.max_timeout_s + LEASE_MARGIN_S
         # Leases are unique without a random draw per request: this process's own prefix, then a count.
         self._leases = map(f"{secrets.token_hex(8)}-{{}}".format, itertools.count())
+        self.on_refusal: Callable[[str], None] | None = None  # told why (`Verdict.refused`) of each 429 (the metrics)
 
     @property
     def backend(self) -> str:
@@ -210,6 +211,8 @@ class Limiter:
             raise _limits_unavailable() from None
         headers = rate_headers(ask, verdict)
         if verdict.refused is not None:
+            if self.on_refusal is not None:
+                self.on_refusal(verdict.refused)
             raise _refusal(key, ask, verdict, headers)
         return Admission(headers, self, ask, verdict)
 

@@ -18,10 +18,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from llmswitch.config import Config, DeploymentConfig, Model
 from llmswitch.core.health import TargetHealth, Unavailable
 from llmswitch.providers.base import Provider
+
+if TYPE_CHECKING:
+    from llmswitch.core.attempts import Attempt
 
 StoredKeys = dict[str, list[tuple[str, str]]]  # provider -> [(stored key id, key in clear)], oldest first
 
@@ -48,6 +52,14 @@ class Skipped:
     why: Unavailable
 
 
+class AttemptWatch(Protocol):
+    """Told of every failed attempt and of every attempt made after one (the metrics)."""
+
+    def failed(self, attempt: Attempt) -> None: ...
+
+    def retrying(self, failed: Attempt) -> None: ...
+
+
 @dataclass(slots=True)
 class Plan:
     """The targets one request may try, in order, and those left out because they are unavailable."""
@@ -57,6 +69,7 @@ class Plan:
     max_attempts: int = 5
     retry_unsafe: bool = True  # the routing default; a deployment or model setting overrides it
     overflow: Callable[[], Plan] | None = None  # the context-window fallback chain, if any
+    watch: AttemptWatch | None = None
 
 
 def best_ejected(skipped: list[Skipped]) -> Skipped | None:
@@ -108,6 +121,7 @@ class Router:
         self.providers = providers
         self.rng = rng or random.Random()
         self.targets: dict[str, list[Target]] = {}
+        self.watch: AttemptWatch | None = None  # handed to every plan
         self.use_stored_keys({})
 
     def use_stored_keys(self, stored: StoredKeys) -> None:
@@ -146,7 +160,7 @@ class Router:
 
     def _plan_for(self, names: list[str]) -> Plan:
         routing = self.config.routing
-        plan = Plan([], max_attempts=routing.max_attempts, retry_unsafe=routing.retry_unsafe)
+        plan = Plan([], max_attempts=routing.max_attempts, retry_unsafe=routing.retry_unsafe, watch=self.watch)
         seen: set[str] = set()
         for name in names:
             resolved = self.config.resolve_model(name)
