@@ -1,0 +1,72 @@
+"""Codex CLI (pinned, real) completes tool round trips through the gateway's Responses API to every kind.
+
+Codex speaks the Responses API only, so it reaches each kind differently: an OpenAI upstream with the
+Responses API gets its request passed through; Anthropic, Gemini and a Chat-Completions-only
+OpenAI-compatible upstream get it translated, and their answers come back as Responses events.
+
+What Codex 0.171.0 sends (recorded here, through a provider entry of its own): `POST /v1/responses`,
+always streamed, `store: false` with the whole history every turn (no `previous_response_id`), no
+`instructions` (its system prompt is the first of two `developer` messages, then two `user` messages:
+environment context and the prompt), input items that carry ids (`msg_...`, `fco_...`), reasoning
+items replayed with `content: null`, `include: ["reasoning.encrypted_content"]`, `prompt_cache_key`,
+and a `client_metadata` map (with a JSON-encoded `x-codex-turn-metadata`, also sent as a header). Its
+shell tool is a plain function, `exec_command`, whose argument is `cmd` (not `command`; no
+`local_shell` or `shell` tool), and it offers a `namespace` tool (`multi_agent_v1`, five functions)
+and a hosted `web_search`. For a model it has no metadata for (any name but its own catalogue's) it
+sends `reasoning: {summary: "auto"}` and no effort; for one it knows (`gpt-5.5`) it adds
+`reasoning.effort`, `text.verbosity`, `tool_search` (client-executed) and `apply_patch` as a `custom`
+tool under a lark grammar, and drops the namespace tool.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.agents.agents import Workspace, codex
+from tests.agents.conftest import Upstreams
+from tests.agents.upstream import RESPONSES_MODELS, gateway_config, marker, results_received, shell_round_trip
+from tests.support.fake import fake_directive
+from tests.support.processes import start_gateway
+
+pytestmark = [pytest.mark.agents, pytest.mark.timeout(300)]
+
+KNOWN_MODEL = "gpt-5.5"  # in Codex 0.171.0's own model catalogue: it sends its full tool set for it
+KINDS = sorted(RESPONSES_MODELS)
+
+
+@pytest.mark.parametrize("provider", KINDS)
+def test_codex_runs_a_shell_tool_through_the_gateway(upstreams: Upstreams, workspace: Workspace,
+                                                     provider: str) -> None:
+    word = marker()
+    run = codex(workspace, upstreams.gateway.port, RESPONSES_MODELS[provider],
+                shell_round_trip("exec_command", word, argument="cmd"))
+    assert run.finished.returncode == 0 and run.turn_ends() == ["turn.completed"], run.finished
+    [command] = run.items("command_execution")
+    assert command["exit_code"] == 0 and word.upper() in command["aggregated_output"]
+    assert word.upper() in run.items("agent_message")[-1]["text"]
+    assert results_received(upstreams.fake.url, word.upper()), "the tool's output never reached the upstream"
+
+
+def patch_prompt(path: str, text: str) -> str:
+    """A prompt whose directive makes the fake call Codex's freeform `apply_patch` to add PATH holding TEXT."""
+    patch = f"*** Begin Patch\n*** Add File: {path}\n+{text}\n*** End Patch\n"
+    return f"Add the file. {fake_directive(tool_calls=[{'name': 'apply_patch', 'arguments': {'input': patch}}])}"
+
+
+@pytest.mark.parametrize("provider", KINDS)
+def test_codex_edits_a_file_with_its_freeform_patch_tool_on_a_model_it_knows(
+        upstreams: Upstreams, workspace: Workspace, provider: str) -> None:
+    """The custom tool travels to a translated upstream as a function of one string and comes back custom."""
+    config = gateway_config(upstreams.fake.url)
+    config["models"][KNOWN_MODEL] = config["models"][RESPONSES_MODELS[provider]]
+    word = marker()
+    with start_gateway(config) as gateway:
+        run = codex(workspace, gateway.port, KNOWN_MODEL, patch_prompt(f"{word}.txt", word))
+    assert run.finished.returncode == 0 and run.turn_ends() == ["turn.completed"], run.finished
+    assert (workspace.project / f"{word}.txt").read_text() == f"{word}\n"
+    [change] = run.items("file_change")
+    assert change["status"] == "completed", json.dumps(change)
+    assert f"{word}.txt" in run.items("agent_message")[-1]["text"]
+    assert results_received(upstreams.fake.url, f"{word}.txt"), "the patch's result never reached the upstream"
