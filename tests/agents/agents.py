@@ -137,23 +137,37 @@ class CodexRun:
     def turn_ends(self) -> list[str]:
         return [e["type"] for e in self.events if e.get("type") in ("turn.completed", "turn.failed")]
 
+    def errors(self) -> list[str]:
+        """What it reported going wrong on the way (`Reconnecting... 2/5 (...)`), also when it got over it."""
+        return [e["message"] for e in self.events if e.get("type") == "error"]
 
-def codex(workspace: Workspace, gateway_port: int, model: str, prompt: str) -> CodexRun:
-    """`codex exec PROMPT` on MODEL through a provider entry of its own for the gateway, as users set one up.
 
-    `wire_api = "responses"` is the only wire it has: every turn is `POST {base_url}/responses`,
-    streamed. Retries are off so a failure shows at once. Codex's own sandbox is bypassed (it is
-    meant for machines without one; the network namespace is this one) and it asks no approval.
-    `--strict-config` makes a key this version does not know an error, not a silent no-op.
+def codex(workspace: Workspace, gateway_port: int, model: str, prompt: str, *, builtin: bool = False) -> CodexRun:
+    """`codex exec PROMPT` on MODEL, set up for the gateway in one of the two ways users do it.
+
+    A provider entry of its own (the default): `wire_api = "responses"` is the only wire Codex has, so
+    every turn is `POST {base_url}/responses`, streamed; retries are off so a failure shows at once.
+    BUILTIN: its built-in OpenAI provider with the gateway as `openai_base_url` and a key stored by
+    `codex login --with-api-key` (that provider reads no key from the environment); it may open the
+    Responses API's WebSocket mode first. Codex's own sandbox is bypassed (it is meant for machines
+    without one; the network namespace is this one) and it asks no approval. `--strict-config` makes a
+    key this version does not know an error, not a silent no-op.
     """
     codex_home = workspace.home / ".codex"
     codex_home.mkdir(parents=True, exist_ok=True)
-    (codex_home / "config.toml").write_text(
-        f'model = "{model}"\nmodel_provider = "llmswitch"\n{CODEX_QUIET}'
-        "[model_providers.llmswitch]\n"
-        f'name = "llmswitch"\nbase_url = "http://127.0.0.1:{gateway_port}/v1"\nwire_api = "responses"\n'
-        f'env_key = "{CODEX_KEY_ENV}"\nrequest_max_retries = 0\nstream_max_retries = 0\n')
-    env = {**workspace.env(), "CODEX_HOME": str(codex_home), CODEX_KEY_ENV: CLIENT_KEY}
+    base_url = f"http://127.0.0.1:{gateway_port}/v1"
+    env = {**workspace.env(), "CODEX_HOME": str(codex_home)}
+    if builtin:
+        provider = f'openai_base_url = "{base_url}"\n{CODEX_QUIET}'
+        login = run_isolated([str(BIN / "codex"), "login", "--with-api-key"], gateway_port=gateway_port, env=env,
+                             cwd=workspace.project, timeout_s=RUN_TIMEOUT_S, stdin=CLIENT_KEY)
+        assert login.returncode == 0, login
+    else:
+        provider = (f'model_provider = "llmswitch"\n{CODEX_QUIET}[model_providers.llmswitch]\nname = "llmswitch"\n'
+                    f'base_url = "{base_url}"\nwire_api = "responses"\nenv_key = "{CODEX_KEY_ENV}"\n'
+                    "request_max_retries = 0\nstream_max_retries = 0\n")
+        env[CODEX_KEY_ENV] = CLIENT_KEY
+    (codex_home / "config.toml").write_text(f'model = "{model}"\n{provider}')
     args = [str(BIN / "codex"), "exec", "--json", "--strict-config", "--skip-git-repo-check",
             "--dangerously-bypass-approvals-and-sandbox", prompt]
     finished = run_isolated(args, gateway_port=gateway_port, env=env, cwd=workspace.project,

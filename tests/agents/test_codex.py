@@ -70,3 +70,15 @@ def test_codex_edits_a_file_with_its_freeform_patch_tool_on_a_model_it_knows(
     assert change["status"] == "completed", json.dumps(change)
     assert f"{word}.txt" in run.items("agent_message")[-1]["text"]
     assert results_received(upstreams.fake.url, f"{word}.txt"), "the patch's result never reached the upstream"
+
+
+def test_codex_on_its_builtin_openai_provider_goes_over_http_without_retrying_a_websocket(
+        upstreams: Upstreams, workspace: Workspace) -> None:
+    """That provider opens the Responses API's WebSocket mode first: the gateway's 426 sends it to HTTP at once."""
+    word = marker()
+    run = codex(workspace, upstreams.gateway.port, RESPONSES_MODELS["openai"],
+                shell_round_trip("exec_command", word, argument="cmd"), builtin=True)
+    assert run.finished.returncode == 0 and run.turn_ends() == ["turn.completed"], run.finished
+    assert run.errors() == []
+    assert not [item for item in run.items("error") if "WebSocket" in item["message"]]
+    assert word.upper() in run.items("agent_message")[-1]["text"]
