@@ -26,8 +26,10 @@ import pytest
 
 from tests.agents.agents import Workspace, codex
 from tests.agents.conftest import Upstreams
-from tests.agents.upstream import RESPONSES_MODELS, gateway_config, marker, results_received, shell_round_trip
-from tests.support.fake import fake_directive
+from llmswitch.fake_upstream.anthropic import signature
+from tests.agents.upstream import (RESPONSES_MODELS, THINKING, gateway_config, marker, results_received,
+                                   shell_round_trip)
+from tests.support.fake import fake_directive, received
 from tests.support.processes import start_gateway
 
 pytestmark = [pytest.mark.agents, pytest.mark.timeout(300)]
@@ -82,3 +84,19 @@ def test_codex_on_its_builtin_openai_provider_goes_over_http_without_retrying_a_
     assert run.errors() == []
     assert not [item for item in run.items("error") if "WebSocket" in item["message"]]
     assert word.upper() in run.items("agent_message")[-1]["text"]
+
+
+def test_codex_gives_gemini_3_its_own_thought_signature_back_on_the_replayed_call(
+        upstreams: Upstreams, workspace: Workspace) -> None:
+    """Codex replays a call with its standard fields only: the signature comes back from the reasoning item."""
+    config = gateway_config(upstreams.fake.url)
+    config["models"]["gemini-3-pro"] = [{**config["models"][RESPONSES_MODELS["gemini"]][0],
+                                         "model": "gemini-3-pro-preview"}]
+    word = marker()
+    with start_gateway(config) as gateway:
+        run = codex(workspace, gateway.port, "gemini-3-pro", shell_round_trip("exec_command", word, argument="cmd"))
+    assert run.finished.returncode == 0 and run.turn_ends() == ["turn.completed"], run.finished
+    [replay] = [r["body"] for r in received(upstreams.fake.url, word.upper()) if "contents" in r["body"]]
+    [model_turn] = [content for content in replay["contents"] if content["role"] == "model"]
+    assert [part.get("thoughtSignature") for part in model_turn["parts"] if "functionCall" in part] == \
+        [signature(THINKING)]

@@ -19,6 +19,7 @@ MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-5.4", "gemini": "gemi
 ALIASES = {"claude-haiku-4-5-20251001": "claude-sonnet-4-5"}
 
 
+THINKING = "Running it."  # what the fake thinks before its call (Anthropic and Gemini sign it)
 CHAT_ONLY = "openai-chat"
 CHAT_ONLY_MODEL = "qwen3-coder"
 RESPONSES_MODELS = {**MODELS, CHAT_ONLY: CHAT_ONLY_MODEL}  # every kind a Responses client can reach
@@ -43,7 +44,7 @@ def shell_round_trip(tool: str, word: str, argument: str = "command") -> str:
     call = {"name": tool, "arguments": {argument: f"echo {word} | tr a-z A-Z"}}
     # thinking: Claude Code turns thinking on for Claude models, and the real API then answers with a
     # thinking block first, which the client must replay before its tool result.
-    return f"Run the command. {fake_directive(thinking='Running it.', tool_calls=[call])}"
+    return f"Run the command. {fake_directive(thinking=THINKING, tool_calls=[call])}"
 
 
 def tool_results(body: dict[str, Any]) -> list[str]:

@@ -10,9 +10,13 @@ conventions live here too:
   string `input`; each function or custom tool of a `namespace` is a function named
   `<namespace>__<name>`. `ClientTool` and `client_tools` hold that table.
 - A reasoning item's `encrypted_content` is the gateway's own opaque token: what the chat-form
-  assistant message needs to be replayed (Anthropic's signed `thinking_blocks`), as base64 JSON
-  behind `REASONING_TOKEN_PREFIX`. Anthropic checks the signatures inside, so the token needs no
-  seal of its own; one from another server (OpenAI's) is not ours and cannot be replayed here.
+  assistant message needs to be replayed (Anthropic's signed `thinking_blocks`; each tool call's
+  `extra_content`, where Gemini's thought signature rides, by call id), as base64 JSON behind
+  `REASONING_TOKEN_PREFIX`. Responses clients replay a call with its standard fields only (Codex
+  keeps no other), so a call's signature travels in the reasoning item before it, one made for
+  it if the answer had no reasoning to show. The upstreams check the signatures inside, so the
+  token needs no seal of its own; one from another server (OpenAI's) is not ours and cannot be
+  replayed here.
 """
 
 from __future__ import annotations
@@ -191,13 +195,31 @@ def call_item(tools: dict[str, ClientTool], call_id: str, name: str, arguments: 
 
 # --- reasoning carried across turns --------------------------------------------------------
 
-def encode_reasoning(thinking_blocks: list[dict[str, Any]]) -> str:
-    payload = json.dumps({"thinking_blocks": thinking_blocks}, ensure_ascii=False, separators=(",", ":"))
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """What a reasoning token of ours carries back to the chat-form assistant turn."""
+
+    thinking_blocks: list[dict[str, Any]]
+    call_extras: dict[str, dict[str, Any]]  # call id -> that tool call's `extra_content`
+
+
+def call_extras(tool_calls: Any) -> dict[str, dict[str, Any]]:
+    """The `extra_content` of each chat-form tool call that has one, by call id."""
+    return {call["id"]: call["extra_content"] for call in tool_calls or ()
+            if isinstance(call, dict) and isinstance(call.get("id"), str)
+            and isinstance(call.get("extra_content"), dict) and call["extra_content"]}
+
+
+def encode_reasoning(thinking_blocks: list[dict[str, Any]], extras: dict[str, dict[str, Any]] | None = None) -> str:
+    carried: dict[str, Any] = {"thinking_blocks": thinking_blocks}
+    if extras:
+        carried["call_extras"] = extras
+    payload = json.dumps(carried, ensure_ascii=False, separators=(",", ":"))
     return REASONING_TOKEN_PREFIX + base64.urlsafe_b64encode(payload.encode()).decode()
 
 
-def decode_reasoning(token: Any, param: str) -> list[dict[str, Any]] | None:
-    """The thinking blocks a token of ours carries; None when it is not ours. A damaged token is a 400."""
+def decode_reasoning(token: Any, param: str) -> Carried | None:
+    """What a token of ours carries; None when it is not ours. A damaged token is a 400."""
     if not isinstance(token, str) or not token.startswith(REASONING_TOKEN_PREFIX):
         return None
     try:
@@ -205,24 +227,27 @@ def decode_reasoning(token: Any, param: str) -> list[dict[str, Any]] | None:
     except (ValueError, binascii.Error):
         payload = None
     blocks = payload.get("thinking_blocks") if isinstance(payload, dict) else None
-    if not isinstance(blocks, list) or not all(isinstance(block, dict) for block in blocks):
+    extras = payload.get("call_extras", {}) if isinstance(payload, dict) else None
+    if not isinstance(blocks, list) or not all(isinstance(block, dict) for block in blocks) or \
+            not isinstance(extras, dict) or not all(isinstance(extra, dict) for extra in extras.values()):
         raise invalid("The encrypted content of this reasoning item could not be verified.", param=param,
                       code="invalid_encrypted_content")
-    return blocks
+    return Carried(blocks, extras)
 
 
-def reasoning_item(item_id: str, text: str, thinking_blocks: list[dict[str, Any]],
-                   request: dict[str, Any]) -> dict[str, Any]:
+def reasoning_item(item_id: str, text: str, thinking_blocks: list[dict[str, Any]], request: dict[str, Any],
+                   extras: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """A reasoning output item: its text as a summary when the client asked for one (`reasoning.summary`),
-    else as reasoning text; the token only when `include` asks for `reasoning.encrypted_content`."""
+    else as reasoning text; the token (thinking blocks, the EXTRAS of the calls after it) only when
+    `include` asks for `reasoning.encrypted_content`."""
     item: dict[str, Any] = {"id": item_id, "type": "reasoning", "summary": [], "status": "completed"}
     if text:
         if wants_summary(request):
             item["summary"] = [{"type": "summary_text", "text": text}]
         else:
             item["content"] = [{"type": "reasoning_text", "text": text}]
-    if thinking_blocks and wants_token(request):
-        item["encrypted_content"] = encode_reasoning(thinking_blocks)
+    if (thinking_blocks or extras) and wants_token(request):
+        item["encrypted_content"] = encode_reasoning(thinking_blocks, extras)
     return item
 
 

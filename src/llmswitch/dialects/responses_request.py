@@ -112,10 +112,11 @@ class _Conversation:
     An assistant turn gathers its message items, calls and reasoning into one assistant message
     (Chat wants the calls of a turn together, answered by `tool` messages right after it); the
     thinking blocks a reasoning item's token carries go on it as `thinking_blocks`, which the
-    Anthropic translation replays first in the turn. Outputs pair with calls by `call_id` (an
-    output without one answers the oldest unanswered call). A `tool` message takes text only, so
-    images and files in an output follow the run of tool messages as a user message. Item `id`s,
-    `status` and `phase` are not needed by any Chat-form target and are left out.
+    Anthropic translation replays first in the turn, and the `extra_content` it carries for a call
+    (Gemini's thought signature) goes back on that call, which comes after it. Outputs pair with
+    calls by `call_id` (an output without one answers the oldest unanswered call). A `tool` message
+    takes text only, so images and files in an output follow the run of tool messages as a user
+    message. Item `id`s, `status` and `phase` are not needed by any Chat-form target and are left out.
     """
 
     def __init__(self, tools: dict[str, ClientTool], dropped: Dropped):
@@ -125,6 +126,7 @@ class _Conversation:
         self.assistant: dict[str, Any] | None = None  # the turn being gathered
         self.media: list[dict[str, Any]] = []  # user parts from tool outputs, after the tool messages
         self.unanswered: list[str] = []
+        self.extras: dict[str, dict[str, Any]] = {}  # call id -> extra_content, from reasoning tokens
 
     def messages(self, raw: Any) -> list[dict[str, Any]]:
         if isinstance(raw, str):
@@ -151,11 +153,13 @@ class _Conversation:
             self.close_turn()
             self.output(item, param)
         elif kind == "reasoning":
-            blocks = decode_reasoning(item.get("encrypted_content"), f"{param}.encrypted_content")
-            if blocks is None:
+            carried = decode_reasoning(item.get("encrypted_content"), f"{param}.encrypted_content")
+            if carried is None:
                 self.dropped.hint("input.reasoning")  # another server's reasoning, or only its summary
             else:
-                self.turn().setdefault("thinking_blocks", []).extend(copy.deepcopy(blocks))
+                if carried.thinking_blocks:
+                    self.turn().setdefault("thinking_blocks", []).extend(copy.deepcopy(carried.thinking_blocks))
+                self.extras.update(copy.deepcopy(carried.call_extras))
         else:
             self.dropped.hint(f"input.{listed(kind)}")  # hosted tools' items, compaction, unresolved references
 
@@ -189,8 +193,11 @@ class _Conversation:
             arguments = wrap_custom_input(str(item.get("input") or ""))
         else:
             arguments = item.get("arguments") or "{}"
-        self.turn().setdefault("tool_calls", []).append(
-            {"id": item.get("call_id"), "type": "function", "function": {"name": name, "arguments": arguments}})
+        call: dict[str, Any] = {"id": item.get("call_id"), "type": "function",
+                                "function": {"name": name, "arguments": arguments}}
+        if item.get("call_id") in self.extras:
+            call["extra_content"] = self.extras[item["call_id"]]
+        self.turn().setdefault("tool_calls", []).append(call)
         self.unanswered.append(item.get("call_id"))
 
     def output(self, item: dict[str, Any], param: str) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmswitch.dialects.responses import (call_item, chat_name, client_tools, finish_of, new_id, now,
+from llmswitch.dialects.responses import (call_extras, call_item, chat_name, client_tools, finish_of, new_id, now,
                                           reasoning_item, response_object, status_of, usage_from_responses,
-                                          usage_to_responses)
+                                          usage_to_responses, wants_token)
 from llmswitch.dialects.types import ResponseContext
 from llmswitch.dialects.usage import Usage, from_openai, to_openai
 
@@ -22,7 +22,8 @@ def chat_to_responses_response(body: dict[str, Any], ctx: ResponseContext) -> tu
 
     Output order is reasoning, message, calls, as OpenAI's reasoning models answer. Reasoning comes
     from `reasoning_content` (Anthropic, DeepSeek, vLLM) or `reasoning` (OpenRouter, Ollama) and the
-    signed `thinking_blocks` an Anthropic answer carries, which travel in `encrypted_content`.
+    signed `thinking_blocks` an Anthropic answer carries, which travel in `encrypted_content` with
+    the calls' `extra_content` (Gemini's thought signatures; a reasoning item is made for them alone).
     """
     request = ctx.request
     choice = (body.get("choices") or [{}])[0]
@@ -45,8 +46,10 @@ def output_items(message: dict[str, Any], request: dict[str, Any], status: str) 
     items: list[dict[str, Any]] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     blocks = [block for block in message.get("thinking_blocks") or () if isinstance(block, dict)]
-    if reasoning or blocks:
-        items.append(reasoning_item(new_id("rs"), reasoning if isinstance(reasoning, str) else "", blocks, request))
+    extras = call_extras(message.get("tool_calls"))
+    if reasoning or blocks or (extras and wants_token(request)):
+        items.append(reasoning_item(new_id("rs"), reasoning if isinstance(reasoning, str) else "", blocks, request,
+                                    extras))
     content: list[dict[str, Any]] = []
     if message.get("content"):
         content.append({"type": "output_text", "text": _text(message["content"]), "annotations": []})

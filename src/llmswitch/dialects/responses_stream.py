@@ -20,7 +20,7 @@ from typing import Any
 from llmswitch.dialects.responses import (FAILURE_STATUSES, call_item, chat_name, client_tools, failure,
                                           finish_of, new_id, now, reasoning_item, response_object, status_of,
                                           unwrap_custom_input, usage_from_responses, usage_to_responses,
-                                          wants_summary)
+                                          wants_summary, wants_token)
 from llmswitch.dialects.types import StreamContext
 from llmswitch.dialects.usage import Usage, from_openai, to_openai
 
@@ -42,6 +42,7 @@ class _Item:
     part: str | None = None  # the kind of the message's open part: output_text | refusal
     part_open: bool = False  # a reasoning item's text part
     blocks: list[dict[str, Any]] = field(default_factory=list)  # signed thinking a reasoning item carries
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # ...and the extra_content of calls after it
     call: dict[str, Any] | None = None  # a call's item as opened
 
     def text(self) -> str:
@@ -58,8 +59,10 @@ class ChatToResponsesStream:
     calls. A custom tool's input travels as the JSON arguments of its function, so it is buffered
     and sent whole when its call closes. Reasoning text is a summary when the client asked for one
     (`reasoning.summary`), else reasoning text; signed thinking blocks (`delta.thinking_blocks`,
-    from `AnthropicToThinkingOpenAIStream`) go in the item's `encrypted_content`. The terminal
-    event waits for the usage chunk, which comes after the finish chunk.
+    from `AnthropicToThinkingOpenAIStream`) go in the item's `encrypted_content`, and so does a
+    call's `extra_content` (Gemini's thought signature, on the call's first fragment): when the
+    client asked for the token, the reasoning item before such a call stays open past it, or one
+    is opened for it. The terminal event waits for the usage chunk, which comes after the finish chunk.
     """
 
     def __init__(self, ctx: StreamContext):
@@ -69,6 +72,7 @@ class ChatToResponsesStream:
         self._request = ctx.request
         self._tools = client_tools(ctx.request)
         self._summary = wants_summary(ctx.request)
+        self._token = wants_token(ctx.request)
         self._id = new_id("resp")
         self._created = now()
         self._seq = 0
@@ -210,7 +214,8 @@ class ChatToResponsesStream:
             part = {"type": "reasoning_text", "text": text}
             out += [self._event("response.reasoning_text.done", **where, content_index=0, text=text),
                     self._event("response.content_part.done", **where, content_index=0, part=part)]
-        return out + [self._item_done(item.index, reasoning_item(item.id, text, item.blocks, self._request))]
+        return out + [self._item_done(item.index, reasoning_item(item.id, text, item.blocks, self._request,
+                                                                 item.extras))]
 
     # message text and refusals
     def _text(self, kind: str, text: str) -> list[dict[str, Any]]:
@@ -277,9 +282,14 @@ class ChatToResponsesStream:
         call = self._calls.get(tool_index)
         if call is None:
             self.saw_content = True
-            out += self._close_reasoning() + self._close_message()
+            extra = fragment.get("extra_content")
+            carried = bool(isinstance(extra, dict) and extra and self._token)
+            out += self._open_reasoning() if carried else self._close_reasoning() + self._close_message()
             opened = call_item(self._tools, fragment.get("id") or new_id("call"), function.get("name") or "", "",
                                status="in_progress")
+            if carried:
+                assert self._reasoning is not None
+                self._reasoning.extras[opened["call_id"]] = extra
             if opened["type"] == "custom_tool_call":
                 opened["input"] = ""
             else:
