@@ -142,8 +142,10 @@ class CodexRun:
         return [e["message"] for e in self.events if e.get("type") == "error"]
 
 
-def codex(workspace: Workspace, gateway_port: int, model: str, prompt: str, *, builtin: bool = False) -> CodexRun:
-    """`codex exec PROMPT` on MODEL, set up for the gateway in one of the two ways users do it.
+def codex(workspace: Workspace, gateway_port: int, model: str, prompt: str, *, builtin: bool = False,
+          resume: bool = False, compact_at: int | None = None) -> CodexRun:
+    """`codex exec PROMPT` on MODEL, set up for the gateway in one of the two ways users do it; RESUME goes
+    on with the workspace's last session; past COMPACT_AT tokens of context Codex compacts it first.
 
     A provider entry of its own (the default): `wire_api = "responses"` is the only wire Codex has, so
     every turn is `POST {base_url}/responses`, streamed; retries are off so a failure shows at once.
@@ -167,9 +169,10 @@ def codex(workspace: Workspace, gateway_port: int, model: str, prompt: str, *, b
                     f'base_url = "{base_url}"\nwire_api = "responses"\nenv_key = "{CODEX_KEY_ENV}"\n'
                     "request_max_retries = 0\nstream_max_retries = 0\n")
         env[CODEX_KEY_ENV] = CLIENT_KEY
-    (codex_home / "config.toml").write_text(f'model = "{model}"\n{provider}')
+    compaction = "" if compact_at is None else f"model_auto_compact_token_limit = {compact_at}\n"
+    (codex_home / "config.toml").write_text(f'model = "{model}"\n{compaction}{provider}')
     args = [str(BIN / "codex"), "exec", "--json", "--strict-config", "--skip-git-repo-check",
-            "--dangerously-bypass-approvals-and-sandbox", prompt]
+            "--dangerously-bypass-approvals-and-sandbox", *(["resume", "--last"] if resume else []), prompt]
     finished = run_isolated(args, gateway_port=gateway_port, env=env, cwd=workspace.project,
                             timeout_s=RUN_TIMEOUT_S)
     events = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]

@@ -21,11 +21,13 @@ tool under a lark grammar, and drops the namespace tool.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from tests.agents.agents import Workspace, codex
 from tests.agents.conftest import Upstreams
+from llmswitch.dialects.responses_request import COMPACTED_PREFIX, COMPACTION_INSTRUCTION
 from llmswitch.fake_upstream.anthropic import signature
 from tests.agents.upstream import (RESPONSES_MODELS, THINKING, gateway_config, marker, results_received,
                                    shell_round_trip)
@@ -100,3 +102,37 @@ def test_codex_gives_gemini_3_its_own_thought_signature_back_on_the_replayed_cal
     [model_turn] = [content for content in replay["contents"] if content["role"] == "model"]
     assert [part.get("thoughtSignature") for part in model_turn["parts"] if "functionCall" in part] == \
         [signature(THINKING)]
+
+
+def compaction_asked(body: dict[str, Any]) -> bool:
+    """An upstream request that asks for a compaction: OpenAI's trigger item, else the gateway's instruction."""
+    if "input" in body:
+        return body["input"][-1]["type"] == "compaction_trigger"
+    return COMPACTION_INSTRUCTION in json.dumps(body)
+
+
+def compacted(body: dict[str, Any]) -> bool:
+    """An upstream request that goes on from a compaction: OpenAI's item, else the summary the gateway made."""
+    if "input" in body:
+        return any(item.get("type") == "compaction" for item in body["input"])
+    return COMPACTED_PREFIX.rstrip() in json.dumps(body)  # its line breaks are escaped in JSON
+
+
+@pytest.mark.parametrize("provider", KINDS)
+def test_codex_on_its_builtin_openai_provider_compacts_a_long_session_on_any_kind(
+        upstreams: Upstreams, workspace: Workspace, provider: str) -> None:
+    """That provider compacts with a create ending in `compaction_trigger` and needs one compaction item back.
+
+    Its system prompt alone is past 3,000 tokens, so the resumed session starts with a compaction.
+    """
+    word = marker()
+    model = RESPONSES_MODELS[provider]
+    runs = [codex(workspace, upstreams.gateway.port, model, f"Remember {word}.", builtin=True, compact_at=3000),
+            codex(workspace, upstreams.gateway.port, model, "What was it?", builtin=True, compact_at=3000,
+                  resume=True)]
+    for run in runs:
+        assert run.finished.returncode == 0 and run.turn_ends() == ["turn.completed"], run.finished
+        assert run.errors() == []
+    bodies = [request["body"] for request in received(upstreams.fake.url, word)]
+    asked = next(i for i, body in enumerate(bodies) if compaction_asked(body))  # the summary may quote it later
+    assert not compacted(bodies[asked]) and compacted(bodies[asked + 1])

@@ -17,6 +17,10 @@ conventions live here too:
   it if the answer had no reasoning to show. The upstreams check the signatures inside, so the
   token needs no seal of its own; one from another server (OpenAI's) is not ours and cannot be
   replayed here.
+- Compaction (a create whose input ends in `compaction_trigger`, how Codex compacts on its built-in
+  OpenAI provider) is the model's own summary of the conversation: the answer is one `compaction`
+  item whose `encrypted_content` is that summary behind `COMPACTION_TOKEN_PREFIX`, and a later
+  request replaying the item gives the model the summary in its place.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from llmswitch.errors import GatewayError, invalid
 NAMESPACE_SEPARATOR = "__"  # Chat function names allow only [a-zA-Z0-9_-]
 CUSTOM_INPUT = "input"  # the one string argument of a custom tool seen as a function
 REASONING_TOKEN_PREFIX = "llmswitch.reasoning.v1:"
+COMPACTION_TOKEN_PREFIX = "llmswitch.compaction.v1:"
 ENCRYPTED_REASONING = "reasoning.encrypted_content"  # the `include` value that asks for the token
 
 # finish_reason -> (status, incomplete_details.reason)
@@ -60,7 +65,7 @@ def listed(kind: Any) -> str:
 # --- ids -------------------------------------------------------------------------------------
 
 def new_id(prefix: str) -> str:
-    """An id in OpenAI's style: `resp_`, `msg_`, `fc_`, `ctc_` or `rs_` and 32 hex digits."""
+    """An id in OpenAI's style: `resp_`, `msg_`, `fc_`, `ctc_`, `rs_` or `cmp_` and 32 hex digits."""
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
@@ -259,6 +264,31 @@ def wants_summary(request: dict[str, Any]) -> bool:
 def wants_token(request: dict[str, Any]) -> bool:
     include = request.get("include")
     return isinstance(include, list) and ENCRYPTED_REASONING in include
+
+
+# --- compaction ------------------------------------------------------------------------------
+
+def compacting(request: dict[str, Any]) -> bool:
+    """A create request that asks for a compaction: its input ends in `compaction_trigger`."""
+    items = request.get("input")
+    return isinstance(items, list) and bool(items) and isinstance(items[-1], dict) and \
+        items[-1].get("type") == "compaction_trigger"
+
+
+def compaction_item(item_id: str, summary: str) -> dict[str, Any]:
+    token = COMPACTION_TOKEN_PREFIX + base64.urlsafe_b64encode(summary.encode()).decode()
+    return {"id": item_id, "type": "compaction", "encrypted_content": token}
+
+
+def compaction_summary(token: Any, param: str) -> str | None:
+    """The summary a compaction token of ours holds; None when it is not ours. A damaged token is a 400."""
+    if not isinstance(token, str) or not token.startswith(COMPACTION_TOKEN_PREFIX):
+        return None
+    try:
+        return base64.b64decode(token[len(COMPACTION_TOKEN_PREFIX):], altchars=b"-_", validate=True).decode()
+    except (ValueError, binascii.Error):
+        raise invalid("The encrypted content of this compaction item could not be verified.", param=param,
+                      code="invalid_encrypted_content") from None
 
 
 # --- the response object ---------------------------------------------------------------------

@@ -17,10 +17,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmswitch.dialects.responses import (FAILURE_STATUSES, call_item, chat_name, client_tools, failure,
-                                          finish_of, new_id, now, reasoning_item, response_object, status_of,
-                                          unwrap_custom_input, usage_from_responses, usage_to_responses,
-                                          wants_summary, wants_token)
+from llmswitch.dialects.responses import (FAILURE_STATUSES, call_item, chat_name, client_tools, compacting,
+                                          compaction_item, failure, finish_of, new_id, now, reasoning_item,
+                                          response_object, status_of, unwrap_custom_input, usage_from_responses,
+                                          usage_to_responses, wants_summary, wants_token)
 from llmswitch.dialects.types import StreamContext
 from llmswitch.dialects.usage import Usage, from_openai, to_openai
 
@@ -62,7 +62,9 @@ class ChatToResponsesStream:
     from `AnthropicToThinkingOpenAIStream`) go in the item's `encrypted_content`, and so does a
     call's `extra_content` (Gemini's thought signature, on the call's first fragment): when the
     client asked for the token, the reasoning item before such a call stays open past it, or one
-    is opened for it. The terminal event waits for the usage chunk, which comes after the finish chunk.
+    is opened for it. The answer to a compaction request is one `compaction` item: the text is
+    gathered into it (`response.compaction.compacting` once it starts), everything else left out.
+    The terminal event waits for the usage chunk, which comes after the finish chunk.
     """
 
     def __init__(self, ctx: StreamContext):
@@ -83,6 +85,8 @@ class ChatToResponsesStream:
         self._message: _Item | None = None
         self._reasoning: _Item | None = None
         self._calls: dict[int, _Item] = {}  # Chat tool index -> open call
+        self._compacting = compacting(ctx.request)
+        self._compaction: _Item | None = None
         self._finish: str | None = None
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -148,6 +152,8 @@ class ChatToResponsesStream:
     # --- deltas ------------------------------------------------------------------------------
     def _delta(self, delta: dict[str, Any]) -> list[dict[str, Any]]:
         content = delta.get("content")
+        if self._compacting:
+            return self._compaction_text(content if isinstance(content, str) else "")
         if len(delta) == 1 and content and isinstance(content, str):  # most chunks: one piece of text
             return self._text("output_text", content)
         out: list[dict[str, Any]] = []
@@ -275,6 +281,26 @@ class ChatToResponsesStream:
         return out + [self._item_done(item.index, {"id": item.id, "type": "message", "role": "assistant",
                                                    "status": status, "content": item.parts})]
 
+    # compaction
+    def _compaction_text(self, text: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        item = self._compaction
+        if item is None:
+            item_id = new_id("cmp")
+            index, added = self._added({"id": item_id, "type": "compaction", "encrypted_content": ""})
+            item = self._compaction = _Item(index, item_id)
+            out += [added, self._event("response.compaction.compacting", item_id=item_id, output_index=index)]
+        if text:
+            self.saw_content = True
+            item.pieces.append(text)
+        return out
+
+    def _close_compaction(self) -> list[dict[str, Any]]:
+        out = self._compaction_text("")  # an answer without text still compacts, into an empty summary
+        item, self._compaction = self._compaction, None
+        assert item is not None
+        return out + [self._item_done(item.index, compaction_item(item.id, item.text()))]
+
     # tool calls
     def _tool_fragment(self, tool_index: int, fragment: dict[str, Any]) -> list[dict[str, Any]]:
         function = fragment.get("function") or {}
@@ -321,6 +347,8 @@ class ChatToResponsesStream:
 
     def _close_all(self) -> list[dict[str, Any]]:
         """Close every open item, in output order."""
+        if self._compacting:  # its one item, unless already done
+            return [] if self._done else self._close_compaction()
         closers = [(item.index, closer) for item, closer in ((self._reasoning, self._close_reasoning),
                                                              (self._message, self._close_message)) if item]
         calls, self._calls = self._calls, {}
