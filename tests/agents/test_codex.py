@@ -16,6 +16,12 @@ and a hosted `web_search`. For a model it has no metadata for (any name but its 
 sends `reasoning: {summary: "auto"}` and no effort; for one it knows (`gpt-5.5`) it adds
 `reasoning.effort`, `text.verbosity`, `tool_search` (client-executed) and `apply_patch` as a `custom`
 tool under a lark grammar, and drops the namespace tool.
+
+On its built-in OpenAI provider (`openai_base_url`; it reads no key from the environment, only one
+stored by `codex login`) it differs: it first opens the Responses API's WebSocket mode (`GET
+/v1/responses`, upgrading), its items carry `internal_chat_message_metadata_passthrough`, and it
+compacts a long session on the server: a create whose input ends in `compaction_trigger`, which must
+answer exactly one `compaction` item, replayed after the user messages in the next request.
 """
 
 from __future__ import annotations
@@ -25,10 +31,10 @@ from typing import Any
 
 import pytest
 
-from tests.agents.agents import Workspace, codex
-from tests.agents.conftest import Upstreams
 from llmswitch.dialects.responses_request import COMPACTED_PREFIX, COMPACTION_INSTRUCTION
 from llmswitch.fake_upstream.anthropic import signature
+from tests.agents.agents import Workspace, codex
+from tests.agents.conftest import Upstreams
 from tests.agents.upstream import (RESPONSES_MODELS, THINKING, gateway_config, marker, results_received,
                                    shell_round_trip)
 from tests.support.fake import fake_directive, received
