@@ -9,8 +9,9 @@ set -u
 
 CLAUDE_CODE_VERSION=2.1.330   # runs non-interactively with -p here
 OPENCODE_VERSION=1.18.33      # its plugin package is pinned alike: opencode installs it into its config dir
+CODEX_VERSION=0.171.0         # its native binary comes as the optional dependency @openai/codex-<os>-<cpu>
 PINS="@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION opencode-ai@$OPENCODE_VERSION"
-PINS="$PINS @opencode-ai/plugin@$OPENCODE_VERSION"
+PINS="$PINS @opencode-ai/plugin@$OPENCODE_VERSION @openai/codex@$CODEX_VERSION"
 
 cd "$(dirname "$0")/.."
 DIR=.cache/agents
@@ -47,16 +48,18 @@ if ! timeout 900 npm install --prefix "$DIR" --no-audit --no-fund --no-update-no
   fail "$(grep -m3 -E 'npm (error|ERR)' "$log" | tr '\n' ' ' || true) (log: $log)"
 fi
 
-# Each binary must report its pin; run it with a throwaway HOME so nothing of the developer's is touched.
+# Each binary must report its pin on stdout (Codex warns on stderr about a home under /tmp); run it with a
+# throwaway HOME so nothing of the developer's is touched.
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 check() {
   local got
-  got=$(HOME=$home DISABLE_AUTOUPDATER=1 OPENCODE_DISABLE_AUTOUPDATE=1 timeout 60 "$DIR/node_modules/.bin/$1" \
-        --version 2>&1 | head -n1)
-  case "$got" in "$2"*) ;; *) fail "$1 --version printed '$got', expected $2" ;; esac
+  got=$(HOME=$home CODEX_HOME=$home DISABLE_AUTOUPDATER=1 OPENCODE_DISABLE_AUTOUPDATE=1 timeout 60 "$DIR/node_modules/.bin/$1" \
+        --version 2>"$home/stderr" | head -n1)
+  case "$got" in "$2"*) ;; *) fail "$1 --version printed '$got' ($(head -c 300 "$home/stderr")), expected $2" ;; esac
 }
 check claude "$CLAUDE_CODE_VERSION"
 check opencode "$OPENCODE_VERSION"
+check codex "codex-cli $CODEX_VERSION"
 echo "$PINS" > "$STAMP"
 echo "coding agents installed: $PINS"

@@ -1,6 +1,6 @@
 """The coding agents as a user runs them non-interactively, each in a throwaway HOME, inside the sandbox.
 
-Both are installed by `scripts/install-agents.sh` into `.cache/agents/`. Each run gets an environment
+All are installed by `scripts/install-agents.sh` into `.cache/agents/`. Each run gets an environment
 built from nothing (no developer's keys, proxies or settings leak in) with every switch that keeps an
 agent from calling home turned on; the sandbox makes sure of the rest.
 """
@@ -32,6 +32,10 @@ OPENCODE_QUIET = {"OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_MODELS_F
                   "OPENCODE_DISABLE_LSP_DOWNLOAD": "1", "OPENCODE_DISABLE_SHARE": "1",
                   "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1", "OPENCODE_DISABLE_CLAUDE_CODE": "1",
                   "OPENCODE_DISABLE_PROJECT_CONFIG": "1"}
+# Codex's, in its config.toml: no update check, no analytics, no feedback uploads. CODEX_KEY_ENV is the
+# variable its provider entry names as `env_key`: the key goes out as `Authorization: Bearer`.
+CODEX_QUIET = "check_for_update_on_startup = false\n[analytics]\nenabled = false\n[feedback]\nenabled = false\n"
+CODEX_KEY_ENV = "LLMSWITCH_API_KEY"
 
 
 def install_problem() -> str | None:
@@ -119,3 +123,57 @@ def opencode(workspace: Workspace, gateway_port: int, model: str, providers: dic
                             timeout_s=RUN_TIMEOUT_S, stdin=prompt)
     events = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
     return OpencodeRun(finished, events)
+
+
+@dataclass(frozen=True)
+class CodexRun:
+    finished: Finished
+    events: list[dict[str, Any]]  # `exec --json`: one object per line (thread.started, item.completed...)
+
+    def items(self, kind: str) -> list[dict[str, Any]]:
+        """The completed items of KIND (agent_message, command_execution, reasoning, error...)."""
+        return [e["item"] for e in self.events if e.get("type") == "item.completed" and e["item"]["type"] == kind]
+
+    def turn_ends(self) -> list[str]:
+        return [e["type"] for e in self.events if e.get("type") in ("turn.completed", "turn.failed")]
+
+    def errors(self) -> list[str]:
+        """What it reported going wrong on the way (`Reconnecting... 2/5 (...)`), also when it got over it."""
+        return [e["message"] for e in self.events if e.get("type") == "error"]
+
+
+def codex(workspace: Workspace, gateway_port: int, model: str, prompt: str, *, builtin: bool = False,
+          resume: bool = False, compact_at: int | None = None) -> CodexRun:
+    """`codex exec PROMPT` on MODEL, set up for the gateway in one of the two ways users do it; RESUME goes
+    on with the workspace's last session; past COMPACT_AT tokens of context Codex compacts it first.
+
+    A provider entry of its own (the default): `wire_api = "responses"` is the only wire Codex has, so
+    every turn is `POST {base_url}/responses`, streamed; retries are off so a failure shows at once.
+    BUILTIN: its built-in OpenAI provider with the gateway as `openai_base_url` and a key stored by
+    `codex login --with-api-key` (that provider reads no key from the environment); it may open the
+    Responses API's WebSocket mode first. Codex's own sandbox is bypassed (it is meant for machines
+    without one; the network namespace is this one) and it asks no approval. `--strict-config` makes a
+    key this version does not know an error, not a silent no-op.
+    """
+    codex_home = workspace.home / ".codex"
+    codex_home.mkdir(parents=True, exist_ok=True)
+    base_url = f"http://127.0.0.1:{gateway_port}/v1"
+    env = {**workspace.env(), "CODEX_HOME": str(codex_home)}
+    if builtin:
+        provider = f'openai_base_url = "{base_url}"\n{CODEX_QUIET}'
+        login = run_isolated([str(BIN / "codex"), "login", "--with-api-key"], gateway_port=gateway_port, env=env,
+                             cwd=workspace.project, timeout_s=RUN_TIMEOUT_S, stdin=CLIENT_KEY)
+        assert login.returncode == 0, login
+    else:
+        provider = (f'model_provider = "llmswitch"\n{CODEX_QUIET}[model_providers.llmswitch]\nname = "llmswitch"\n'
+                    f'base_url = "{base_url}"\nwire_api = "responses"\nenv_key = "{CODEX_KEY_ENV}"\n'
+                    "request_max_retries = 0\nstream_max_retries = 0\n")
+        env[CODEX_KEY_ENV] = CLIENT_KEY
+    compaction = "" if compact_at is None else f"model_auto_compact_token_limit = {compact_at}\n"
+    (codex_home / "config.toml").write_text(f'model = "{model}"\n{compaction}{provider}')
+    args = [str(BIN / "codex"), "exec", "--json", "--strict-config", "--skip-git-repo-check",
+            "--dangerously-bypass-approvals-and-sandbox", *(["resume", "--last"] if resume else []), prompt]
+    finished = run_isolated(args, gateway_port=gateway_port, env=env, cwd=workspace.project,
+                            timeout_s=RUN_TIMEOUT_S)
+    events = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+    return CodexRun(finished, events)

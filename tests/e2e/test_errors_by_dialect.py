@@ -168,6 +168,25 @@ def test_a_wrong_method_is_a_405_with_allow_in_the_routes_dialect(gateway: Proce
     assert (body.get("type") == "error") == anthropic_shape
 
 
+@pytest.mark.parametrize(("path", "anthropic_shape"), [("/v1/responses", False), ("/v1/messages", True)])
+def test_a_websocket_handshake_on_a_post_route_is_a_426_that_says_to_post_it(gateway: Process, path: str,
+                                                                             anthropic_shape: bool) -> None:
+    headers = {"connection": "Upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
+               "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "authorization": f"Bearer {MASTER}"}
+    request = urllib.request.Request(gateway.url + path, method="GET", headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=20)
+    assert refused.value.code == 426
+    assert refused.value.headers["upgrade"] == "HTTP/1.1"
+    body = json.loads(refused.value.read())
+    assert f"POST {path}" in body["error"]["message"]
+    assert (body.get("type") == "error") == anthropic_shape
+
+
+def test_a_plain_get_on_a_post_route_is_still_a_405(gateway: Process) -> None:
+    assert call(gateway, "GET", "/v1/responses")[0] == 405
+
+
 async def test_a_routes_dialect_is_the_one_registered_with_it_whatever_its_path() -> None:
     dialects = RouteWires()
 

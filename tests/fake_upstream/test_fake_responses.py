@@ -323,6 +323,18 @@ async def test_compact_keeps_the_user_messages_and_one_compaction_item(openai_cl
     assert follow.output_text == "You said: go on"
 
 
+async def test_a_create_ending_in_compaction_trigger_answers_one_compaction_item(openai_client):
+    async with openai_client.responses.stream(model="m", input=[
+            {"role": "user", "content": "remember this"}, {"type": "compaction_trigger"}]) as stream:
+        kinds = [event.type async for event in stream]
+        final = await stream.get_final_response()
+    assert "response.compaction.compacting" in kinds
+    [item] = final.output
+    follow = await openai_client.responses.create(
+        model="m", input=[item.model_dump(exclude_none=True, warnings=False), {"role": "user", "content": "go on"}])
+    assert item.type == "compaction" and follow.output_text == "You said: go on"
+
+
 async def test_status_directive_reaches_the_sdk_as_its_error(openai_client):
     with pytest.raises(openai.RateLimitError) as caught:
         await openai_client.responses.create(model="m", input=say(status=429, retry_after=2))

@@ -10,9 +10,17 @@ conventions live here too:
   string `input`; each function or custom tool of a `namespace` is a function named
   `<namespace>__<name>`. `ClientTool` and `client_tools` hold that table.
 - A reasoning item's `encrypted_content` is the gateway's own opaque token: what the chat-form
-  assistant message needs to be replayed (Anthropic's signed `thinking_blocks`), as base64 JSON
-  behind `REASONING_TOKEN_PREFIX`. Anthropic checks the signatures inside, so the token needs no
-  seal of its own; one from another server (OpenAI's) is not ours and cannot be replayed here.
+  assistant message needs to be replayed (Anthropic's signed `thinking_blocks`; each tool call's
+  `extra_content`, where Gemini's thought signature rides, by call id), as base64 JSON behind
+  `REASONING_TOKEN_PREFIX`. Responses clients replay a call with its standard fields only (Codex
+  keeps no other), so a call's signature travels in the reasoning item before it, one made for
+  it if the answer had no reasoning to show. The upstreams check the signatures inside, so the
+  token needs no seal of its own; one from another server (OpenAI's) is not ours and cannot be
+  replayed here.
+- Compaction (a create whose input ends in `compaction_trigger`, how Codex compacts on its built-in
+  OpenAI provider) is the model's own summary of the conversation: the answer is one `compaction`
+  item whose `encrypted_content` is that summary behind `COMPACTION_TOKEN_PREFIX`, and a later
+  request replaying the item gives the model the summary in its place.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from llmswitch.errors import GatewayError, invalid
 NAMESPACE_SEPARATOR = "__"  # Chat function names allow only [a-zA-Z0-9_-]
 CUSTOM_INPUT = "input"  # the one string argument of a custom tool seen as a function
 REASONING_TOKEN_PREFIX = "llmswitch.reasoning.v1:"
+COMPACTION_TOKEN_PREFIX = "llmswitch.compaction.v1:"
 ENCRYPTED_REASONING = "reasoning.encrypted_content"  # the `include` value that asks for the token
 
 # finish_reason -> (status, incomplete_details.reason)
@@ -56,7 +65,7 @@ def listed(kind: Any) -> str:
 # --- ids -------------------------------------------------------------------------------------
 
 def new_id(prefix: str) -> str:
-    """An id in OpenAI's style: `resp_`, `msg_`, `fc_`, `ctc_` or `rs_` and 32 hex digits."""
+    """An id in OpenAI's style: `resp_`, `msg_`, `fc_`, `ctc_`, `rs_` or `cmp_` and 32 hex digits."""
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
@@ -191,13 +200,31 @@ def call_item(tools: dict[str, ClientTool], call_id: str, name: str, arguments: 
 
 # --- reasoning carried across turns --------------------------------------------------------
 
-def encode_reasoning(thinking_blocks: list[dict[str, Any]]) -> str:
-    payload = json.dumps({"thinking_blocks": thinking_blocks}, ensure_ascii=False, separators=(",", ":"))
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """What a reasoning token of ours carries back to the chat-form assistant turn."""
+
+    thinking_blocks: list[dict[str, Any]]
+    call_extras: dict[str, dict[str, Any]]  # call id -> that tool call's `extra_content`
+
+
+def call_extras(tool_calls: Any) -> dict[str, dict[str, Any]]:
+    """The `extra_content` of each chat-form tool call that has one, by call id."""
+    return {call["id"]: call["extra_content"] for call in tool_calls or ()
+            if isinstance(call, dict) and isinstance(call.get("id"), str)
+            and isinstance(call.get("extra_content"), dict) and call["extra_content"]}
+
+
+def encode_reasoning(thinking_blocks: list[dict[str, Any]], extras: dict[str, dict[str, Any]] | None = None) -> str:
+    carried: dict[str, Any] = {"thinking_blocks": thinking_blocks}
+    if extras:
+        carried["call_extras"] = extras
+    payload = json.dumps(carried, ensure_ascii=False, separators=(",", ":"))
     return REASONING_TOKEN_PREFIX + base64.urlsafe_b64encode(payload.encode()).decode()
 
 
-def decode_reasoning(token: Any, param: str) -> list[dict[str, Any]] | None:
-    """The thinking blocks a token of ours carries; None when it is not ours. A damaged token is a 400."""
+def decode_reasoning(token: Any, param: str) -> Carried | None:
+    """What a token of ours carries; None when it is not ours. A damaged token is a 400."""
     if not isinstance(token, str) or not token.startswith(REASONING_TOKEN_PREFIX):
         return None
     try:
@@ -205,24 +232,27 @@ def decode_reasoning(token: Any, param: str) -> list[dict[str, Any]] | None:
     except (ValueError, binascii.Error):
         payload = None
     blocks = payload.get("thinking_blocks") if isinstance(payload, dict) else None
-    if not isinstance(blocks, list) or not all(isinstance(block, dict) for block in blocks):
+    extras = payload.get("call_extras", {}) if isinstance(payload, dict) else None
+    if not isinstance(blocks, list) or not all(isinstance(block, dict) for block in blocks) or \
+            not isinstance(extras, dict) or not all(isinstance(extra, dict) for extra in extras.values()):
         raise invalid("The encrypted content of this reasoning item could not be verified.", param=param,
                       code="invalid_encrypted_content")
-    return blocks
+    return Carried(blocks, extras)
 
 
-def reasoning_item(item_id: str, text: str, thinking_blocks: list[dict[str, Any]],
-                   request: dict[str, Any]) -> dict[str, Any]:
+def reasoning_item(item_id: str, text: str, thinking_blocks: list[dict[str, Any]], request: dict[str, Any],
+                   extras: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """A reasoning output item: its text as a summary when the client asked for one (`reasoning.summary`),
-    else as reasoning text; the token only when `include` asks for `reasoning.encrypted_content`."""
+    else as reasoning text; the token (thinking blocks, the EXTRAS of the calls after it) only when
+    `include` asks for `reasoning.encrypted_content`."""
     item: dict[str, Any] = {"id": item_id, "type": "reasoning", "summary": [], "status": "completed"}
     if text:
         if wants_summary(request):
             item["summary"] = [{"type": "summary_text", "text": text}]
         else:
             item["content"] = [{"type": "reasoning_text", "text": text}]
-    if thinking_blocks and wants_token(request):
-        item["encrypted_content"] = encode_reasoning(thinking_blocks)
+    if (thinking_blocks or extras) and wants_token(request):
+        item["encrypted_content"] = encode_reasoning(thinking_blocks, extras)
     return item
 
 
@@ -234,6 +264,31 @@ def wants_summary(request: dict[str, Any]) -> bool:
 def wants_token(request: dict[str, Any]) -> bool:
     include = request.get("include")
     return isinstance(include, list) and ENCRYPTED_REASONING in include
+
+
+# --- compaction ------------------------------------------------------------------------------
+
+def compacting(request: dict[str, Any]) -> bool:
+    """A create request that asks for a compaction: its input ends in `compaction_trigger`."""
+    items = request.get("input")
+    return isinstance(items, list) and bool(items) and isinstance(items[-1], dict) and \
+        items[-1].get("type") == "compaction_trigger"
+
+
+def compaction_item(item_id: str, summary: str) -> dict[str, Any]:
+    token = COMPACTION_TOKEN_PREFIX + base64.urlsafe_b64encode(summary.encode()).decode()
+    return {"id": item_id, "type": "compaction", "encrypted_content": token}
+
+
+def compaction_summary(token: Any, param: str) -> str | None:
+    """The summary a compaction token of ours holds; None when it is not ours. A damaged token is a 400."""
+    if not isinstance(token, str) or not token.startswith(COMPACTION_TOKEN_PREFIX):
+        return None
+    try:
+        return base64.b64decode(token[len(COMPACTION_TOKEN_PREFIX):], altchars=b"-_", validate=True).decode()
+    except (ValueError, binascii.Error):
+        raise invalid("The encrypted content of this compaction item could not be verified.", param=param,
+                      code="invalid_encrypted_content") from None
 
 
 # --- the response object ---------------------------------------------------------------------

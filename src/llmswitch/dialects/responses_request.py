@@ -7,7 +7,9 @@ Gemini by chaining). What each create field becomes (see `responses_to_chat_requ
   `tools`, `tool_choice`, `parallel_tool_calls`, `max_output_tokens`, `temperature`, `top_p`,
   `text.format` (-> `response_format`), `text.verbosity`, `reasoning.effort`, `user`,
   `safety_identifier`, `prompt_cache_key`, `prompt_cache_retention`, `prompt_cache_options`,
-  `service_tier`, `moderation`.
+  `service_tier`, `moderation`. A `compaction_trigger` ending the input becomes the gateway's
+  request for a summary (`COMPACTION_INSTRUCTION`, with `tool_choice: none`); a `compaction` item
+  of the gateway's becomes the summary it holds.
 - the gateway's own, never forwarded: `store`, `background`, `include`, `previous_response_id`
   and item references (the pipeline resolves them from its store before translating), `metadata`
   (kept with the stored response and echoed; Chat would refuse it without `store`), `stream` and
@@ -35,7 +37,8 @@ from typing import Any
 
 from llmswitch.dialects.openai import LEGACY_FUNCTIONS_MESSAGE, uses_legacy_functions
 from llmswitch.dialects.responses import (CUSTOM_INPUT, ENCRYPTED_REASONING, ClientTool, chat_name, client_tools,
-                                          decode_reasoning, listed, wrap_custom_input)
+                                          compacting, compaction_summary, decode_reasoning, listed,
+                                          wrap_custom_input)
 from llmswitch.dialects.types import Dropped, RequestOptions, Translated
 from llmswitch.errors import invalid
 
@@ -50,6 +53,12 @@ CUSTOM_TOOL_PARAMETERS = {"type": "object", "properties": {CUSTOM_INPUT: {"type"
                           "required": [CUSTOM_INPUT], "additionalProperties": False}
 _CALLS = ("function_call", "custom_tool_call")
 _OUTPUTS = ("function_call_output", "custom_tool_call_output")
+# A compaction is asked of the model in the gateway's own words; what it wrote comes back as a user turn.
+COMPACTION_INSTRUCTION = (
+    "Write a summary of this conversation that lets the work go on without it: the task and the user's "
+    "requirements, what has been done and decided, the state of files, commands and tools, and what remains "
+    "to be done. Answer with the summary alone.")
+COMPACTED_PREFIX = "The earlier part of this conversation was compacted into this summary:\n\n"
 
 
 # --- Responses -> Chat -----------------------------------------------------------------------
@@ -86,7 +95,7 @@ def responses_to_chat_request(body: dict[str, Any], options: RequestOptions) -> 
     chat_tools = _chat_tools(body.get("tools"), dropped)
     if chat_tools:
         out["tools"] = chat_tools
-        choice = _chat_tool_choice(body.get("tool_choice"), tools, dropped)
+        choice = "none" if compacting(body) else _chat_tool_choice(body.get("tool_choice"), tools, dropped)
         if choice is not None:
             out["tool_choice"] = choice
     elif body.get("tool_choice") not in (None, "auto", "none"):
@@ -112,10 +121,11 @@ class _Conversation:
     An assistant turn gathers its message items, calls and reasoning into one assistant message
     (Chat wants the calls of a turn together, answered by `tool` messages right after it); the
     thinking blocks a reasoning item's token carries go on it as `thinking_blocks`, which the
-    Anthropic translation replays first in the turn. Outputs pair with calls by `call_id` (an
-    output without one answers the oldest unanswered call). A `tool` message takes text only, so
-    images and files in an output follow the run of tool messages as a user message. Item `id`s,
-    `status` and `phase` are not needed by any Chat-form target and are left out.
+    Anthropic translation replays first in the turn, and the `extra_content` it carries for a call
+    (Gemini's thought signature) goes back on that call, which comes after it. Outputs pair with
+    calls by `call_id` (an output without one answers the oldest unanswered call). A `tool` message
+    takes text only, so images and files in an output follow the run of tool messages as a user
+    message. Item `id`s, `status` and `phase` are not needed by any Chat-form target and are left out.
     """
 
     def __init__(self, tools: dict[str, ClientTool], dropped: Dropped):
@@ -125,6 +135,7 @@ class _Conversation:
         self.assistant: dict[str, Any] | None = None  # the turn being gathered
         self.media: list[dict[str, Any]] = []  # user parts from tool outputs, after the tool messages
         self.unanswered: list[str] = []
+        self.extras: dict[str, dict[str, Any]] = {}  # call id -> extra_content, from reasoning tokens
 
     def messages(self, raw: Any) -> list[dict[str, Any]]:
         if isinstance(raw, str):
@@ -142,22 +153,33 @@ class _Conversation:
             if item.get("role") == "assistant":
                 self.assistant_text(item.get("content"), param)
             else:
-                self.close_turn()
-                self.flush_media()
-                self.out.append(self.message(item, param))
+                self.add_message(self.message(item, param))
         elif kind in _CALLS:
             self.call(item, param)
         elif kind in _OUTPUTS:
             self.close_turn()
             self.output(item, param)
+        elif kind == "compaction_trigger":
+            self.add_message({"role": "user", "content": COMPACTION_INSTRUCTION})
+        elif kind == "compaction" and (summary := compaction_summary(
+                item.get("encrypted_content"), f"{param}.encrypted_content")) is not None:
+            self.add_message({"role": "user", "content": COMPACTED_PREFIX + summary})
         elif kind == "reasoning":
-            blocks = decode_reasoning(item.get("encrypted_content"), f"{param}.encrypted_content")
-            if blocks is None:
+            carried = decode_reasoning(item.get("encrypted_content"), f"{param}.encrypted_content")
+            if carried is None:
                 self.dropped.hint("input.reasoning")  # another server's reasoning, or only its summary
             else:
-                self.turn().setdefault("thinking_blocks", []).extend(copy.deepcopy(blocks))
+                if carried.thinking_blocks:
+                    self.turn().setdefault("thinking_blocks", []).extend(copy.deepcopy(carried.thinking_blocks))
+                self.extras.update(copy.deepcopy(carried.call_extras))
         else:
-            self.dropped.hint(f"input.{listed(kind)}")  # hosted tools' items, compaction, unresolved references
+            self.dropped.hint(f"input.{listed(kind)}")  # hosted tools' items, OpenAI's compaction, unknown refs
+
+    def add_message(self, message: dict[str, Any]) -> None:
+        """A user, system or developer message: it ends the assistant turn being gathered."""
+        self.close_turn()
+        self.flush_media()
+        self.out.append(message)
 
     # --- assistant turns ---------------------------------------------------------------------
     def turn(self) -> dict[str, Any]:
@@ -189,8 +211,11 @@ class _Conversation:
             arguments = wrap_custom_input(str(item.get("input") or ""))
         else:
             arguments = item.get("arguments") or "{}"
-        self.turn().setdefault("tool_calls", []).append(
-            {"id": item.get("call_id"), "type": "function", "function": {"name": name, "arguments": arguments}})
+        call: dict[str, Any] = {"id": item.get("call_id"), "type": "function",
+                                "function": {"name": name, "arguments": arguments}}
+        if item.get("call_id") in self.extras:
+            call["extra_content"] = self.extras[item["call_id"]]
+        self.turn().setdefault("tool_calls", []).append(call)
         self.unanswered.append(item.get("call_id"))
 
     def output(self, item: dict[str, Any], param: str) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmswitch.dialects.responses import (call_item, chat_name, client_tools, finish_of, new_id, now,
-                                          reasoning_item, response_object, status_of, usage_from_responses,
-                                          usage_to_responses)
+from llmswitch.dialects.responses import (call_extras, call_item, chat_name, client_tools, compacting,
+                                          compaction_item, finish_of, new_id, now, reasoning_item, response_object,
+                                          status_of, usage_from_responses, usage_to_responses, wants_token)
 from llmswitch.dialects.types import ResponseContext
 from llmswitch.dialects.usage import Usage, from_openai, to_openai
 
@@ -22,7 +22,9 @@ def chat_to_responses_response(body: dict[str, Any], ctx: ResponseContext) -> tu
 
     Output order is reasoning, message, calls, as OpenAI's reasoning models answer. Reasoning comes
     from `reasoning_content` (Anthropic, DeepSeek, vLLM) or `reasoning` (OpenRouter, Ollama) and the
-    signed `thinking_blocks` an Anthropic answer carries, which travel in `encrypted_content`.
+    signed `thinking_blocks` an Anthropic answer carries, which travel in `encrypted_content` with
+    the calls' `extra_content` (Gemini's thought signatures; a reasoning item is made for them alone).
+    The answer to a compaction request is its text as the one `compaction` item.
     """
     request = ctx.request
     choice = (body.get("choices") or [{}])[0]
@@ -42,11 +44,15 @@ def chat_to_responses_response(body: dict[str, Any], ctx: ResponseContext) -> tu
 
 
 def output_items(message: dict[str, Any], request: dict[str, Any], status: str) -> list[dict[str, Any]]:
+    if compacting(request):
+        return [compaction_item(new_id("cmp"), _text(message.get("content") or ""))]
     items: list[dict[str, Any]] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     blocks = [block for block in message.get("thinking_blocks") or () if isinstance(block, dict)]
-    if reasoning or blocks:
-        items.append(reasoning_item(new_id("rs"), reasoning if isinstance(reasoning, str) else "", blocks, request))
+    extras = call_extras(message.get("tool_calls"))
+    if reasoning or blocks or (extras and wants_token(request)):
+        items.append(reasoning_item(new_id("rs"), reasoning if isinstance(reasoning, str) else "", blocks, request,
+                                    extras))
     content: list[dict[str, Any]] = []
     if message.get("content"):
         content.append({"type": "output_text", "text": _text(message["content"]), "annotations": []})

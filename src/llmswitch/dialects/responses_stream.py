@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmswitch.dialects.chat_chunks import ChatChunkReader, ChatChunks, error_frame
-from llmswitch.dialects.responses import (FAILURE_STATUSES, call_item, chat_name, client_tools, failure,
-                                          finish_of, new_id, now, reasoning_item, response_object, status_of,
-                                          unwrap_custom_input, usage_from_responses, usage_to_responses,
-                                          wants_summary)
+from llmswitch.dialects.responses import (FAILURE_STATUSES, call_item, chat_name, client_tools, compacting,
+                                          compaction_item, failure, finish_of, new_id, now, reasoning_item,
+                                          response_object, status_of, unwrap_custom_input, usage_from_responses,
+                                          usage_to_responses, wants_summary, wants_token)
 from llmswitch.dialects.types import StreamContext
 from llmswitch.dialects.usage import Usage
 
@@ -41,6 +41,7 @@ class _Item:
     part: str | None = None  # the kind of the message's open part: output_text | refusal
     part_open: bool = False  # a reasoning item's text part
     blocks: list[dict[str, Any]] = field(default_factory=list)  # signed thinking a reasoning item carries
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)  # ...and the extra_content of calls after it
     call: dict[str, Any] | None = None  # a call's item as opened
 
     def text(self) -> str:
@@ -57,8 +58,12 @@ class ChatToResponsesStream(ChatChunkReader):
     calls. A custom tool's input travels as the JSON arguments of its function, so it is buffered
     and sent whole when its call closes. Reasoning text is a summary when the client asked for one
     (`reasoning.summary`), else reasoning text; signed thinking blocks (`delta.thinking_blocks`,
-    from `AnthropicToThinkingOpenAIStream`) go in the item's `encrypted_content`. The terminal
-    event waits for the usage chunk, which comes after the finish chunk.
+    from `AnthropicToThinkingOpenAIStream`) go in the item's `encrypted_content`, and so does a
+    call's `extra_content` (Gemini's thought signature, on the call's first fragment): when the
+    client asked for the token, the reasoning item before such a call stays open past it, or one
+    is opened for it. The answer to a compaction request is one `compaction` item: the text is
+    gathered into it (`response.compaction.compacting` once it starts), everything else left out.
+    The terminal event waits for the usage chunk, which comes after the finish chunk.
     """
 
     def __init__(self, ctx: StreamContext):
@@ -68,6 +73,7 @@ class ChatToResponsesStream(ChatChunkReader):
         self._request = ctx.request
         self._tools = client_tools(ctx.request)
         self._summary = wants_summary(ctx.request)
+        self._token = wants_token(ctx.request)
         self._id = new_id("resp")
         self._created = now()
         self._seq = 0
@@ -78,6 +84,8 @@ class ChatToResponsesStream(ChatChunkReader):
         self._message: _Item | None = None
         self._reasoning: _Item | None = None
         self._calls: dict[int, _Item] = {}  # Chat tool index -> open call
+        self._compacting = compacting(ctx.request)
+        self._compaction: _Item | None = None
         self._finish: str | None = None
 
     def fail(self, status: int, error_type: str, message: str) -> list[dict[str, Any]]:
@@ -120,6 +128,8 @@ class ChatToResponsesStream(ChatChunkReader):
     # --- deltas ------------------------------------------------------------------------------
     def _delta(self, delta: dict[str, Any]) -> list[dict[str, Any]]:
         content = delta.get("content")
+        if self._compacting:
+            return self._compaction_text(content if isinstance(content, str) else "")
         if len(delta) == 1 and content and isinstance(content, str):  # most chunks: one piece of text
             return self._text("output_text", content)
         out: list[dict[str, Any]] = []
@@ -186,7 +196,8 @@ class ChatToResponsesStream(ChatChunkReader):
             part = {"type": "reasoning_text", "text": text}
             out += [self._event("response.reasoning_text.done", **where, content_index=0, text=text),
                     self._event("response.content_part.done", **where, content_index=0, part=part)]
-        return out + [self._item_done(item.index, reasoning_item(item.id, text, item.blocks, self._request))]
+        return out + [self._item_done(item.index, reasoning_item(item.id, text, item.blocks, self._request,
+                                                                 item.extras))]
 
     # message text and refusals
     def _text(self, kind: str, text: str) -> list[dict[str, Any]]:
@@ -246,6 +257,26 @@ class ChatToResponsesStream(ChatChunkReader):
         return out + [self._item_done(item.index, {"id": item.id, "type": "message", "role": "assistant",
                                                    "status": status, "content": item.parts})]
 
+    # compaction
+    def _compaction_text(self, text: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        item = self._compaction
+        if item is None:
+            item_id = new_id("cmp")
+            index, added = self._added({"id": item_id, "type": "compaction", "encrypted_content": ""})
+            item = self._compaction = _Item(index, item_id)
+            out += [added, self._event("response.compaction.compacting", item_id=item_id, output_index=index)]
+        if text:
+            self.saw_content = True
+            item.pieces.append(text)
+        return out
+
+    def _close_compaction(self) -> list[dict[str, Any]]:
+        out = self._compaction_text("")  # an answer without text still compacts, into an empty summary
+        item, self._compaction = self._compaction, None
+        assert item is not None
+        return out + [self._item_done(item.index, compaction_item(item.id, item.text()))]
+
     # tool calls
     def _tool_fragment(self, tool_index: int, fragment: dict[str, Any]) -> list[dict[str, Any]]:
         function = fragment.get("function") or {}
@@ -253,9 +284,14 @@ class ChatToResponsesStream(ChatChunkReader):
         call = self._calls.get(tool_index)
         if call is None:
             self.saw_content = True
-            out += self._close_reasoning() + self._close_message()
+            extra = fragment.get("extra_content")
+            carried = bool(isinstance(extra, dict) and extra and self._token)
+            out += self._open_reasoning() if carried else self._close_reasoning() + self._close_message()
             opened = call_item(self._tools, fragment.get("id") or new_id("call"), function.get("name") or "", "",
                                status="in_progress")
+            if carried:
+                assert self._reasoning is not None
+                self._reasoning.extras[opened["call_id"]] = extra
             if opened["type"] == "custom_tool_call":
                 opened["input"] = ""
             else:
@@ -287,6 +323,8 @@ class ChatToResponsesStream(ChatChunkReader):
 
     def _close_all(self) -> list[dict[str, Any]]:
         """Close every open item, in output order."""
+        if self._compacting:  # its one item, unless already done
+            return [] if self._done else self._close_compaction()
         closers = [(item.index, closer) for item, closer in ((self._reasoning, self._close_reasoning),
                                                              (self._message, self._close_message)) if item]
         calls, self._calls = self._calls, {}

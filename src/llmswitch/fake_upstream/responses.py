@@ -5,7 +5,8 @@ are the ones a translation gets wrong, with the real API's messages: unknown or 
 parameters (`messages`, `response_format`), function tools nested Chat-style, a part type the
 role cannot carry, `arguments` that is not a string, an output with no call before it, a
 `tool_choice` naming no tool, reasoning or compaction items whose `encrypted_content` the fake
-did not issue (it signs what it gives out, as the real API encrypts it).
+did not issue (it signs what it gives out, as the real API encrypts it). A create whose input ends in
+`compaction_trigger` answers one `compaction` item, as the real API compacts.
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ class Request:
     @property
     def background(self) -> bool:
         return self.body.get("background") is True
+
+    @property
+    def compacting(self) -> bool:
+        """A create that ends in `compaction_trigger`: its one output item is the compaction."""
+        return bool(self.items) and self.items[-1]["type"] == "compaction_trigger"
 
 
 def check(body: Any, history: list[dict[str, Any]], *, need_model: bool = True) -> Request:
@@ -336,6 +342,9 @@ class Rendered:
 
 
 def output_items(answer: Answer, request: Request, number: int) -> list[dict[str, Any]]:
+    if request.compacting:
+        return [{"id": f"cmp_fake{number}", "type": "compaction", "created_by": "fake",
+                 "encrypted_content": seal({"items": len(request.items) - 1})}]
     items: list[dict[str, Any]] = []
     body = request.body
     if answer.thinking:
@@ -462,6 +471,9 @@ def _item_events(item: dict[str, Any], index: int, answer: Answer, chunks: int) 
                 for piece in _halves(item["arguments"])]
         out.append({"type": "response.function_call_arguments.done", **at, "name": item["name"],
                     "arguments": item["arguments"]})
+    elif kind == "compaction":
+        out.append({"type": "response.output_item.added", "output_index": index, "item": item})
+        out.append({"type": "response.compaction.compacting", **at})
     else:  # custom_tool_call
         out.append({"type": "response.output_item.added", "output_index": index, "item": {**added, "input": ""}})
         out += [{"type": "response.custom_tool_call_input.delta", **at, "delta": piece}

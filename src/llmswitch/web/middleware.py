@@ -117,6 +117,12 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires) -> Mid
 def _refusal(request: web.Request, exc: web.HTTPException) -> GatewayError:
     """aiohttp's own refusals (no such route, a method the route lacks), naming what was asked."""
     asked = f"{request.method} {request.path}"
+    if isinstance(exc, web.HTTPMethodNotAllowed) and _opens_websocket(request):
+        # Codex opens the Responses API's WebSocket mode first (`GET /v1/responses`, upgrading) whenever
+        # its provider says it may, the built-in OpenAI one with a base URL of the user's too: on a 426 it
+        # goes on over HTTP at once; on a 405 it first retries the handshake five times, with backoff.
+        return GatewayError(426, f"{request.path} takes no WebSocket here: send POST {request.path} over HTTP",
+                            code="websocket_not_supported", headers={"upgrade": "HTTP/1.1"})
     if isinstance(exc, web.HTTPMethodNotAllowed):
         allowed = ", ".join(sorted(exc.allowed_methods))
         return GatewayError(405, f"Method not allowed: {asked} (allowed: {allowed})", code="method_not_allowed",
@@ -124,3 +130,7 @@ def _refusal(request: web.Request, exc: web.HTTPException) -> GatewayError:
     if isinstance(exc, web.HTTPNotFound):
         return GatewayError(404, f"Unknown route: {asked}", code="unknown_url")
     return GatewayError(exc.status, exc.reason or "error")
+
+
+def _opens_websocket(request: web.Request) -> bool:
+    return request.method == "GET" and request.headers.get("upgrade", "").lower() == "websocket"
