@@ -1,4 +1,4 @@
-"""The gateway's parts and their lifecycle: auth, limits, usage, providers, router, pipeline.
+"""The gateway's parts and their lifecycle: auth, limits, usage, budget alerts, providers, router, pipeline.
 
 What a request goes through is `core.pipeline`; this module builds the parts it uses at start-up
 (one upstream client per provider) and stops them in order at shutdown.
@@ -10,6 +10,7 @@ import time
 
 from llmswitch.config import Config
 from llmswitch.core.auth import Authenticator
+from llmswitch.core.budget_alerts import BudgetWatch
 from llmswitch.core.concurrency import ConcurrencyGate
 from llmswitch.core.limits import Limiter
 from llmswitch.core.pipeline import Pipeline
@@ -29,6 +30,7 @@ class Gateway:
         self.limiter = Limiter(config)
         self.usage = UsageRecorder(config)
         self.responses = ResponseStore(config)
+        self.alerts = BudgetWatch(config, self.auth) if config.alerts is not None else None
         self.concurrency = ConcurrencyGate(config.server.max_concurrency)
         self.providers: dict[str, Provider] = {}
         self.router: Router | None = None
@@ -51,6 +53,10 @@ class Gateway:
         await self.auth.start()
         await self.limiter.start()
         await self.usage.start()
+        if self.alerts is not None:
+            self.pipeline.sinks.append(self.alerts.observe)
+            self.usage.on_written.append(self.alerts.written)
+            await self.alerts.start()
         await self.responses.start()
 
     def end_in_flight(self) -> None:
@@ -62,6 +68,8 @@ class Gateway:
     async def stop(self) -> None:
         await self.responses.stop()  # its background runs end first, so their usage is written
         await self.usage.stop()
+        if self.alerts is not None:  # after the usage's last write: it looks at what that crossed
+            await self.alerts.stop()
         await self.limiter.stop()
         await self.auth.stop()
         for client in self._clients:
