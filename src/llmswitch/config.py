@@ -489,7 +489,16 @@ def _alerts(v: _Validator, raw: Any, auth: AuthConfig | None, models: dict[str, 
     """The `alerts` section; its URL is never quoted in a problem (it may hold a credential)."""
     if raw is None:
         return None
-    alerts: AlertsConfig | None = v.convert(raw, AlertsConfig, ("alerts",))
+    raw = v.mapping(raw, ("alerts",))
+    budgets = v.mapping(raw.get("models"), ("alerts", "models"))  # one by one: msgspec paths omit dict keys
+    alerts: AlertsConfig | None = v.convert({k: x for k, x in raw.items() if k != "models"}, AlertsConfig,
+                                            ("alerts",))
+    for name, body in budgets.items():
+        budget = v.convert(body, ModelBudget, ("alerts", "models", name))
+        if name not in models:
+            v.problem(("alerts", "models", name), f"unknown model {name!r}")
+        elif budget is not None and alerts is not None:
+            alerts.models[name] = budget
     if alerts is None:
         return None
     if auth is not None and auth.effective_mode != "keys":
@@ -503,9 +512,6 @@ def _alerts(v: _Validator, raw: Any, auth: AuthConfig | None, models: dict[str, 
     if len(set(alerts.thresholds)) < len(alerts.thresholds):
         v.problem(("alerts", "thresholds"), "holds a percentage twice")
     alerts.thresholds.sort()
-    for name in alerts.models:
-        if name not in models:
-            v.problem(("alerts", "models", name), f"unknown model {name!r}")
     return alerts
 
 

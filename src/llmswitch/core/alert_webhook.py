@@ -11,7 +11,7 @@ its timeout and a margin, its outcome written back, and the next one (after a fa
 non-2xx answer) is due `retry_s` later, doubling each time, until `max_attempts` have failed. So a
 webhook that is down costs the requests nothing, an alert waiting for its next attempt outlives the
 process that made the last one (any process of the deployment, this one restarted included, makes it),
-and one stopping gives its calls in progress back at once. A call whose answer was lost (the process
+and one stopping gives back the calls still in progress after a short grace. A call whose answer was lost (the process
 died while the receiver took it) is made again: delivery is at least once, and the body's `id` lets a
 receiver drop a repeat.
 """
@@ -37,6 +37,7 @@ TIMESTAMP = "x-llmswitch-timestamp"
 MAX_IN_FLIGHT = 8  # calls at once per process: a receiver that hangs holds no more than these
 MAX_DELAY_S = 3600.0  # between two attempts, however many failed
 LEASE_MARGIN_S = 30.0  # beyond an attempt's timeout, before another process may take it over
+STOP_GRACE_S = 2.0  # a stopping process waits this long for the calls in progress
 MAX_ANSWER = 1 << 16  # bytes of a receiver's answer read (its status is all that counts)
 
 
@@ -87,14 +88,11 @@ class Webhook:
         timestamp = str(int(self.clock()))
         headers = {**self.headers, TIMESTAMP: timestamp, SIGNATURE: signature(self.config.secret, timestamp, body)}
         limit = self.config.timeout_s
-        try:
-            async with asyncio.timeout(limit):
-                response = await self.client.post(self.url, body, headers, Timeouts(limit, limit, limit, limit))
-                response.close()
+        try:  # the client bounds the whole attempt, from connecting to the answer's status
+            response = await self.client.post(self.url, body, headers, Timeouts(limit, limit, limit, limit))
+            response.close()
         except TransportError as error:
             return error.kind
-        except TimeoutError:
-            return "timeout"
         except OSError as error:
             return type(error).__name__
         return None if 200 <= response.status < 300 else f"status {response.status}"
@@ -120,7 +118,10 @@ class Webhook:
                         attempt.id, type(failure).__name__)
 
     async def stop(self) -> None:
-        """End the calls in progress and give their attempts back, for the next process to make."""
+        """Let the calls in progress end within STOP_GRACE_S (an answer that came is recorded, not sent
+        again), end the others and give their attempts back, for the next process to make."""
+        if self._calls:
+            await asyncio.wait(list(self._calls.values()), timeout=STOP_GRACE_S)
         calls = list(self._calls.items())
         for _alert_id, task in calls:
             task.cancel()

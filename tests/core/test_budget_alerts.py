@@ -1,0 +1,198 @@
+"""Which crossings the budget watch claims, on real SQLite and PostgreSQL, with time given to `check`
+(so periods roll over without sleeping): each threshold once per period, again in the next, once
+for any number of watches (workers, machines) sharing the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Float, Integer, String, insert, select
+
+from llmswitch.config import Config, parse_config
+from llmswitch.core.budget_alerts import BudgetWatch
+from llmswitch.core.keys import KeyRecord
+from llmswitch.core.limits import period_bounds
+from llmswitch.core.records import RequestRecord
+from llmswitch.store import Store
+from llmswitch.store.tables import budget_alerts, usage_records
+from tests.support.databases import postgres_url  # noqa: F401  (fixture)
+
+DAY_1 = datetime(2026, 12, 1, 9, tzinfo=UTC).timestamp()  # a Tuesday
+DAY_2 = datetime(2026, 12, 2, 9, tzinfo=UTC).timestamp()
+CONFIG = """\
+auth: {master_key: sk-master-watch}
+providers: {up: {type: openai, base_url: "http://127.0.0.1:9/v1"}}
+models: {gpt-4o: [{provider: up}]}
+aliases: {gpt-5: gpt-4o, "gpt-4*": gpt-4o}
+alerts:
+  webhook: {url: "http://127.0.0.1:9/hook", secret: "0123456789abcdef"}
+  models: {gpt-4o: {budget_usd: 10, period: daily}}
+"""
+
+
+class Keys:
+    """The keys' budgets, as the authenticator's cache hands them over."""
+
+    def __init__(self, *records: KeyRecord):
+        self.records = {record.id: record for record in records}
+
+    def key_record(self, key_id: str) -> KeyRecord | None:
+        return self.records.get(key_id)
+
+    def key_records(self) -> Iterable[KeyRecord]:
+        return self.records.values()
+
+
+def key(key_id: str = "key_team", budget_usd: float | None = 1.0, period: str = "daily") -> KeyRecord:
+    return KeyRecord(id=key_id, key_hash=key_id, key_prefix="sk-", created_at=0.0, updated_at=0.0,
+                     name="team-a", budget_usd=budget_usd, budget_period=period)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    url = f"sqlite:///{tmp_path}/llmswitch.db" if request.param == "sqlite" else request.getfixturevalue(
+        "postgres_url")
+    opened = await Store.open(url)
+    yield opened
+    await opened.close()
+
+
+def watch(store: Store, *keys: KeyRecord, config: Config | None = None) -> BudgetWatch:
+    watching = BudgetWatch(config or parse_config(CONFIG), Keys(*keys))
+    watching.store = store
+    return watching
+
+
+async def spend(store: Store, watching: BudgetWatch, usd: float, at: float, key_id: str | None = "key_team",
+                model: str = "gpt-4o") -> None:
+    """A request priced USD, as the pipeline hands it to the watch and the usage writer writes it."""
+    await write_usage(store, key_id=key_id, model=model, cost_usd=usd, at=at)
+    watching.observe(RequestRecord(request_id="r", at=at, key_id=key_id, model=model, provider="up",
+                                   upstream_model=model, deployment="up", operation="chat", dialect="openai",
+                                   stream=False, status=200, error="", cost_usd=usd))
+    watching.written()
+
+
+async def write_usage(store: Store, **values: Any) -> None:
+    """One usage row with VALUES, every other column at its type's zero (whatever columns it has)."""
+    zero = {String: "", Integer: 0, Float: 0.0}
+    row = {column.name: next((v for t, v in zero.items() if isinstance(column.type, t)), None)
+           for column in usage_records.columns if not column.primary_key}
+    async with store.engine.begin() as connection:
+        await connection.execute(insert(usage_records).values({**row, **values}))
+
+
+async def claimed(store: Store) -> list[tuple[str, str, float, float]]:
+    """(kind, subject, period start, threshold) of each alert row, in threshold order."""
+    query = select(budget_alerts.c.subject_kind, budget_alerts.c.subject, budget_alerts.c.period_start,
+                   budget_alerts.c.threshold).order_by(budget_alerts.c.period_start, budget_alerts.c.threshold)
+    async with store.engine.connect() as connection:
+        return [tuple(row) for row in await connection.execute(query)]
+
+
+async def bodies(store: Store) -> list[dict[str, Any]]:
+    async with store.engine.connect() as connection:
+        rows = await connection.execute(select(budget_alerts.c.body).order_by(budget_alerts.c.threshold))
+        return [json.loads(body) for (body,) in rows]
+
+
+async def test_each_threshold_is_claimed_when_the_spend_reaches_it(store: Store) -> None:
+    watching = watch(store, key())
+    day = period_bounds("daily", DAY_1).start
+    await spend(store, watching, 0.49, DAY_1)
+    assert await watching.check(DAY_1) == 0
+    await spend(store, watching, 0.01, DAY_1)
+    assert await watching.check(DAY_1) == 1
+    await spend(store, watching, 0.5, DAY_1)
+    assert await watching.check(DAY_1) == 2
+    assert await claimed(store) == [("key", "key_team", day, 50.0), ("key", "key_team", day, 80.0),
+                                    ("key", "key_team", day, 100.0)]
+
+
+async def test_a_threshold_is_not_claimed_twice_in_its_period(store: Store) -> None:
+    watching = watch(store, key())
+    await spend(store, watching, 0.6, DAY_1)
+    await watching.check(DAY_1)
+    await spend(store, watching, 0.1, DAY_1 + 60)
+    assert await watching.check(DAY_1 + 60) == 0
+    assert [threshold for *_, threshold in await claimed(store)] == [50.0]
+
+
+async def test_the_next_period_claims_the_thresholds_again_from_its_own_spend(store: Store) -> None:
+    watching = watch(store, key())
+    await spend(store, watching, 1.0, DAY_1)
+    assert await watching.check(DAY_1) == 3
+    await spend(store, watching, 0.3, DAY_2)
+    assert await watching.check(DAY_2) == 0  # yesterday's dollar is not today's
+    await spend(store, watching, 0.3, DAY_2)
+    assert await watching.check(DAY_2) == 1
+    assert [(start, threshold) for _k, _s, start, threshold in await claimed(store)][-1] == (
+        period_bounds("daily", DAY_2).start, 50.0)
+
+
+async def test_watches_sharing_a_database_claim_each_crossing_once(store: Store) -> None:
+    workers = [watch(store, key()) for _ in range(3)]
+    for worker in workers:  # each served a third of the traffic
+        await spend(store, worker, 0.34, DAY_1)
+    won = [await worker.check(DAY_1) for worker in workers]
+    assert sum(won) == 3 and len(await claimed(store)) == 3
+
+
+async def test_a_restarted_watch_finds_the_crossings_of_spend_written_before_it(store: Store) -> None:
+    await write_usage(store, key_id="key_team", model="gpt-4o", cost_usd=0.9, at=DAY_1)
+    watching = watch(store, key())
+    watching.due |= {("key", "key_team")}  # what `start` looks at: every budgeted subject
+    assert await watching.check(DAY_1) == 2
+
+
+async def test_a_model_budget_counts_the_requests_that_asked_for_it_by_a_plain_alias(store: Store) -> None:
+    watching = watch(store)
+    await spend(store, watching, 4.0, DAY_1, key_id=None, model="gpt-4o")
+    await spend(store, watching, 4.0, DAY_1, key_id=None, model="gpt-5")
+    assert await watching.check(DAY_1) == 2
+    assert [body["threshold_percent"] for body in await bodies(store)] == [50, 80]
+
+
+async def test_the_alert_says_who_crossed_what_in_which_period(store: Store) -> None:
+    watching = watch(store, key(period="weekly"))
+    await spend(store, watching, 0.55, DAY_1)
+    await watching.check(DAY_1)
+    [body] = await bodies(store)
+    assert body["id"].startswith("alert_") and body["type"] == "budget.threshold_crossed"
+    assert body["subject"] == {"kind": "key", "id": "key_team", "name": "team-a"}
+    assert (body["threshold_percent"], body["budget_usd"], body["spent_usd"]) == (50, 1.0, 0.55)
+    assert body["period"] == {"kind": "weekly", "name": "2026-W49", "start": "2026-11-30T00:00:00Z",
+                              "end": "2026-12-07T00:00:00Z"}
+    assert body["at"] == "2026-12-01T09:00:00Z"
+
+
+async def test_a_key_without_a_dollar_budget_is_never_alerted(store: Store) -> None:
+    watching = watch(store, key(budget_usd=None))
+    await spend(store, watching, 50.0, DAY_1, model="unbudgeted")
+    assert await watching.check(DAY_1) == 0
+
+
+async def test_subjects_are_looked_at_only_once_their_usage_is_written(store: Store) -> None:
+    watching = watch(store, key())
+    await write_usage(store, key_id="key_team", model="gpt-4o", cost_usd=1.0, at=DAY_1)
+    watching.observe(RequestRecord(request_id="r", at=DAY_1, key_id="key_team", model="gpt-4o", provider="up",
+                                   upstream_model="gpt-4o", deployment="up", operation="chat", dialect="openai",
+                                   stream=False, status=200, error="", cost_usd=1.0))
+    assert await watching.check(DAY_1) == 0  # still queued for the usage writer, as far as the watch knows
+    watching.written()
+    assert await watching.check(DAY_1) == 3
+
+
+def test_budget_periods_are_utc_days_iso_weeks_months_and_one_total() -> None:
+    december = datetime(2026, 12, 31, 23, 59, tzinfo=UTC).timestamp()
+    assert period_bounds("daily", december)[0] == "2026-12-31"
+    week = period_bounds("weekly", december)
+    assert (week.name, datetime.fromtimestamp(week.start, UTC).strftime("%a %d")) == ("2026-W53", "Mon 28")
+    month = period_bounds("monthly", december)
+    assert datetime.fromtimestamp(month.end, UTC) == datetime(2027, 1, 1, tzinfo=UTC)
+    assert period_bounds("total", december) == ("total", 0.0, float("inf"))
