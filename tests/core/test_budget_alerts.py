@@ -7,20 +7,19 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Float, Integer, String, insert, select
 
 from llmswitch.config import Config, parse_config
-from llmswitch.core.budget_alerts import BudgetWatch
+from llmswitch.core.budget_alerts import HOUR, BudgetWatch
 from llmswitch.core.keys import KeyRecord
 from llmswitch.core.limits import period_bounds
 from llmswitch.core.records import RequestRecord
 from llmswitch.store import Store
 from llmswitch.store.tables import budget_alerts, usage_records
-from tests.support.databases import postgres_url  # noqa: F401  (fixture)
+from tests.support.databases import database_url, postgres_url  # noqa: F401  (fixtures)
 
 DAY_1 = datetime(2026, 12, 1, 9, tzinfo=UTC).timestamp()  # a Tuesday
 DAY_2 = datetime(2026, 12, 2, 9, tzinfo=UTC).timestamp()
@@ -53,11 +52,9 @@ def key(key_id: str = "key_team", budget_usd: float | None = 1.0, period: str = 
                      name="team-a", budget_usd=budget_usd, budget_period=period)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite:///{tmp_path}/llmswitch.db" if request.param == "sqlite" else request.getfixturevalue(
-        "postgres_url")
-    opened = await Store.open(url)
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    opened = await Store.open(database_url)
     yield opened
     await opened.close()
 
@@ -68,14 +65,12 @@ def watch(store: Store, *keys: KeyRecord, config: Config | None = None) -> Budge
     return watching
 
 
-async def spend(store: Store, watching: BudgetWatch, usd: float, at: float, key_id: str | None = "key_team",
-                model: str = "gpt-4o") -> None:
-    """A request priced USD, as the pipeline hands it to the watch and the usage writer writes it."""
-    await write_usage(store, key_id=key_id, model=model, cost_usd=usd, at=at)
+def served(watching: BudgetWatch, usd: float, at: float, key_id: str | None = "key_team",
+           model: str = "gpt-4o") -> None:
+    """A request priced USD, as the pipeline hands it to the watch."""
     watching.observe(RequestRecord(request_id="r", at=at, key_id=key_id, model=model, provider="up",
                                    upstream_model=model, deployment="up", operation="chat", dialect="openai",
                                    stream=False, status=200, error="", cost_usd=usd))
-    watching.written()
 
 
 async def write_usage(store: Store, **values: Any) -> None:
@@ -104,11 +99,11 @@ async def bodies(store: Store) -> list[dict[str, Any]]:
 async def test_each_threshold_is_claimed_when_the_spend_reaches_it(store: Store) -> None:
     watching = watch(store, key())
     day = period_bounds("daily", DAY_1).start
-    await spend(store, watching, 0.49, DAY_1)
+    served(watching, 0.49, DAY_1)
     assert await watching.check(DAY_1) == 0
-    await spend(store, watching, 0.01, DAY_1)
+    served(watching, 0.01, DAY_1)
     assert await watching.check(DAY_1) == 1
-    await spend(store, watching, 0.5, DAY_1)
+    served(watching, 0.5, DAY_1)
     assert await watching.check(DAY_1) == 2
     assert await claimed(store) == [("key", "key_team", day, 50.0), ("key", "key_team", day, 80.0),
                                     ("key", "key_team", day, 100.0)]
@@ -116,51 +111,111 @@ async def test_each_threshold_is_claimed_when_the_spend_reaches_it(store: Store)
 
 async def test_a_threshold_is_not_claimed_twice_in_its_period(store: Store) -> None:
     watching = watch(store, key())
-    await spend(store, watching, 0.6, DAY_1)
+    served(watching, 0.6, DAY_1)
     await watching.check(DAY_1)
-    await spend(store, watching, 0.1, DAY_1 + 60)
+    served(watching, 0.1, DAY_1 + 60)
     assert await watching.check(DAY_1 + 60) == 0
     assert [threshold for *_, threshold in await claimed(store)] == [50.0]
 
 
 async def test_the_next_period_claims_the_thresholds_again_from_its_own_spend(store: Store) -> None:
     watching = watch(store, key())
-    await spend(store, watching, 1.0, DAY_1)
+    served(watching, 1.0, DAY_1)
     assert await watching.check(DAY_1) == 3
-    await spend(store, watching, 0.3, DAY_2)
+    served(watching, 0.3, DAY_2)
     assert await watching.check(DAY_2) == 0  # yesterday's dollar is not today's
-    await spend(store, watching, 0.3, DAY_2)
+    served(watching, 0.3, DAY_2)
     assert await watching.check(DAY_2) == 1
     assert [(start, threshold) for _k, _s, start, threshold in await claimed(store)][-1] == (
         period_bounds("daily", DAY_2).start, 50.0)
 
 
-async def test_watches_sharing_a_database_claim_each_crossing_once(store: Store) -> None:
-    workers = [watch(store, key()) for _ in range(3)]
-    for worker in workers:  # each served a third of the traffic
-        await spend(store, worker, 0.34, DAY_1)
-    won = [await worker.check(DAY_1) for worker in workers]
-    assert sum(won) == 3 and len(await claimed(store)) == 3
-
-
-async def test_a_restarted_watch_finds_the_crossings_of_spend_written_before_it(store: Store) -> None:
-    await write_usage(store, key_id="key_team", model="gpt-4o", cost_usd=0.9, at=DAY_1)
+async def test_a_request_that_started_before_midnight_counts_in_the_day_it_started(store: Store) -> None:
     watching = watch(store, key())
-    watching.due |= {("key", "key_team")}  # what `start` looks at: every budgeted subject
-    assert await watching.check(DAY_1) == 2
+    midnight = period_bounds("daily", DAY_1).end
+    served(watching, 0.6, midnight - 30)
+    assert await watching.check(midnight + 60) == 1
+    assert [start for _k, _s, start, _t in await claimed(store)] == [period_bounds("daily", DAY_1).start]
+
+
+async def test_watches_sharing_a_database_add_up_each_ones_share(store: Store) -> None:
+    workers = [watch(store, key()) for _ in range(3)]
+    for worker in workers:  # each served a third of the traffic, none half of the budget
+        served(worker, 0.34, DAY_1)
+    won = [await worker.check(DAY_1) for worker in workers]
+    assert won == [0, 1, 2] and len(await claimed(store)) == 3
+
+
+async def test_a_crossing_seen_by_several_watches_is_claimed_once(store: Store) -> None:
+    workers = [watch(store, key()) for _ in range(3)]
+    served(workers[0], 1.0, DAY_1)
+    assert await workers[0].check(DAY_1) == 3
+    for worker in workers[1:]:
+        worker.due.add(("key", "key_team"))  # as at their start-up: they read the counter, already over
+        assert await worker.check(DAY_1) == 0
+    assert len(await claimed(store)) == 3
+
+
+async def test_a_counter_begins_from_the_usage_rows_of_its_period_before_the_requests_in_flight(
+        store: Store) -> None:
+    now = DAY_1 + 5 * HOUR
+    await write_usage(store, key_id="key_team", cost_usd=0.3, at=now - 3 * HOUR)  # written before alerts ran
+    await write_usage(store, key_id="key_team", cost_usd=0.3, at=now - 60)  # written and ...
+    watching = watch(store, key())
+    served(watching, 0.3, now - 60)  # ... served by this process: counted once
+    assert await watching.check(now) == 1
+    assert [body["spent_usd"] for body in await bodies(store)] == [0.6]
+
+
+async def test_a_budget_set_on_a_key_counts_what_it_spent_just_before(store: Store) -> None:
+    keys = Keys(key(budget_usd=None))
+    watching = BudgetWatch(parse_config(CONFIG), keys)
+    watching.store = store
+    served(watching, 0.6, DAY_1)
+    assert await watching.check(DAY_1) == 0
+    keys.records["key_team"] = key(budget_usd=1.0)
+    served(watching, 0.1, DAY_1 + 60)
+    assert await watching.check(DAY_1 + 60) == 1
+    assert [body["spent_usd"] for body in await bodies(store)] == [0.7]
+
+
+async def test_a_restarted_watch_claims_what_the_counter_crossed_before_it(store: Store) -> None:
+    crashed = watch(store, key())
+    served(crashed, 0.6, DAY_1)
+    await crashed.check(DAY_1)
+    async with store.engine.begin() as connection:  # as if it died between adding and claiming
+        await connection.execute(budget_alerts.delete())
+    restarted = watch(store, key())
+    restarted.due.add(("key", "key_team"))  # what `start` looks at: every budgeted subject
+    assert await restarted.check(DAY_1) == 1
+
+
+async def test_spend_the_database_did_not_take_is_added_at_the_next_look(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    watching = watch(store, key())
+    served(watching, 0.6, DAY_1)
+
+    async def down(*_args: object) -> None:
+        raise OSError("the database is down")
+
+    monkeypatch.setattr(store.alerts, "add", down)
+    with pytest.raises(OSError):
+        await watching.check(DAY_1)
+    monkeypatch.undo()
+    assert await watching.check(DAY_1) == 1
 
 
 async def test_a_model_budget_counts_the_requests_that_asked_for_it_by_a_plain_alias(store: Store) -> None:
     watching = watch(store)
-    await spend(store, watching, 4.0, DAY_1, key_id=None, model="gpt-4o")
-    await spend(store, watching, 4.0, DAY_1, key_id=None, model="gpt-5")
+    served(watching, 4.0, DAY_1, key_id=None, model="gpt-4o")
+    served(watching, 4.0, DAY_1, key_id=None, model="gpt-5")
     assert await watching.check(DAY_1) == 2
     assert [body["threshold_percent"] for body in await bodies(store)] == [50, 80]
 
 
 async def test_the_alert_says_who_crossed_what_in_which_period(store: Store) -> None:
     watching = watch(store, key(period="weekly"))
-    await spend(store, watching, 0.55, DAY_1)
+    served(watching, 0.55, DAY_1)
     await watching.check(DAY_1)
     [body] = await bodies(store)
     assert body["id"].startswith("alert_") and body["type"] == "budget.threshold_crossed"
@@ -173,19 +228,9 @@ async def test_the_alert_says_who_crossed_what_in_which_period(store: Store) -> 
 
 async def test_a_key_without_a_dollar_budget_is_never_alerted(store: Store) -> None:
     watching = watch(store, key(budget_usd=None))
-    await spend(store, watching, 50.0, DAY_1, model="unbudgeted")
+    served(watching, 50.0, DAY_1, model="unbudgeted")
     assert await watching.check(DAY_1) == 0
-
-
-async def test_subjects_are_looked_at_only_once_their_usage_is_written(store: Store) -> None:
-    watching = watch(store, key())
-    await write_usage(store, key_id="key_team", model="gpt-4o", cost_usd=1.0, at=DAY_1)
-    watching.observe(RequestRecord(request_id="r", at=DAY_1, key_id="key_team", model="gpt-4o", provider="up",
-                                   upstream_model="gpt-4o", deployment="up", operation="chat", dialect="openai",
-                                   stream=False, status=200, error="", cost_usd=1.0))
-    assert await watching.check(DAY_1) == 0  # still queued for the usage writer, as far as the watch knows
-    watching.written()
-    assert await watching.check(DAY_1) == 3
+    assert await claimed(store) == []
 
 
 def test_budget_periods_are_utc_days_iso_weeks_months_and_one_total() -> None:

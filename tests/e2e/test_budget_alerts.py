@@ -21,7 +21,7 @@ from sqlalchemy import select
 from llmswitch.core.keys import KeyFields, new_record
 from llmswitch.store import Store
 from llmswitch.store.tables import budget_alerts
-from tests.support.databases import postgres_url  # noqa: F401  (fixture)
+from tests.support.databases import database_url, postgres_url  # noqa: F401  (fixtures)
 from tests.support.fake import fake_directive
 from tests.support.processes import Process, start_fake_upstream, start_gateway
 from tests.support.webhook import Receiver, receiving
@@ -36,13 +36,6 @@ SERVER_SECRET = "alerts-server-secret"
 def fake() -> Iterator[Process]:
     with start_fake_upstream() as process:
         yield process
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/llmswitch.db"
-    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

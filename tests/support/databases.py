@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -65,6 +66,14 @@ def fresh_postgres() -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     with fresh_postgres() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test twice: on a new SQLite file, and on a new PostgreSQL database (import `postgres_url` too)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/llmswitch.db"
+    return str(request.getfixturevalue("postgres_url"))
 
 
 def require_redis() -> str:

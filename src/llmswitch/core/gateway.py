@@ -55,7 +55,6 @@ class Gateway:
         await self.usage.start()
         if self.alerts is not None:
             self.pipeline.sinks.append(self.alerts.observe)
-            self.usage.on_written.append(self.alerts.written)
             await self.alerts.start()
         await self.responses.start()
 
@@ -68,7 +67,7 @@ class Gateway:
     async def stop(self) -> None:
         await self.responses.stop()  # its background runs end first, so their usage is written
         await self.usage.stop()
-        if self.alerts is not None:  # after the usage's last write: it looks at what that crossed
+        if self.alerts is not None:  # after the background runs: it counts what they spent too
             await self.alerts.stop()
         await self.limiter.stop()
         await self.auth.stop()

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llmswitch.config import Config
@@ -40,7 +39,6 @@ class UsageRecorder:
         self.pending: deque[Pending] = deque(maxlen=max_pending)
         self.totals: dict[str, int] = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
         self.store: Store | None = None
-        self.on_written: list[Callable[[], None]] = []  # told after each flush: all queued is written
         self._task: asyncio.Task[None] | None = None
 
     def record(self, r: RequestRecord) -> None:
@@ -70,8 +68,6 @@ class UsageRecorder:
                 log.warning("usage row of request %.100r (key %s, model %.100r) refused by the database: %s",
                             row[0], row[1], row[2], type(error).__name__)
             await self.store.keys.touch(last_used.items())
-        for listener in self.on_written:
-            listener()
 
     async def start(self) -> None:
         """Start the background writer."""

@@ -1,9 +1,10 @@
-"""Budget alert rows: the spend they are judged on, the crossing each process claims, and the outbox
-of webhook calls any process may take over (`core.budget_alerts`, `core.alert_webhook`).
+"""Budget alert rows: the spend counters they are judged on, the crossing each process claims, and the
+outbox of webhook calls any process may take over (`core.budget_alerts`, `core.alert_webhook`).
 
-Every decision that more than one process could make is one conditional statement, so that the
-database picks a single winner: the insert of a crossing (the unique constraint), the claim of an
-attempt (an update of a row still unclaimed).
+Whatever more than one process could do at once is one statement, so that the database orders them:
+an addition to a counter (which returns the sum after it), the opening of a counter and the insert of
+a crossing (the first insert wins, the others do nothing), the claim of an attempt (an update of a row
+still unclaimed).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from llmswitch.store.tables import budget_alerts, usage_records
+from llmswitch.store.tables import budget_alerts, budget_spend, usage_records
 
 CHUNK = 500  # names per IN list: far below every backend's bound parameter limit
 
@@ -50,7 +51,8 @@ class AlertRepository:
 
     async def spent(self, column: Literal["key_id", "model"], names: Collection[str], start: float,
                     end: float) -> dict[str, float]:
-        """USD spent by each of NAMES (keys or models, by COLUMN of the usage rows) from START until END."""
+        """USD spent by each of NAMES (keys or models, by COLUMN of the usage rows) from START until END:
+        where a counter begins."""
         by = usage_records.c[column]
         window = [usage_records.c.at >= start] + ([usage_records.c.at < end] if end != math.inf else [])
         spent: dict[str, float] = {}
@@ -61,6 +63,46 @@ class AlertRepository:
                          .where(by.in_(names[i:i + CHUNK]), *window).group_by(by))
                 spent.update((name, float(total or 0.0)) for name, total in await connection.execute(query))
         return spent
+
+    async def since(self, kind: str, subjects: Collection[str], period_start: float) -> dict[str, float]:
+        """Since when the counter of each of SUBJECTS for the period counts what is served (those that
+        have one)."""
+        spend = budget_spend.c
+        found: dict[str, float] = {}
+        subjects = list(subjects)
+        async with self.engine.connect() as connection:
+            for i in range(0, len(subjects), CHUNK):
+                query = select(spend.subject, spend.since).where(
+                    spend.subject_kind == kind, spend.subject.in_(subjects[i:i + CHUNK]),
+                    spend.period_start == period_start)
+                found.update((subject, since) for subject, since in await connection.execute(query))
+        return found
+
+    async def open_counters(self, kind: str, period_start: float, spent: dict[str, float], since: float,
+                            now: float) -> None:
+        """Begin each subject's counter for the period at what it SPENT (the usage rows before SINCE),
+        unless a process already did."""
+        rows = [{"subject_kind": kind, "subject": subject, "period_start": period_start, "spent_usd": usd,
+                 "since": since, "updated_at": now} for subject, usd in spent.items()]
+        async with self.engine.begin() as connection:
+            await connection.execute(self._insert(budget_spend).on_conflict_do_nothing(), rows)
+
+    async def add(self, amounts: list[tuple[str, str, float, float]], now: float) -> list[float]:
+        """Add each (kind, subject, period start, USD) to its counter (which must be open), together;
+        the sum of each after it. In one order whoever adds, so that two transactions adding to the
+        same counters wait for each other rather than deadlock."""
+        spend = budget_spend.c
+        statement = (update(budget_spend)
+                     .where(spend.subject_kind == bindparam("k"), spend.subject == bindparam("s"),
+                            spend.period_start == bindparam("p"))
+                     .values(spent_usd=spend.spent_usd + bindparam("usd"), updated_at=now)
+                     .returning(spend.spent_usd))
+        sums: dict[tuple[str, str, float], float] = {}
+        async with self.engine.begin() as connection:
+            for kind, subject, start, usd in sorted(amounts):
+                result = await connection.execute(statement, {"k": kind, "s": subject, "p": start, "usd": usd})
+                sums[kind, subject, start] = float(result.scalar_one())
+        return [sums[kind, subject, start] for kind, subject, start, _usd in amounts]
 
     async def claim(self, crossing: Crossing, now: float) -> bool:
         """Record CROSSING, due to be sent at once; False when a process (this one or another) already did."""

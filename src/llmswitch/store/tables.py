@@ -93,15 +93,27 @@ response_items = Table(
     Index("ix_response_items_owner_item", "owner", "item_id"),
 )
 
-# Budget alerts (`core.budget_alerts`): one row per subject (a key, a model), period and threshold
-# crossed, whichever gateway process saw it first (the unique constraint makes the others' inserts
-# no-ops), and the outbox of its webhook call: pending until sent, or failed once its attempts ran out.
-# An attempt is claimed (`claimed_until`) so that one process makes it, and any process takes over
-# the next one, after a restart too.
+# Budget alerts (`core.budget_alerts`). The spend of each budgeted subject (a key, a model) in each of
+# its periods, which every gateway process adds what it served to; `since`: the counter began from the
+# usage rows before this time, and counts what was served from then on.
+budget_spend = Table(
+    "budget_spend", metadata,
+    Column("subject_kind", String(16), primary_key=True),  # "key" | "model"
+    Column("subject", String(200), primary_key=True),
+    Column("period_start", Float, primary_key=True),
+    Column("spent_usd", Float, nullable=False),
+    Column("since", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# One row per subject, period and threshold crossed, whichever process saw it first (the unique
+# constraint makes the others' inserts no-ops), and the outbox of its webhook call: pending until sent,
+# or failed once its attempts ran out. An attempt is claimed (`claimed_until`) so that one process
+# makes it, and any process takes over the next one, after a restart too.
 budget_alerts = Table(
     "budget_alerts", metadata,
     Column("id", String(40), primary_key=True),
-    Column("subject_kind", String(16), nullable=False),  # "key" | "model"
+    Column("subject_kind", String(16), nullable=False),
     Column("subject", String(200), nullable=False),
     Column("period_start", Float, nullable=False),
     Column("threshold", Float, nullable=False),  # percent of the budget
@@ -116,5 +128,3 @@ budget_alerts = Table(
     UniqueConstraint("subject_kind", "subject", "period_start", "threshold", name="uq_budget_alerts_crossing"),
     Index("ix_budget_alerts_due", "status", "next_attempt_at"),
 )
-# A model's spend in its budget period is summed by model and time (a key's by `ix_usage_records_key_at`).
-Index("ix_usage_records_model_at", usage_records.c.model, usage_records.c.at)

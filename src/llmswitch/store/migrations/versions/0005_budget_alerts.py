@@ -1,4 +1,5 @@
-"""Budget alerts: the crossings seen (one per subject, period and threshold) and their webhook calls."""
+"""Budget alerts: the spend of each budgeted key and model per period, the crossings seen (one per
+subject, period and threshold) and their webhook calls."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -10,6 +11,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "budget_spend",
+        sa.Column("subject_kind", sa.String(16), primary_key=True),
+        sa.Column("subject", sa.String(200), primary_key=True),
+        sa.Column("period_start", sa.Float, primary_key=True),
+        sa.Column("spent_usd", sa.Float, nullable=False),
+        sa.Column("since", sa.Float, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
+    )
     op.create_table(
         "budget_alerts",
         sa.Column("id", sa.String(40), primary_key=True),
@@ -28,10 +38,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("subject_kind", "subject", "period_start", "threshold", name="uq_budget_alerts_crossing"),
     )
     op.create_index("ix_budget_alerts_due", "budget_alerts", ["status", "next_attempt_at"])
-    op.create_index("ix_usage_records_model_at", "usage_records", ["model", "at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_usage_records_model_at", "usage_records")
     op.drop_index("ix_budget_alerts_due", "budget_alerts")
     op.drop_table("budget_alerts")
+    op.drop_table("budget_spend")
