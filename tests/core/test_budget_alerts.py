@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Float, Integer, String, insert, select
 
 from llmswitch.config import Config, parse_config
-from llmswitch.core.budget_alerts import HOUR, BudgetWatch
+from llmswitch.core.budget_alerts import FOLD_AT, HOUR, BudgetWatch
 from llmswitch.core.keys import KeyRecord
 from llmswitch.core.limits import period_bounds
 from llmswitch.core.records import RequestRecord
@@ -203,6 +203,15 @@ async def test_spend_the_database_did_not_take_is_added_at_the_next_look(
         await watching.check(DAY_1)
     monkeypatch.undo()
     assert await watching.check(DAY_1) == 1
+
+
+async def test_requests_summed_between_two_looks_are_counted_once(store: Store) -> None:
+    watching = watch(store, key(budget_usd=FOLD_AT / 100))
+    for _ in range(FOLD_AT + 10):  # a look waiting on the database: the kept requests are summed meanwhile
+        served(watching, 0.01, DAY_1, model="unbudgeted")
+    assert len(watching.served) < FOLD_AT
+    assert await watching.check(DAY_1) == 3
+    assert max(body["spent_usd"] for body in await bodies(store)) == pytest.approx((FOLD_AT + 10) / 100)
 
 
 async def test_a_model_budget_counts_the_requests_that_asked_for_it_by_a_plain_alias(store: Store) -> None:
