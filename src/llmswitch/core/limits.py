@@ -20,8 +20,8 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from llmswitch.config import Config, Price
 from llmswitch.core.auth import Principal

@@ -122,9 +122,12 @@ class AlertRepository:
         due = (select(alerts.id).where(alerts.status == "pending", alerts.next_attempt_at <= now,
                                        alerts.claimed_until <= now)
                .order_by(alerts.created_at, alerts.threshold).limit(limit))
+        async with self.engine.connect() as connection:
+            candidates = (await connection.execute(due)).all()
         taken = []
+        # apart from the read: SQLite refuses the write lock at once to a transaction that read first
         async with self.engine.begin() as connection:
-            for (alert_id,) in (await connection.execute(due)).all():
+            for (alert_id,) in candidates:
                 claim = (update(budget_alerts)
                          .where(alerts.id == alert_id, alerts.status == "pending", alerts.claimed_until <= now)
                          .values(claimed_until=now + lease_s, attempts=alerts.attempts + 1)
