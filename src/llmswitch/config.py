@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 import yaml
@@ -172,6 +173,36 @@ class MetricsConfig(_Strict):
     require_key: bool = False  # only with the master key as a bearer token (a scraper's `authorization`)
 
 
+Period = Literal["daily", "weekly", "monthly", "total"]  # of a budget, in UTC (`core.limits.period_bounds`)
+
+
+class WebhookConfig(_Strict):
+    """Where budget alerts are POSTed, and how the receiver can tell they are ours (`core.alert_webhook`)."""
+
+    url: str  # http(s); credentials in it (user:password@) are sent as basic auth
+    secret: Annotated[str, msgspec.Meta(min_length=16)]  # keys the HMAC-SHA256 signature of every call
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0  # one attempt, connection to answer
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10
+    retry_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0  # before the second attempt, doubling after each
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ModelBudget(_Strict):
+    budget_usd: Annotated[float, msgspec.Meta(ge=0)]
+    period: Period = "monthly"
+
+
+class AlertsConfig(_Strict):
+    """Budget alerts: a key (its own `budget_usd`) or a model (`models`) whose spend in its period
+    crosses a threshold percentage of its budget calls the webhook once (`core.budget_alerts`)."""
+
+    webhook: WebhookConfig
+    thresholds: Annotated[list[Annotated[float, msgspec.Meta(gt=0, le=1000)]], msgspec.Meta(min_length=1)] = \
+        msgspec.field(default_factory=lambda: [50.0, 80.0, 100.0])
+    models: dict[str, ModelBudget] = msgspec.field(default_factory=dict)
+    interval_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 2.0  # between two looks at the spend
+
+
 class LimitsConfig(_Strict):
     backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
     budget_reserve_tokens: int = 4096  # completion tokens reserved against a budget when max_tokens is unset
@@ -205,6 +236,7 @@ class Config(msgspec.Struct, kw_only=True):
     ui: UIConfig = msgspec.field(default_factory=UIConfig)
     responses: ResponsesConfig = msgspec.field(default_factory=ResponsesConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    alerts: AlertsConfig | None = None
     source: str = "<config>"
 
     def resolve_model(self, name: str, default: bool = True) -> Model | None:
@@ -369,7 +401,7 @@ class _Validator:
 
 _SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
              "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits",
-             "ui", "compat", "responses", "metrics"}
+             "ui", "compat", "responses", "metrics", "alerts"}
 
 
 def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
@@ -451,6 +483,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     prices = v.convert(raw.get("prices") or {}, dict[str, Price], ("prices",)) or {}
     database_url = v.convert(raw.get("database_url", "sqlite:///llmswitch.db"), str, ("database_url",))
     redis_url = v.convert(raw.get("redis_url"), str | None, ("redis_url",))
+    alerts = _alerts(v, raw.get("alerts"), auth, models)
 
     if loader.problems:
         raise ConfigError(loader.problems)
@@ -459,8 +492,38 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
         context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
         database_url=database_url, redis_url=redis_url, limits=limits, ui=ui, compat=compat,
-        responses=responses, metrics=metrics, source=file,
+        responses=responses, metrics=metrics, alerts=alerts, source=file,
     )
+
+
+def _alerts(v: _Validator, raw: Any, auth: AuthConfig | None, models: dict[str, Model]) -> AlertsConfig | None:
+    """The `alerts` section; its URL is never quoted in a problem (it may hold a credential)."""
+    if raw is None:
+        return None
+    raw = v.mapping(raw, ("alerts",))
+    budgets = v.mapping(raw.get("models"), ("alerts", "models"))  # one by one: msgspec paths omit dict keys
+    alerts: AlertsConfig | None = v.convert({k: x for k, x in raw.items() if k != "models"}, AlertsConfig,
+                                            ("alerts",))
+    for name, body in budgets.items():
+        budget = v.convert(body, ModelBudget, ("alerts", "models", name))
+        if name not in models:
+            v.problem(("alerts", "models", name), f"unknown model {name!r}")
+        elif budget is not None and alerts is not None:
+            alerts.models[name] = budget
+    if alerts is None:
+        return None
+    if auth is not None and auth.effective_mode != "keys":
+        v.problem(("alerts",), "needs auth mode keys: alerts read the spend in the usage table of the database")
+    parts = urlsplit(alerts.webhook.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or unsendable(alerts.webhook.url):
+        v.problem(("alerts", "webhook", "url"), "must be an http:// or https:// URL")
+    for header, value in alerts.webhook.headers.items():
+        if (why := unsendable(value)) is not None:
+            v.problem(("alerts", "webhook", "headers", header), why)
+    if len(set(alerts.thresholds)) < len(alerts.thresholds):
+        v.problem(("alerts", "thresholds"), "holds a percentage twice")
+    alerts.thresholds.sort()
+    return alerts
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -34,7 +34,7 @@ def test_urls_map_to_async_drivers() -> None:
 async def test_migrations_create_the_schema_and_record_their_revision(store: Store) -> None:
     async with store.engine.connect() as connection:
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0003"
+    assert version == "0005"
 
 
 async def test_opening_an_up_to_date_database_again_is_harmless(database_url: str) -> None:

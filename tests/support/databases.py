@@ -70,10 +70,10 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test that takes it runs twice: on a new SQLite file, then on a fresh PostgreSQL database."""
+    """Each test twice: on a new SQLite file, and on a new PostgreSQL database (import `postgres_url` too)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/llmswitch.db"
-    return request.getfixturevalue("postgres_url")
+    return str(request.getfixturevalue("postgres_url"))
 
 
 def require_redis() -> str:

@@ -149,6 +149,15 @@ class Authenticator:
         return principal
 
     # --- the cache -------------------------------------------------------------------------------
+    def key_record(self, key_id: str) -> KeyRecord | None:
+        """The settings of the key KEY_ID as cached (None: no such key, or revoked)."""
+        principal = self.principals.get(self._hash_of.get(key_id, ""))
+        return principal.key if principal is not None else None
+
+    def key_records(self) -> list[KeyRecord]:
+        """Every key cached (none revoked)."""
+        return [principal.key for principal in self.principals.values() if principal.key is not None]
+
     def _put(self, record: KeyRecord) -> None:
         old = self._hash_of.pop(record.id, None)
         if old is not None:

@@ -1,4 +1,4 @@
-"""The gateway's parts and their lifecycle: auth, limits, usage, providers, router, pipeline.
+"""The gateway's parts and their lifecycle: auth, limits, usage, budget alerts, providers, router, pipeline.
 
 What a request goes through is `core.pipeline`; this module builds the parts it uses at start-up
 (one upstream client per provider) and stops them in order at shutdown.
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from llmswitch.config import Config
 from llmswitch.core.auth import Authenticator
+from llmswitch.core.budget_alerts import BudgetWatch
 from llmswitch.core.concurrency import ConcurrencyGate
 from llmswitch.core.limits import Limiter
 from llmswitch.core.metrics import Metrics
@@ -31,6 +32,7 @@ class Gateway:
         self.limiter = Limiter(config)
         self.usage = UsageRecorder(config)
         self.responses = ResponseStore(config)
+        self.alerts = BudgetWatch(config, self.auth) if config.alerts is not None else None
         self.concurrency = ConcurrencyGate(config.server.max_concurrency)
         # WORKERS_DIR: where the workers of `serve --workers N` count, so a scrape sees them all
         self.metrics = Metrics(config, workers_dir) if config.metrics.enabled else None
@@ -57,6 +59,9 @@ class Gateway:
         await self.auth.start()
         await self.limiter.start()
         await self.usage.start()
+        if self.alerts is not None:
+            self.pipeline.sinks.append(self.alerts.observe)
+            await self.alerts.start()
         await self.responses.start()
 
     def end_in_flight(self) -> None:
@@ -68,6 +73,8 @@ class Gateway:
     async def stop(self) -> None:
         await self.responses.stop()  # its background runs end first, so their usage is written
         await self.usage.stop()
+        if self.alerts is not None:  # after the background runs: it counts what they spent too
+            await self.alerts.stop()
         await self.limiter.stop()
         await self.auth.stop()
         for client in self._clients:

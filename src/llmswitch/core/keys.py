@@ -15,17 +15,16 @@ import os
 import secrets
 import string
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
-from llmswitch.config import Config
+from llmswitch.config import Config, Period
 
 ALPHABET = string.digits + string.ascii_letters
 KEY_BYTES = 32
 KEY_CHARS = 43  # 62**43 > 2**256: every 32-byte value fits
 VISIBLE_CHARS = 6  # random characters kept beside the prefix, to tell keys apart in listings
-Period = Literal["daily", "weekly", "monthly", "total"]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from llmswitch.config import Config, Price
 from llmswitch.core.auth import Principal
@@ -67,8 +68,17 @@ class Admission:
 UNLIMITED = Admission(headers={})
 
 
-def budget_window(period: str, now: float) -> tuple[str, float, int]:
-    """(period id, period start, seconds its counter must live) for a budget period, in UTC."""
+class BudgetPeriod(NamedTuple):
+    """The period of a budget that holds a moment, in UTC: its id, its bounds in unix seconds (a total
+    budget's one period: from 0 to infinity)."""
+
+    name: str
+    start: float
+    end: float
+
+
+def period_bounds(period: str, now: float) -> BudgetPeriod:
+    """The budget PERIOD (daily, weekly, monthly, else total) that holds NOW."""
     day = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "daily":
         start, end, name = day, day + timedelta(days=1), day.strftime("%Y-%m-%d")
@@ -80,8 +90,14 @@ def budget_window(period: str, now: float) -> tuple[str, float, int]:
         end = (start + timedelta(days=32)).replace(day=1)
         name = start.strftime("%Y-%m")
     else:
-        return "total", 0.0, 0
-    return name, start.timestamp(), int(end.timestamp() - now) + 86400
+        return BudgetPeriod("total", 0.0, math.inf)
+    return BudgetPeriod(name, start.timestamp(), end.timestamp())
+
+
+def budget_window(period: str, now: float) -> tuple[str, float, int]:
+    """(period id, period start, seconds its counter must live) for a budget period, in UTC."""
+    name, start, end = period_bounds(period, now)
+    return name, start, 0 if end == math.inf else int(end - now) + 86400
 
 
 def duration(seconds: float) -> str:

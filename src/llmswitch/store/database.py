@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from llmswitch.store.alerts import AlertRepository
 from llmswitch.store.keys import KeyRepository
 from llmswitch.store.responses import ResponseRepository
 from llmswitch.store.upstream_keys import UpstreamKeyRepository
@@ -67,6 +68,7 @@ class Store:
         self.upstream_keys = UpstreamKeyRepository(engine)
         self.usage = UsageRepository(engine)
         self.responses = ResponseRepository(engine)
+        self.alerts = AlertRepository(engine)
 
     @classmethod
     async def open(cls, database_url: str) -> Store:

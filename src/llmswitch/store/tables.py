@@ -6,7 +6,8 @@ rest of the gateway already uses.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint)
 
 metadata = MetaData()
 
@@ -90,4 +91,40 @@ response_items = Table(
     Column("item_id", String(200), nullable=False),
     Column("item", JSON, nullable=False),
     Index("ix_response_items_owner_item", "owner", "item_id"),
+)
+
+# Budget alerts (`core.budget_alerts`). The spend of each budgeted subject (a key, a model) in each of
+# its periods, which every gateway process adds what it served to; `since`: the counter began from the
+# usage rows before this time, and counts what was served from then on.
+budget_spend = Table(
+    "budget_spend", metadata,
+    Column("subject_kind", String(16), primary_key=True),  # "key" | "model"
+    Column("subject", String(200), primary_key=True),
+    Column("period_start", Float, primary_key=True),
+    Column("spent_usd", Float, nullable=False),
+    Column("since", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# One row per subject, period and threshold crossed, whichever process saw it first (the unique
+# constraint makes the others' inserts no-ops), and the outbox of its webhook call: pending until sent,
+# or failed once its attempts ran out. An attempt is claimed (`claimed_until`) so that one process
+# makes it, and any process takes over the next one, after a restart too.
+budget_alerts = Table(
+    "budget_alerts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("period_start", Float, nullable=False),
+    Column("threshold", Float, nullable=False),  # percent of the budget
+    Column("body", Text, nullable=False),  # the JSON sent, the same on every attempt
+    Column("status", String(16), nullable=False),  # "pending" | "sent" | "failed"
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("claimed_until", Float, nullable=False),
+    Column("last_error", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("done_at", Float),
+    UniqueConstraint("subject_kind", "subject", "period_start", "threshold", name="uq_budget_alerts_crossing"),
+    Index("ix_budget_alerts_due", "status", "next_attempt_at"),
 )
