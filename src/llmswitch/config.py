@@ -112,6 +112,7 @@ class DeploymentConfig(_Strict):
     # "responses": the model answers only on the Responses API (an OpenAI provider's); Chat Completions
     # and Messages clients reaching it are translated to Responses and back. None: as the client speaks.
     api: Literal["responses"] | None = None
+    price: Price | None = None  # this deployment's own price, over `prices` (a provider's discount, a private model)
 
 
 class ModelConfig(_Strict):
@@ -133,14 +134,16 @@ class RoutingConfig(_Strict):
 
 
 class Price(_Strict):
-    """USD per million tokens (`input`, `output`, `cached_input`), per minute of audio transcribed or
-    translated (`audio_minute`), per million characters of text spoken (`characters`)."""
+    """USD per million tokens (`input`, `output`, `cached_input` read from the provider's prompt cache,
+    `cache_write` written to it; each of those two unset: the input price), per minute of audio
+    transcribed or translated (`audio_minute`), per million characters of text spoken (`characters`)."""
 
-    input: float = 0.0
-    output: float = 0.0
-    cached_input: float | None = None
-    audio_minute: float = 0.0
-    characters: float = 0.0
+    input: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    output: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    cached_input: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    cache_write: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    audio_minute: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    characters: Annotated[float, msgspec.Meta(ge=0)] = 0.0
 
 
 class CompatConfig(_Strict):
@@ -437,7 +440,8 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
                 if target not in models and target not in aliases:
                     v.problem((section, source) + ((i - 1,) if i else ()), f"unknown model {target!r}")
         chains[section] = chain
-    prices = v.convert(raw.get("prices") or {}, dict[str, Price], ("prices",)) or {}
+    prices = {name: price for name, body in v.mapping(raw.get("prices"), ("prices",)).items()
+              if (price := v.convert(body, Price, ("prices", name))) is not None}  # each priced alone: its errors name it
     database_url = v.convert(raw.get("database_url", "sqlite:///llmswitch.db"), str, ("database_url",))
     redis_url = v.convert(raw.get("redis_url"), str | None, ("redis_url",))
 
