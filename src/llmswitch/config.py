@@ -168,6 +168,15 @@ class ResponsesConfig(_Strict):
     memory_limit: Annotated[int, msgspec.Meta(ge=1)] = 1000  # responses kept in memory: all (memory), recent (database)
 
 
+class UsageConfig(_Strict):
+    """The usage ledger (`core.usage`): one record per request, in `database_url`, in every auth mode."""
+
+    enabled: bool = True
+    retention_days: Annotated[float, msgspec.Meta(gt=0)] | None = None  # None: records are kept for good
+    spill_path: str = "llmswitch-usage.spill"  # records a database outage leaves over go to files named after it
+    memory_records: Annotated[int, msgspec.Meta(ge=100)] = 20_000  # records held in memory in an outage, then spilled
+
+
 class LimitsConfig(_Strict):
     backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
     budget_reserve_tokens: int = 4096  # completion tokens reserved against a budget when max_tokens is unset
@@ -200,6 +209,7 @@ class Config(msgspec.Struct, kw_only=True):
     compat: CompatConfig = msgspec.field(default_factory=CompatConfig)
     ui: UIConfig = msgspec.field(default_factory=UIConfig)
     responses: ResponsesConfig = msgspec.field(default_factory=ResponsesConfig)
+    usage: UsageConfig = msgspec.field(default_factory=UsageConfig)
     source: str = "<config>"
 
     def resolve_model(self, name: str, default: bool = True) -> Model | None:
@@ -364,7 +374,7 @@ class _Validator:
 
 _SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
              "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits",
-             "ui", "compat", "responses"}
+             "ui", "compat", "responses", "usage"}
 
 
 def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
@@ -384,6 +394,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     compat = v.convert(raw.get("compat") or {}, CompatConfig, ("compat",))
     ui = v.convert(raw.get("ui") or {}, UIConfig, ("ui",))
     responses = v.convert(raw.get("responses") or {}, ResponsesConfig, ("responses",))
+    usage = v.convert(raw.get("usage") or {}, UsageConfig, ("usage",))
     providers: dict[str, ProviderConfig] = {}
     for name, body in v.mapping(raw.get("providers"), ("providers",)).items():
         provider = v.convert(body, ProviderConfig, ("providers", name))
@@ -452,7 +463,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
         context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
         database_url=database_url, redis_url=redis_url, limits=limits, ui=ui, compat=compat,
-        responses=responses, source=file,
+        responses=responses, usage=usage, source=file,
     )
 
 

@@ -1,0 +1,168 @@
+"""The ledger's two queries, their parameters checked: usage summed by group (`GET /admin/api/usage`,
+`llmswitch usage`) and the records page by page (`GET /admin/api/requests`).
+
+A usage query sums the hourly roll-ups of the whole hours in its range in the database and counts
+the raw rows of the partial hours at its edges (at most an hour's worth in all) with the same
+`core.rollup.count`: fast over any number of rows, and exact, percentiles apart (read from the
+roll-ups' latency buckets, `core.histogram`). Times are a request's start, in [from, to).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from llmswitch.core.rollup import HOUR, Tally, add, count, summary, tally
+from llmswitch.errors import GatewayError, invalid
+
+if TYPE_CHECKING:
+    from llmswitch.store.usage import UsageRepository
+
+GROUP_BY = ("hour", "day", "model", "key", "provider")
+FILTERS = {"key": "key_id", "model": "model", "provider": "provider", "operation": "operation"}
+USAGE_PARAMS = frozenset({"from", "to", "group_by", *FILTERS})
+REQUEST_PARAMS = frozenset({"from", "to", "status", "limit", "cursor", *FILTERS})
+DEFAULT_RANGE_S = 86400.0
+DEFAULT_GROUP = "day"
+DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
+LATEST_TIME = 1e11  # unix seconds (year 5138): any later `from` or `to` is a mistake
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The requests a query covers: started in [since, until), matching every filter (column: value)."""
+
+    since: float
+    until: float
+    filters: dict[str, str]
+
+
+def scope(query: Mapping[str, str], allowed: frozenset[str], now: float) -> Scope:
+    """The scope QUERY asks for (ALLOWED: the parameters its route takes), or the 400 naming the
+    parameter that is wrong."""
+    for name in query:
+        if name not in allowed:
+            raise invalid(f"Unknown query parameter {name!r}; this route takes {', '.join(sorted(allowed))}.",
+                          param=name)
+    until = _time(query, "to", now)
+    since = _time(query, "from", until - DEFAULT_RANGE_S)
+    if since > until:
+        raise invalid("from must not be later than to.", param="from")
+    return Scope(since, until, {column: query[name] for name, column in FILTERS.items() if query.get(name)})
+
+
+async def usage(ledger: UsageRepository, query: Mapping[str, str], now: float) -> dict[str, Any]:
+    """`{"totals": {...}, "groups": [{"key": ..., ...}]}` for QUERY (`from`, `to`, the FILTERS,
+    `group_by`): time groups keyed by their start in ISO 8601 (UTC), oldest first; the others by
+    their value (a key's id; null for requests without a key), most requests first."""
+    where = scope(query, USAGE_PARAMS, now)
+    group = query.get("group_by", DEFAULT_GROUP)
+    if group not in GROUP_BY:
+        raise invalid(f"group_by must be one of {', '.join(GROUP_BY)}.", param="group_by")
+    first_hour = math.ceil(where.since / HOUR) * HOUR
+    end_hour = math.floor(where.until / HOUR) * HOUR
+    groups: dict[Any, Tally] = {}
+    edges: tuple[tuple[float, float], ...] = ((where.since, where.until),)
+    if first_hour < end_hour:  # whole hours in range: from the roll-ups; the partial ones from the rows
+        for value, sums in await ledger.rolled_up(group, first_hour, end_hour, where.filters):
+            add(groups.setdefault(value, tally()), sums)
+        edges = ((where.since, first_hour), (end_hour, where.until))
+    for since, until in edges:
+        if since < until:
+            for value, counted in await ledger.counted(group, since, until, where.filters):
+                count(groups.setdefault(value, tally()), *counted)
+    totals = tally()
+    for counts in groups.values():
+        add(totals, counts)
+    if group in ("hour", "day"):
+        ordered = sorted(groups.items(), key=lambda item: item[0])
+        rows = [{"key": _iso(value), **summary(counts)} for value, counts in ordered]
+    else:
+        rows = sorted(({"key": value, **summary(counts)} for value, counts in groups.items()),
+                      key=lambda row: (-row["requests"], str(row["key"])))
+    return {"totals": summary(totals), "groups": rows}
+
+
+async def requests(ledger: UsageRepository, query: Mapping[str, str], now: float) -> dict[str, Any]:
+    """A page of records, newest first: `{"object": "list", "data", "has_more", "next_cursor"}` for
+    QUERY (`from`, `to`, the FILTERS, `status`, `limit`, `cursor`: a page's `next_cursor`)."""
+    where = scope(query, REQUEST_PARAMS, now)
+    limit = _limit(query.get("limit"))
+    after = _cursor(query["cursor"]) if query.get("cursor") else None
+    rows = await ledger.page(where.since, where.until, where.filters, _status(query.get("status")), after, limit + 1)
+    has_more = len(rows) > limit
+    return {"object": "list", "data": [record for record, _ in rows[:limit]], "has_more": has_more,
+            "next_cursor": _encode_cursor(rows[limit - 1][1]) if has_more else None}
+
+
+async def request(ledger: UsageRepository, request_id: str) -> dict[str, Any]:
+    record = await ledger.record(request_id)
+    if record is None:
+        raise GatewayError(404, f"No request with id {request_id[:100]!r} in the ledger.", type="not_found_error",
+                           code="request_not_found")
+    return record
+
+
+def _time(query: Mapping[str, str], name: str, default: float) -> float:
+    """A time parameter: unix seconds, or an ISO 8601 time (UTC unless it says otherwise)."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise invalid(f"{name} must be unix seconds or an ISO 8601 time, got {raw[:40]!r}.", param=name) from None
+        value = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    if not 0 <= value <= LATEST_TIME:  # NaN too
+        raise invalid(f"{name} is out of range.", param=name)
+    return value
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}.", param="limit")
+    return int(raw)
+
+
+def _status(raw: str | None) -> tuple[int, int] | None:
+    """A status filter as a range [low, high): a status (429), a class (4xx), success (< 400), error."""
+    if raw is None or raw == "":
+        return None
+    if raw == "success":
+        return (0, 400)
+    if raw == "error":
+        return (400, 1000)
+    if len(raw) == 3 and raw[0] in "12345" and raw[1:] == "xx":
+        return (int(raw[0]) * 100, int(raw[0]) * 100 + 100)
+    if len(raw) == 3 and raw.isdigit() and 100 <= int(raw) <= 599:
+        return (int(raw), int(raw) + 1)
+    raise invalid("status must be a status code (429), a class (4xx), success or error.", param="status")
+
+
+def _encode_cursor(place: tuple[float, int]) -> str:
+    return base64.urlsafe_b64encode(f"{place[0]!r},{place[1]}".encode()).decode().rstrip("=")
+
+
+def _cursor(raw: str) -> tuple[float, int]:
+    try:
+        at, _, row = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().partition(",")
+        place = (float(at), int(row))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid("cursor is not a next_cursor this route gave.", param="cursor") from None
+    if not math.isfinite(place[0]):
+        raise invalid("cursor is not a next_cursor this route gave.", param="cursor")
+    return place
