@@ -116,7 +116,7 @@ class UsageRecorder:
         await self._spill(everything=True)
         if self.unsent:
             log.error("%d usage records are lost: neither the database nor the spill file took them",
-                      self._waiting())
+                      self.waiting())
         if self.store is not None:
             from llmswitch.store import release_store
 
@@ -177,7 +177,7 @@ class UsageRecorder:
         try:
             refused = await asyncio.wait_for(self.store.usage.write(batch.id, batch.records), WRITE_TIMEOUT_S)
         except Exception as error:  # the database failed: the batch waits for the next attempt
-            log.warning("usage write failed (%s); %d records wait", type(error).__name__, self._waiting())
+            log.warning("usage write failed (%s); %d records wait", type(error).__name__, self.waiting())
             return False
         for record, error in refused:
             log.warning("usage record of request %.100r (key %s, model %.100r) refused by the database: %s",
@@ -193,18 +193,18 @@ class UsageRecorder:
                 log.warning("keys' last use not recorded (%s)", type(error).__name__)
         return True
 
-    def _waiting(self) -> int:
+    def waiting(self) -> int:
         return len(self.pending) + sum(len(batch.records) for batch in self.unsent)
 
     async def _spill(self, everything: bool = False) -> None:
         """Move the oldest unsent batches to a spill file: all of them (EVERYTHING), else those beyond
         half of `usage.memory_records` once more than that wait in memory."""
-        if not everything and self._waiting() <= self.memory_records:
+        if not everything and self.waiting() <= self.memory_records:
             return
         self._batch()
         keep = 0 if everything else self.memory_records // 2
         batches = []
-        while self.unsent and self._waiting() > keep:
+        while self.unsent and self.waiting() > keep:
             batches.append(self.unsent.popleft())
         if not batches:
             return
