@@ -1,5 +1,6 @@
 """Fixtures for the panel's browser tests: Debian's chromium driven by Playwright, a real gateway in keys
-mode with the fake upstream behind it, and screenshots of each page under `.artifacts/ui/`.
+mode with the fake upstream behind it and its ledger seeded with a day of records, and screenshots of
+each page under `.artifacts/ui/`.
 
 Without the browser (scripts/install-browser.sh could not install it) the tests skip and say why in
 capitals; under CI (CI=true) they fail instead, so a green CI run always ran them. Playwright's own
@@ -12,6 +13,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +23,9 @@ from typing import Any
 
 import pytest
 
+from llmswitch.core.records import RequestRecord
+from llmswitch.store import Store
+from tests.support.databases import run_async
 from tests.support.processes import Process, start_fake_upstream, start_gateway
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +34,8 @@ ARTIFACTS = ROOT / ".artifacts" / "ui"
 MASTER = "sk-master-panel-e2e"
 LAPTOP = {"width": 1366, "height": 860}
 PHONE = {"width": 390, "height": 844}
+HOUR = 3600
+SEEDED_KEYS = ("key_seeded_a", "key_seeded_b")  # ids of keys the key store does not have: shown as ids
 
 
 def browser_problem() -> str | None:
@@ -59,6 +66,7 @@ def browser() -> Iterator[Any]:
 class Panel:
     gateway: Process
     fake: Process
+    database_url: str
 
     @property
     def url(self) -> str:
@@ -80,12 +88,45 @@ def panel_config(fake_url: str, database_url: str) -> dict[str, Any]:
     }
 
 
+def seeded_records(now: float) -> list[RequestRecord]:
+    """The 24 hours before NOW: 5 to 27 requests an hour, most of them gpt-4o, every seventh refused
+    with a 429, by two keys."""
+    records = []
+    for hour in range(24):
+        start = (int(now // HOUR) - 23 + hour) * HOUR
+        for i in range(5 + (hour * 7) % 23):
+            model = "gpt-4o" if i % 3 else "claude-sonnet"
+            status = 429 if i % 7 == 6 else 200
+            records.append(RequestRecord(
+                request_id=f"seeded-{hour:02d}-{i:02d}", at=min(start + 60.0 * i + 7, now - 1),
+                key_id=SEEDED_KEYS[i % 2], model=model, provider="fake", upstream_model=model,
+                deployment=f"fake/{model}#0", operation="chat", dialect="openai", stream=bool(i % 2), status=status,
+                error="rate_limited" if status == 429 else "", input_tokens=120 + i, output_tokens=40 if status == 200
+                else 0, cached_tokens=10, cost_usd=0.0021 if status == 200 else 0.0, latency_ms=180.0 + 10 * i,
+                ttft_ms=90.0 + i if status == 200 else None, attempts=1, client_ip="127.0.0.1",
+                user_agent="seeded/1.0"))
+    return records
+
+
+def seed_ledger(database_url: str, records: list[RequestRecord]) -> None:
+    """Write RECORDS with the ledger's own writer, before the gateway starts."""
+    async def write() -> None:
+        store = await Store.open(database_url)
+        try:
+            assert await store.usage.write("seeded", records) == []
+        finally:
+            await store.close()
+    run_async(write())
+
+
 @pytest.fixture(scope="module")
 def panel(browser: Any) -> Iterator[Panel]:
     with tempfile.TemporaryDirectory(prefix="llmswitch-ui-") as tmp:
+        database_url = f"sqlite:///{tmp}/panel.db"
+        seed_ledger(database_url, seeded_records(time.time()))
         with start_fake_upstream(name="panel-fake", chunks=8, tokens_per_second=12) as fake:
-            with start_gateway(panel_config(fake.url, f"sqlite:///{tmp}/panel.db")) as gateway:
-                yield Panel(gateway, fake)
+            with start_gateway(panel_config(fake.url, database_url)) as gateway:
+                yield Panel(gateway, fake, database_url)
 
 
 class PageErrors(list[str]):
