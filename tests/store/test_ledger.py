@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,26 +18,11 @@ from llmswitch.core.records import RequestRecord
 from llmswitch.store import Store
 from llmswitch.store.database import create_engine, migration_config
 from llmswitch.store.tables import usage_batches, usage_hourly, usage_records
-from tests.support.databases import postgres_url  # noqa: F401  (fixture)
 
 HOUR = 3600
 NOW = 1_800_000_000.0 + 1234.5  # not on an hour: queries up to now end in a partial hour
 MODELS = ("gpt-4o", "claude-sonnet", "gemini-flash")
 KEYS = (None, "key_a", "key_b")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/ledger.db"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(database_url)
-    yield opened
-    await opened.close()
 
 
 def made(i: int, at: float, rng: random.Random) -> RequestRecord:
