@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from llmswitch.config import parse_config
 from llmswitch.core.auth import Principal
 from llmswitch.core.response_store import ResponseStore, StoredResponse, owner_of
-from tests.support.databases import postgres_url  # noqa: F401  (fixture)
+from tests.support.databases import database_url, postgres_url  # noqa: F401  (fixtures)
 
 ALICE = Principal(kind="key", key_id="key_alice")
 BOB = Principal(kind="key", key_id="key_bob")
@@ -34,13 +33,6 @@ def kept(store: ResponseStore, response_id: str, principal: Principal = ALICE) -
                            "content": [{"type": "input_text", "text": "hello"}]}]
     store.keep(record)
     return record
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/responses.db"
-    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import yaml
 from sqlalchemy import func, select
 
@@ -20,7 +18,7 @@ from llmswitch.core.records import RequestRecord
 from llmswitch.core.usage import UsageRecorder
 from llmswitch.store import Store
 from llmswitch.store.tables import usage_hourly, usage_records
-from tests.support.databases import PG_HOST, PG_PORT, fresh_postgres
+from tests.support.databases import PG_HOST, PG_PORT, database_url, fresh_postgres, postgres_url  # noqa: F401
 from tests.support.tcp_proxy import tcp_proxy
 
 
@@ -48,15 +46,6 @@ async def counted(database_url: str) -> tuple[int, int, int]:
             return int(rows), int(distinct), int(rolled.scalar_one())
     finally:
         await store.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/ledger.db"
-    else:
-        with fresh_postgres() as url:
-            yield url
 
 
 async def eventually(condition: object, timeout_s: float = 20.0) -> None:

@@ -1,13 +1,11 @@
-"""The ledger's rows and hourly roll-ups on real SQLite and PostgreSQL: every query sums exactly the rows it
-covers, whichever hours come from roll-ups and which from rows; a batch is written once; old rows survive
-the migration; retention prunes by whole hours."""
+"""The ledger's rows and its hourly and daily roll-ups on real SQLite and PostgreSQL: every query sums
+exactly the rows it covers, whichever spans come from roll-ups and which from rows; a batch is written
+once; old rows survive the migration; retention prunes by whole days."""
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,26 +18,11 @@ from llmswitch.core.records import RequestRecord
 from llmswitch.store import Store
 from llmswitch.store.database import create_engine, migration_config
 from llmswitch.store.tables import usage_batches, usage_hourly, usage_records
-from tests.support.databases import postgres_url  # noqa: F401  (fixture)
 
 HOUR = 3600
 NOW = 1_800_000_000.0 + 1234.5  # not on an hour: queries up to now end in a partial hour
 MODELS = ("gpt-4o", "claude-sonnet", "gemini-flash")
 KEYS = (None, "key_a", "key_b")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/ledger.db"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(database_url)
-    yield opened
-    await opened.close()
 
 
 def made(i: int, at: float, rng: random.Random) -> RequestRecord:
@@ -55,7 +38,7 @@ def made(i: int, at: float, rng: random.Random) -> RequestRecord:
         latency_ms=rng.lognormvariate(6, 1), ttft_ms=rng.lognormvariate(5, 1) if status == 200 else None)
 
 
-async def seeded(store: Store, count: int = 600, hours: float = 30.0) -> list[RequestRecord]:
+async def seeded(store: Store, count: int = 600, hours: float = 80.0) -> list[RequestRecord]:
     """COUNT records over the HOURS before NOW, written in three batches."""
     rng = random.Random(7)
     records = [made(i, NOW - rng.random() * hours * HOUR, rng) for i in range(count)]
@@ -85,8 +68,8 @@ def same_bucket(estimate: float | None, values: list[float], q: float) -> bool:
 
 
 @pytest.mark.parametrize("group", usage_query.GROUP_BY)
-@pytest.mark.parametrize(("since_hours", "until"), [(24, NOW), (26.25, NOW - 5.5 * HOUR), (0.5, NOW)],
-                         ids=["last 24 h", "off the hours at both ends", "within one hour"])
+@pytest.mark.parametrize(("since_hours", "until"), [(24, NOW), (26.25, NOW - 5.5 * HOUR), (0.5, NOW), (70, NOW)],
+                         ids=["last 24 h", "off the hours at both ends", "within one hour", "whole days"])
 async def test_usage_sums_exactly_the_rows_in_range_for_every_grouping(
         store: Store, group: str, since_hours: float, until: float) -> None:
     records = await seeded(store)
@@ -155,13 +138,13 @@ async def test_pages_walk_every_record_once_newest_first_across_equal_times(stor
     assert [r["at"] for r in seen] == sorted((r.at for r in records), reverse=True)
 
 
-async def test_retention_prunes_whole_hours_of_rows_and_roll_ups_in_small_batches(
+async def test_retention_prunes_whole_days_of_rows_and_roll_ups_in_small_batches(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     from llmswitch.store import usage as ledger
 
     monkeypatch.setattr(ledger, "PRUNE_BATCH", 50)  # several statements' worth
-    records = await seeded(store)
-    cutoff = (NOW - 10 * HOUR) // HOUR * HOUR
+    records = await seeded(store, hours=60)
+    cutoff = (NOW - 24 * HOUR) // 86400 * 86400
     gone = await store.usage.prune(cutoff)
     assert gone == sum(r.at < cutoff for r in records) > 100
     kept = [r for r in records if r.at >= cutoff]
@@ -190,3 +173,12 @@ async def test_the_ledger_migration_keeps_the_rows_and_rolls_them_up(database_ur
         assert (totals["requests"], totals["errors"], totals["input_tokens"], totals["cost_usd"]) == (2, 1, 100, 0.5)
     finally:
         await store.close()
+
+
+def test_a_range_is_read_from_whole_days_then_whole_hours_then_rows() -> None:
+    day = 1_800_057_600  # a UTC midnight
+    spans = usage_query.plan(day - 1.5 * HOUR, day + 2 * 86400 + 2.25 * HOUR, (86400, HOUR))
+    assert spans == [(0, day - 1.5 * HOUR, day - HOUR), (HOUR, day - HOUR, day), (86400, day, day + 2 * 86400),
+                     (HOUR, day + 2 * 86400, day + 2 * 86400 + 2 * HOUR),
+                     (0, day + 2 * 86400 + 2 * HOUR, day + 2 * 86400 + 2.25 * HOUR)]
+    assert usage_query.plan(day + 10, day + 20, (86400, HOUR)) == [(0, day + 10, day + 20)]

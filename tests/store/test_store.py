@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
-import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
@@ -15,23 +13,8 @@ from llmswitch.core.records import RequestRecord
 from llmswitch.store import Store
 from llmswitch.store.database import async_url
 from llmswitch.store.tables import upstream_keys
-from tests.support.databases import postgres_url  # noqa: F401  (fixture)
 
 SECRET = b"store-test-secret"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/llmswitch.db"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-async def store(database_url: str):
-    opened = await Store.open(database_url)
-    yield opened
-    await opened.close()
 
 
 def test_urls_map_to_async_drivers() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -11,21 +9,6 @@ from sqlalchemy import select
 from llmswitch.core.records import RequestRecord
 from llmswitch.store import Store
 from llmswitch.store.tables import usage_records
-from tests.support.databases import postgres_url  # noqa: F401  (fixture)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/llmswitch.db"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(database_url)
-    yield opened
-    await opened.close()
 
 
 async def stored(store: Store) -> list[tuple[str, str, int]]:
@@ -63,7 +46,6 @@ async def test_text_the_database_would_refuse_is_stored_fitted_and_costs_no_row(
         store: Store, request_id: str, model: str, kept_id: str, kept_model: str) -> None:
     await store.usage.write("batch-1", [record("before"), record(request_id, model), record("after")])
     assert await stored(store) == [("before", "gpt-4o", 3), (kept_id, kept_model, 3), ("after", "gpt-4o", 3)]
-
 
 
 async def test_audio_seconds_and_characters_are_stored_beside_the_tokens(store: Store) -> None:

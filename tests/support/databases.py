@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -65,6 +66,14 @@ def fresh_postgres() -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     with fresh_postgres() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each backend in turn: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/llmswitch.db"
+    return str(request.getfixturevalue("postgres_url"))
 
 
 def require_redis() -> str:

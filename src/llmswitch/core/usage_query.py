@@ -1,10 +1,12 @@
 """The ledger's two queries, their parameters checked: usage summed by group (`GET /admin/api/usage`,
 `llmswitch usage`) and the records page by page (`GET /admin/api/requests`).
 
-A usage query sums the hourly roll-ups of the whole hours in its range in the database and counts
-the raw rows of the partial hours at its edges (at most an hour's worth in all) with the same
-`core.rollup.count`: fast over any number of rows, and exact, percentiles apart (read from the
-roll-ups' latency buckets, `core.histogram`). Times are a request's start, in [from, to).
+A usage query sums roll-ups in the database, daily ones for the whole days in its range (unless it
+groups by hour), hourly ones for the whole hours left, and counts the raw rows of the partial hours
+at its edges (at most an hour's worth in all) with the same `core.rollup.count`: fast over any number
+of rows (30 days of them are 30 daily roll-ups per key, model, provider and operation), and exact,
+percentiles apart (read from the roll-ups' latency buckets, `core.histogram`). Times are a request's
+start, in [from, to); days are UTC days.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from llmswitch.core.rollup import HOUR, Tally, add, count, summary, tally
+from llmswitch.core.rollup import DAY, HOUR, Tally, add, count, summary, tally
 from llmswitch.errors import GatewayError, invalid
 
 if TYPE_CHECKING:
@@ -64,16 +66,12 @@ async def usage(ledger: UsageRepository, query: Mapping[str, str], now: float) -
     group = query.get("group_by", DEFAULT_GROUP)
     if group not in GROUP_BY:
         raise invalid(f"group_by must be one of {', '.join(GROUP_BY)}.", param="group_by")
-    first_hour = math.ceil(where.since / HOUR) * HOUR
-    end_hour = math.floor(where.until / HOUR) * HOUR
     groups: dict[Any, Tally] = {}
-    edges: tuple[tuple[float, float], ...] = ((where.since, where.until),)
-    if first_hour < end_hour:  # whole hours in range: from the roll-ups; the partial ones from the rows
-        for value, sums in await ledger.rolled_up(group, first_hour, end_hour, where.filters):
-            add(groups.setdefault(value, tally()), sums)
-        edges = ((where.since, first_hour), (end_hour, where.until))
-    for since, until in edges:
-        if since < until:
+    for period, since, until in plan(where.since, where.until, (HOUR,) if group == "hour" else (DAY, HOUR)):
+        if period:
+            for value, sums in await ledger.rolled_up(period, group, int(since), int(until), where.filters):
+                add(groups.setdefault(value, tally()), sums)
+        else:
             for value, counted in await ledger.counted(group, since, until, where.filters):
                 count(groups.setdefault(value, tally()), *counted)
     totals = tally()
@@ -86,6 +84,21 @@ async def usage(ledger: UsageRepository, query: Mapping[str, str], now: float) -
         rows = sorted(({"key": value, **summary(counts)} for value, counts in groups.items()),
                       key=lambda row: (-row["requests"], str(row["key"])))
     return {"totals": summary(totals), "groups": rows}
+
+
+def plan(since: float, until: float, periods: tuple[int, ...]) -> list[tuple[int, float, float]]:
+    """[SINCE, UNTIL) cut into spans each read one way: (period, start, end) for the whole periods of the
+    longest of PERIODS inside it (their roll-ups), then the same for what is left at either end with
+    the shorter periods, and (0, start, end) for what no whole period covers (the rows)."""
+    if since >= until:
+        return []
+    if not periods:
+        return [(0, since, until)]
+    period, shorter = periods[0], periods[1:]
+    first, end = math.ceil(since / period) * period, math.floor(until / period) * period
+    if first >= end:
+        return plan(since, until, shorter)
+    return [*plan(since, first, shorter), (period, first, end), *plan(end, until, shorter)]
 
 
 async def requests(ledger: UsageRepository, query: Mapping[str, str], now: float) -> dict[str, Any]:

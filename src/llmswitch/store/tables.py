@@ -82,20 +82,26 @@ usage_records = Table(
     Index("ix_usage_records_request_id", "request_id"),
 )
 
-# The ledger summed per hour (of `at`) and key, model, provider and operation, kept by the writer in
-# the transaction that adds the rows (`core.rollup` for the measures): what the usage queries read.
-# `key_id` is "" for requests without a key (a row's NULL), so that the unique key holds.
-usage_hourly = Table(
-    "usage_hourly", metadata,
-    Column("hour", BigInteger, nullable=False),
-    Column("key_id", String(40), nullable=False),
-    Column("model", String(200), nullable=False),
-    Column("provider", String(200), nullable=False),
-    Column("operation", String(32), nullable=False),
-    *(Column(name, Float if name in ("audio_seconds", "cost_usd") else BigInteger, nullable=False)
-      for name in MEASURES),
-    PrimaryKeyConstraint("hour", "key_id", "model", "provider", "operation", name="pk_usage_hourly"),
-)
+# The ledger summed per hour and per day (of `at`, in UTC) and key, model, provider and operation, kept
+# by the writer in the transaction that adds the rows (`core.rollup` for the measures): what the usage
+# queries read, the days for whole days and the hours for the rest. `start` is the period's start in
+# unix seconds; `key_id` is "" for requests without a key (a row's NULL), so that the unique key holds.
+def _roll_up(name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("start", BigInteger, nullable=False),
+        Column("key_id", String(40), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("provider", String(200), nullable=False),
+        Column("operation", String(32), nullable=False),
+        *(Column(measure, Float if measure in ("audio_seconds", "cost_usd") else BigInteger, nullable=False)
+          for measure in MEASURES),
+        PrimaryKeyConstraint("start", "key_id", "model", "provider", "operation", name=f"pk_{name}"),
+    )
+
+
+usage_hourly = _roll_up("usage_hourly")
+usage_daily = _roll_up("usage_daily")
 
 # The batches of ledger rows written, by the id the writer gave each: a batch is written once,
 # though its commit went unacknowledged (a connection lost) or it was spilled to a file and replayed.

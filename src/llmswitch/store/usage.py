@@ -1,9 +1,9 @@
 """The usage ledger's rows: written in batches by `core.usage.UsageRecorder`, read by the usage queries
 (`core.usage_query`) and summed for budgets.
 
-A batch is written in one transaction: its rows, their sums added to the hourly roll-ups
-(`usage_hourly`, what the usage queries read), and its id (`usage_batches`). A batch whose id is
-already there was written before (its commit's answer lost with the connection, or a spill file
+A batch is written in one transaction: its rows, their sums added to the hourly and daily
+roll-ups (`usage_hourly`, `usage_daily`: what the usage queries read), and its id (`usage_batches`).
+A batch whose id is already there was written before (its commit's answer lost with the connection, or a spill file
 replayed after a crash), so it is not written again: every record is in the ledger exactly once.
 
 A usage row is a bill: no row may cost another. Text is fitted to what every backend stores
@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
 from llmswitch.core.records import RequestRecord
-from llmswitch.core.rollup import COUNTED, DAY, HOUR, MEASURES, Tally, count, tally
-from llmswitch.store.tables import usage_batches, usage_hourly, usage_records
+from llmswitch.core.rollup import COUNTED, DAY, HOUR, MEASURES, Tally, add, count, tally
+from llmswitch.store.tables import usage_batches, usage_daily, usage_hourly, usage_records
 
 COLUMNS = tuple(field.name for field in msgspec.structs.fields(RequestRecord))
 UsageRow = tuple[Any, ...]  # a record's values in COLUMNS order
@@ -34,11 +34,10 @@ UsageRow = tuple[Any, ...]  # a record's values in COLUMNS order
 TEXT_COLUMNS = tuple((i, column.type.length or 2**31)
                      for i, column in enumerate(usage_records.c[name] for name in COLUMNS)
                      if isinstance(column.type, String))
-DIMENSIONS = ("hour", "key_id", "model", "provider", "operation")  # of a roll-up row, before its MEASURES
+DIMENSIONS = ("start", "key_id", "model", "provider", "operation")  # of a roll-up row, before its MEASURES
+ROLL_UPS = {HOUR: usage_hourly, DAY: usage_daily}  # by the length of their periods
 _AT, _KEY, _MODEL, _PROVIDER, _OPERATION = (COLUMNS.index(name) for name in ("at", *DIMENSIONS[1:]))
 _COUNTED = tuple(COLUMNS.index(name) for name in COUNTED)
-GROUPS = ("hour", "day", "model", "key", "provider")  # what a usage query may group by
-FILTERS = ("key_id", "model", "provider", "operation")  # what it may filter on: the roll-ups' dimensions
 PRUNE_BATCH = 5000  # rows deleted per statement: a prune never holds the table for long
 
 
@@ -46,10 +45,8 @@ class UsageRepository:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         self._insert = _driver_sql(engine, insert(usage_records), COLUMNS)
-        table = postgresql.insert(usage_hourly) if engine.dialect.name == "postgresql" else sqlite.insert(usage_hourly)
-        upsert = table.on_conflict_do_update(index_elements=list(DIMENSIONS), set_={
-            name: usage_hourly.c[name] + table.excluded[name] for name in MEASURES})
-        self._upsert = _driver_sql(engine, upsert, DIMENSIONS + MEASURES)
+        self._upserts = {period: _driver_sql(engine, _upsert(engine, table), DIMENSIONS + MEASURES)
+                         for period, table in ROLL_UPS.items()}
 
     # --- writing -------------------------------------------------------------------------------
     async def write(self, batch_id: str, records: Sequence[RequestRecord]) -> list[tuple[RequestRecord, Exception]]:
@@ -85,19 +82,23 @@ class UsageRepository:
             if counts is None:
                 counts = hours[group] = tally()
             count(counts, *(row[i] for i in _COUNTED))
-        rollups = [(*group, *counts) for group, counts in sorted(hours.items())]  # one lock order for every writer
+        days: dict[tuple[Any, ...], Tally] = {}
+        for (start, *dimensions), counts in hours.items():
+            add(days.setdefault((start // DAY * DAY, *dimensions), tally()), counts)
         async with self.engine.begin() as connection:
             seen = await connection.execute(select(literal(1)).where(usage_batches.c.id == batch_id))
             if seen.first() is not None:
                 return
             await connection.exec_driver_sql(self._insert, rows)
-            await connection.exec_driver_sql(self._upsert, rollups)
+            for period, groups in ((HOUR, hours), (DAY, days)):  # sorted: one lock order for every writer
+                await connection.exec_driver_sql(self._upserts[period], [(*group, *counts) for group, counts
+                                                                         in sorted(groups.items())])
             await connection.execute(insert(usage_batches).values(id=batch_id, at=time.time()))
 
     async def prune(self, before: float) -> int:
-        """Delete the rows and roll-ups of requests started before BEFORE (an hour's start: both go by
-        whole hours, so the roll-ups keep matching the rows), PRUNE_BATCH rows a transaction so that
-        writers never wait long; how many rows went."""
+        """Delete the rows and roll-ups of requests started before BEFORE (a day's start, in UTC: all
+        go by whole days, so the roll-ups keep matching the rows), PRUNE_BATCH rows a transaction so
+        that writers never wait long; how many rows went."""
         gone = 0
         while True:
             oldest = select(usage_records.c.id).where(usage_records.c.at < before).limit(PRUNE_BATCH)
@@ -108,7 +109,8 @@ class UsageRepository:
             if deleted < PRUNE_BATCH:
                 break
         async with self.engine.begin() as connection:
-            await connection.execute(delete(usage_hourly).where(usage_hourly.c.hour < before))
+            for table in ROLL_UPS.values():
+                await connection.execute(delete(table).where(table.c.start < before))
         return gone
 
     async def forget_batches(self, before: float) -> None:
@@ -117,13 +119,14 @@ class UsageRepository:
             await connection.execute(delete(usage_batches).where(usage_batches.c.at < before))
 
     # --- reading -------------------------------------------------------------------------------
-    async def rolled_up(self, group: str, since_hour: int, until_hour: int,
+    async def rolled_up(self, period: int, group: str, since: int, until: int,
                         filters: Mapping[str, str]) -> list[tuple[Any, list[Any]]]:
-        """(group value, summed MEASURES) of the roll-ups of the hours in [SINCE_HOUR, UNTIL_HOUR)."""
-        c = usage_hourly.c
-        by = _rollup_group(group)
+        """(group value, summed MEASURES) of the roll-ups of PERIOD (HOUR, DAY) starting in [SINCE, UNTIL)."""
+        table = ROLL_UPS[period]
+        c = table.c
+        by = _rollup_group(table, group)
         query = (select(by, *(cast(func.sum(c[name]), c[name].type) for name in MEASURES))  # PostgreSQL: numeric
-                 .where(c.hour >= since_hour, c.hour < until_hour, *_filtered(usage_hourly, filters, rolled=True))
+                 .where(c.start >= since, c.start < until, *_filtered(table, filters, rolled=True))
                  .group_by(by))
         async with self.engine.connect() as connection:
             return [(_group_value(group, row[0]), list(row[1:])) for row in await connection.execute(query)]
@@ -182,13 +185,21 @@ class UsageRepository:
 _RAW_GROUP = {"model": "model", "key": "key_id", "provider": "provider"}
 
 
-def _rollup_group(group: str) -> ColumnElement[Any]:
-    c = usage_hourly.c
+def _rollup_group(table: Any, group: str) -> ColumnElement[Any]:
+    c = table.c
     if group == "hour":
-        return c.hour
+        return c.start
     if group == "day":
-        return (c.hour // DAY) * DAY
+        return (c.start // DAY) * DAY  # the start itself, in the daily roll-ups
     return c[_RAW_GROUP[group]]
+
+
+def _upsert(engine: AsyncEngine, table: Any) -> Any:
+    """INSERT into a roll-up table, adding to the row of the same period and dimensions if there is one
+    (the same statement on both backends: ON CONFLICT ... DO UPDATE)."""
+    statement = (postgresql.insert(table) if engine.dialect.name == "postgresql" else sqlite.insert(table))
+    return statement.on_conflict_do_update(index_elements=list(DIMENSIONS), set_={
+        name: table.c[name] + statement.excluded[name] for name in MEASURES})
 
 
 def _group_value(group: str, value: Any) -> Any:

@@ -1,5 +1,6 @@
 """The usage ledger: a row holds every field of a request's record (`core.records.RequestRecord`), hourly
-roll-ups beside the rows for the usage queries, the written batches' ids, and the indexes the queries use.
+and daily roll-ups beside the rows for the usage queries, the written batches' ids, and the indexes the
+queries use.
 
 Existing rows are kept: four columns take the record's names (prompt_tokens -> input_tokens,
 completion_tokens -> output_tokens, target -> deployment, duration_ms -> latency_ms), the new ones
@@ -53,17 +54,17 @@ def upgrade() -> None:
     op.create_index("ix_usage_records_model_at", "usage_records", ["model", "at", "id"])
     op.create_index("ix_usage_records_request_id", "usage_records", ["request_id"])
 
-    hourly = op.create_table(
-        "usage_hourly",
-        sa.Column("hour", sa.BigInteger, nullable=False),
+    hourly, daily = (op.create_table(
+        name,
+        sa.Column("start", sa.BigInteger, nullable=False),
         sa.Column("key_id", sa.String(40), nullable=False),
         sa.Column("model", sa.String(200), nullable=False),
         sa.Column("provider", sa.String(200), nullable=False),
         sa.Column("operation", sa.String(32), nullable=False),
-        *(sa.Column(name, sa.Float if name in ("audio_seconds", "cost_usd") else sa.BigInteger, nullable=False)
-          for name in SUMS + HISTOGRAMS),
-        sa.PrimaryKeyConstraint("hour", "key_id", "model", "provider", "operation", name="pk_usage_hourly"),
-    )
+        *(sa.Column(measure, sa.Float if measure in ("audio_seconds", "cost_usd") else sa.BigInteger, nullable=False)
+          for measure in SUMS + HISTOGRAMS),
+        sa.PrimaryKeyConstraint("start", "key_id", "model", "provider", "operation", name=f"pk_{name}"),
+    ) for name in ("usage_hourly", "usage_daily"))
     op.create_table(
         "usage_batches",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -71,6 +72,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_usage_batches_at", "usage_batches", ["at"])
     _roll_up_existing_rows(hourly, postgres)
+    _roll_up_hours_by_day(hourly, daily)
 
 
 def _roll_up_existing_rows(hourly: sa.Table, postgres: bool) -> None:
@@ -92,9 +94,18 @@ def _roll_up_existing_rows(hourly: sa.Table, postgres: bool) -> None:
     op.execute(hourly.insert().from_select([col.name for col in hourly.c], select))
 
 
+def _roll_up_hours_by_day(hourly: sa.Table, daily: sa.Table) -> None:
+    c = hourly.c
+    day = (c.start // 86400) * 86400
+    dimensions = (day, c.key_id, c.model, c.provider, c.operation)
+    select = sa.select(*dimensions, *(sa.func.sum(c[name]) for name in SUMS + HISTOGRAMS)).group_by(*dimensions)
+    op.execute(daily.insert().from_select([col.name for col in daily.c], select))
+
+
 def downgrade() -> None:
     op.drop_index("ix_usage_batches_at", "usage_batches")
     op.drop_table("usage_batches")
+    op.drop_table("usage_daily")
     op.drop_table("usage_hourly")
     for name in ("ix_usage_records_request_id", "ix_usage_records_model_at", "ix_usage_records_at",
                  "ix_usage_records_key_at"):
