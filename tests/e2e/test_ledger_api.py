@@ -172,6 +172,7 @@ def test_pages_have_a_cursor_until_the_last(ledger: Ledger) -> None:
     ("usage", {"to": "1e300"}, "to"),
     ("usage", {"from": "2000", "to": "1000"}, "from"),
     ("usage", {"modle": "x"}, "modle"),
+    ("usage", {"fields": "requests,latency_p99_ms"}, "fields"),
     ("requests", {"limit": "0"}, "limit"),
     ("requests", {"limit": "many"}, "limit"),
     ("requests", {"status": "bad"}, "status"),
@@ -200,7 +201,7 @@ def test_the_openapi_document_describes_the_ledger_routes(ledger: Ledger) -> Non
     paths = admin(ledger.gateway, "openapi.json").body["paths"]
     usage = paths["/admin/api/usage"]["get"]
     assert {p["name"] for p in usage["parameters"]} == {"from", "to", "key", "model", "provider", "operation",
-                                                       "group_by"}
+                                                       "group_by", "fields"}
     assert "latency_p95_ms" in usage["responses"]["200"]["content"]["application/json"]["schema"][
         "properties"]["totals"]["properties"]
     assert "status" in {p["name"] for p in paths["/admin/api/requests"]["get"]["parameters"]}

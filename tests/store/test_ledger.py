@@ -112,6 +112,17 @@ async def test_filters_apply_to_roll_ups_and_rows_alike(store: Store, params: di
     assert {name: answer["totals"][name] for name in exact(covered)} == exact(covered)
 
 
+@pytest.mark.parametrize("group", ["hour", "key"])
+async def test_fields_show_only_those_measures_with_the_values_of_the_whole_answer(store: Store, group: str) -> None:
+    await seeded(store)
+    params = {"from": str(NOW - 30 * HOUR), "to": str(NOW), "group_by": group}
+    whole = await usage_query.usage(store.usage, params, NOW)
+    some = await usage_query.usage(store.usage, {**params, "fields": "cost_usd,ttft_p95_ms"}, NOW)
+    pick = ("cost_usd", "ttft_p95_ms")
+    assert some["totals"] == {name: whole["totals"][name] for name in pick}
+    assert some["groups"] == [{"key": row["key"], **{name: row[name] for name in pick}} for row in whole["groups"]]
+
+
 async def test_a_batch_written_again_is_not_counted_twice(store: Store) -> None:
     records = await seeded(store, count=30)
     assert await store.usage.write("batch-0", records[0::3]) == []  # the same id: already there

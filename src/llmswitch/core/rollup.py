@@ -21,6 +21,8 @@ SUMS = ("requests", "errors", "input_tokens", "output_tokens", "cached_tokens", 
 LATENCY = tuple(f"latency_{i:02d}" for i in range(BUCKETS))  # requests per latency bucket
 TTFT = tuple(f"ttft_{i:02d}" for i in range(BUCKETS))  # requests per time-to-first-token bucket
 MEASURES = SUMS + LATENCY + TTFT
+PERCENTILES = tuple(f"{kind}_p{q}_ms" for kind in ("latency", "ttft") for q in (50, 95))
+FIELDS = SUMS + PERCENTILES  # what a summary shows
 COUNTED = ("status", *SUMS[2:], "latency_ms", "ttft_ms")  # what `count` reads of a record, in order
 _LATENCY_AT = len(SUMS)
 _TTFT_AT = _LATENCY_AT + BUCKETS
@@ -54,6 +56,14 @@ def count(t: Tally, status: int, input_tokens: int, output_tokens: int, cached_t
 def add(into: Tally, other: Iterable[Any]) -> None:
     for i, value in enumerate(other):
         into[i] += value or 0  # a database's SUM over no row is NULL
+
+
+def measures_of(fields: Iterable[str]) -> frozenset[str]:
+    """The MEASURES a summary of FIELDS is made from (a percentile, from its histogram's buckets)."""
+    out: set[str] = set()
+    for name in fields:
+        out.update(LATENCY if name.startswith("latency_") else TTFT if name.startswith("ttft_") else (name,))
+    return frozenset(out)
 
 
 def summary(t: Tally) -> dict[str, Any]:

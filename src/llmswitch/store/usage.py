@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import String, cast, delete, func, insert, literal, select, tuple_
+from sqlalchemy import String, cast, delete, func, insert, literal, literal_column, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -119,13 +119,20 @@ class UsageRepository:
             await connection.execute(delete(usage_batches).where(usage_batches.c.at < before))
 
     # --- reading -------------------------------------------------------------------------------
-    async def rolled_up(self, period: int, group: str, since: int, until: int,
-                        filters: Mapping[str, str]) -> list[tuple[Any, list[Any]]]:
-        """(group value, summed MEASURES) of the roll-ups of PERIOD (HOUR, DAY) starting in [SINCE, UNTIL)."""
+    async def rolled_up(self, period: int, group: str, since: int, until: int, filters: Mapping[str, str],
+                        needed: frozenset[str] | None = None) -> list[tuple[Any, list[Any]]]:
+        """(group value, summed MEASURES) of the roll-ups of PERIOD (HOUR, DAY) starting in [SINCE, UNTIL);
+        NEEDED: the measures to sum (the others are 0), None for all."""
         table = ROLL_UPS[period]
         c = table.c
         by = _rollup_group(table, group)
-        query = (select(by, *(cast(func.sum(c[name]), c[name].type) for name in MEASURES))  # PostgreSQL: numeric
+
+        def summed(name: str) -> ColumnElement[Any]:
+            if needed is not None and name not in needed:
+                return literal_column("0")
+            return cast(func.sum(c[name]), c[name].type)  # PostgreSQL sums integers as numeric
+
+        query = (select(by, *map(summed, MEASURES))
                  .where(c.start >= since, c.start < until, *_filtered(table, filters, rolled=True))
                  .group_by(by))
         async with self.engine.connect() as connection:

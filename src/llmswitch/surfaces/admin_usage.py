@@ -100,7 +100,9 @@ def openapi_paths(reply: Any, error: dict[str, Any]) -> dict[str, Any]:
     return {
         f"{BASE}/usage": {"get": {
             "summary": "Usage summed over a time range, by hour, day, model, key or provider",
-            "parameters": [*scope, param("group_by", "default: day", {"enum": list(usage_query.GROUP_BY)})],
+            "parameters": [*scope, param("group_by", "default: day", {"enum": list(usage_query.GROUP_BY)}),
+                           param("fields", "only these measures, comma-separated (default: all); fewer are "
+                                           "summed faster", {"type": "string", "example": "requests,cost_usd"})],
             "responses": {"200": reply("Totals and groups", summary), **errors}}},
         f"{BASE}/requests": {"get": {
             "summary": "The ledger's records, newest first, a page at a time",
