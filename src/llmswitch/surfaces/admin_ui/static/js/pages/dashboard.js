@@ -4,18 +4,18 @@ import {api} from "../api.js";
 import {barList, lineChart} from "../chart.js";
 import {errorState, fill, fmtCompact, fmtInt, fmtMs, fmtPct, fmtUsd, h, loading, skeleton} from "../dom.js";
 import {liveToggle} from "../live.js";
-import {rangePicker, timeFormatter} from "../range.js";
+import {STEP, rangePicker, timeFormatter} from "../range.js";
 import {METRICS, groupTime, unavailableState, Unavailable, usage} from "../usage.js";
 
-const STEP = {hour: 3600, day: 86400};
 const TOP = 8;
+export const TOP_FIELDS = "requests,cost_usd"; // what a top list shows: the ledger sums only these
 
 /** Every bucket of the range, in order, the API's groups put in place (a bucket with no rows is empty). */
 function buckets(groups, {from, to, group_by}) {
   const step = STEP[group_by];
   const byTime = new Map(groups.map((g) => [Math.floor(groupTime(g) / step) * step, g]));
   const times = [];
-  for (let t = Math.floor(from / step) * step; t <= to && times.length < 2000; t += step) times.push(t);
+  for (let t = Math.floor(from / step) * step; t < to && times.length < 2000; t += step) times.push(t);
   return {times, rows: times.map((t) => byTime.get(t) || null)};
 }
 
@@ -56,8 +56,8 @@ export async function usagePanel(container, range, filters = {}, {tops = true, q
   try {
     const [overTime, byModel, byKey, keys] = await Promise.all([
       usage({...query, group_by: range.group_by}),
-      tops ? usage({...query, group_by: "model"}) : null,
-      tops ? usage({...query, group_by: "key"}) : null,
+      tops ? usage({...query, group_by: "model", fields: TOP_FIELDS}) : null,
+      tops ? usage({...query, group_by: "key", fields: TOP_FIELDS}) : null,
       tops ? api("keys", {query: {include_revoked: "true"}}).catch(() => ({data: []})) : null,
     ]);
     if (drawn.get(container) !== load) return;

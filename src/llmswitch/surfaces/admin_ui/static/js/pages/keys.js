@@ -5,9 +5,9 @@ import {
   confirmAction, copyText, emptyState, errorState, field, fill, fmtInt, fmtTime, fmtUsd, fromLocalInput, h, loading,
   modal, skeleton, table, toLocalInput, toast,
 } from "../dom.js";
-import {rangePicker} from "../range.js";
+import {rangePicker, resolveRange} from "../range.js";
 import {METRICS, usage} from "../usage.js";
-import {usagePanel} from "./dashboard.js";
+import {TOP_FIELDS, usagePanel} from "./dashboard.js";
 
 const PERIODS = ["total", "daily", "weekly", "monthly"];
 const NUMBERS = [["rpm", "Requests per minute"], ["tpm", "Tokens per minute"],
@@ -15,7 +15,6 @@ const NUMBERS = [["rpm", "Requests per minute"], ["tpm", "Tokens per minute"],
   ["budget_usd", "Budget (USD)"], ["budget_tokens", "Budget (tokens)"]];
 const COLUMNS = ["Name", "Key", "Models", "Limits", "Budget", "Expires", "Status", "Last used", "Last 30 days",
   "Actions"];
-const MONTH_S = 30 * 86400;
 
 export function status(key, now = Date.now() / 1000) {
   if (key.revoked_at) return "revoked";
@@ -168,10 +167,10 @@ export function render(page) {
 
   async function load() {
     try {
-      const now = Math.floor(Date.now() / 1000);
+      const {from, to} = resolveRange("30d");
       const [listing, byKey] = await Promise.all([
         api("keys", {query: {include_revoked: revoked.checked ? "true" : ""}}),
-        usage({group_by: "key", from: now - MONTH_S, to: now}).catch(() => null), // the list shows without it
+        usage({group_by: "key", from, to, fields: TOP_FIELDS}).catch(() => null), // the list shows without it
       ]);
       keys = listing.data;
       spent = byKey && new Map(byKey.groups.map((group) => [group.key, group]));
