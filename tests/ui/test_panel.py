@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.processes import start_gateway
-from tests.ui.conftest import MASTER, PHONE, SEEDED_KEYS, Panel, admin, panel_config, shot, sign_in
+from tests.ui.conftest import MASTER, PHONE, SEEDED_KEYS, Panel, admin, in_firefox, panel_config, shot, sign_in
 
 COOKIE = "llmswitch_session"
 PAGES = ("dashboard", "keys", "models", "requests", "playground")
@@ -141,8 +141,9 @@ def test_the_panel_works_from_the_keyboard(page: Any, panel: Panel) -> None:
     page.keyboard.type(MASTER)
     page.keyboard.press("Enter")
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
-    for _ in range(12):
-        page.keyboard.press("Tab")
+    expect(page.locator("main")).to_be_focused()  # signed in: at the page's content, the menu just before it
+    for _ in range(8):
+        page.keyboard.press("Shift+Tab")
         if page.evaluate("document.activeElement.textContent") == "Keys":
             break
     page.keyboard.press("Enter")
@@ -170,7 +171,9 @@ def tile(page: Any, name: str) -> Any:
 
 def test_a_key_made_in_the_panel_serves_the_sdk_shows_in_requests_and_dashboard_and_stops_when_disabled(
         page: Any, context: Any, panel: Panel) -> None:
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=panel.gateway.url)
+    readable = not in_firefox(page)  # Firefox grants no clipboard-read permission: it asks the person
+    if readable:
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=panel.gateway.url)
     sign_in(page, panel)
     keys_page(page)
     page.get_by_role("button", name="New key").click()
@@ -188,7 +191,8 @@ def test_a_key_made_in_the_panel_serves_the_sdk_shows_in_requests_and_dashboard_
     shot(page, "keys-secret")
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("status").filter(has_text="Copied")).to_be_visible()
-    assert page.evaluate("navigator.clipboard.readText()") == secret
+    if readable:
+        assert page.evaluate("navigator.clipboard.readText()") == secret
     page.get_by_role("button", name="Done").click()
 
     row = row_of(page, "team-ui")
@@ -400,7 +404,9 @@ def test_the_playground_streams_the_answer_and_shows_tokens_and_cost(page: Any, 
 
 # --- every page: screenshots, a phone screen, no layout shift -----------------------------------
 def test_every_page_fits_a_phone_screen(browser: Any, panel: Panel) -> None:
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    # Firefox has no mobile emulation in Playwright: there the phone is its screen's size alone
+    mobile = {} if browser.browser_type.name == "firefox" else {"is_mobile": True, "has_touch": True}
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, **mobile)
     page = context.new_page()
     try:
         sign_in(page, panel)
@@ -422,6 +428,9 @@ new PerformanceObserver((list) => {
 
 
 def test_no_page_shifts_while_its_data_loads(page: Any, panel: Panel) -> None:
+    if in_firefox(page):
+        pytest.skip("Firefox does not implement the Layout Instability API (layout-shift entries): "
+                    "layout shift is measured in chromium")
     made_key(panel, name="layout-shift")
     page.add_init_script(CLS)
     sign_in(page, panel)
