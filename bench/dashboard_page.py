@@ -20,17 +20,18 @@ import argparse
 import asyncio
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from bench import wait_ready
 from dashboard import MASTER, ROOT, fresh_postgres, seed
 
-PORT = 18092
+sys.path.insert(0, str(ROOT))
+from tests.support.processes import start_gateway  # noqa: E402  (a gateway process on a free port, always stopped)
+
 CHROMIUM = "/usr/bin/chromium"
 SPREADS = (("24 h", 86400.0), ("30 d", 30 * 86400.0))
 
@@ -84,18 +85,10 @@ def load_times(url: str, loads: int) -> list[dict[str, float]]:
 
 
 def measure(database_url: str, loads: int) -> list[dict[str, float]]:
-    with tempfile.TemporaryDirectory(prefix="llmswitch-dashboard-page-") as tmp:
-        config = Path(tmp) / "llmswitch.yaml"
-        config.write_text(f"auth: {{master_key: {MASTER}, secret: bench-secret}}\ndatabase_url: {database_url}\n"
-                          "providers: {demo: {type: demo}}\nmodels: {m: [{provider: demo}]}\n")
-        gateway = subprocess.Popen([str(ROOT / ".venv/bin/llmswitch"), "serve", "--config", str(config), "--port",
-                                    str(PORT)], cwd=tmp, stderr=subprocess.DEVNULL)
-        try:
-            wait_ready(f"http://127.0.0.1:{PORT}/health", timeout=30)
-            return load_times(f"http://127.0.0.1:{PORT}", loads)
-        finally:
-            gateway.terminate()
-            gateway.wait(20)
+    config = {"auth": {"master_key": MASTER, "secret": "bench-secret"}, "database_url": database_url,
+              "providers": {"demo": {"type": "demo"}}, "models": {"m": [{"provider": "demo"}]}}
+    with start_gateway(config) as gateway:
+        return load_times(gateway.url, loads)
 
 
 def summary(times: list[dict[str, float]]) -> dict[str, tuple[float, float]]:

@@ -392,6 +392,13 @@ def test_the_playground_streams_the_answer_and_shows_tokens_and_cost(page: Any, 
     lengths = page.evaluate("window.__lengths")
     assert len({n for n in lengths if 0 < n < len(words)}) >= 3, lengths  # it arrived piece by piece
     shot(page, "playground-streamed")
+    request_id = page.locator("[data-stat='Request']").inner_text()
+    streamed_tokens = page.locator("[data-stat='Output tokens']").inner_text()
+    page.get_by_role("button", name=f"Details of request {request_id}").click()  # its record, from the ledger
+    detail = page.get_by_role("dialog", name=f"Request {request_id}")
+    expect(detail.locator("[data-fact='Streamed']")).to_have_text("yes")
+    expect(detail.locator("[data-fact='Output tokens']")).to_have_text(streamed_tokens)  # the stream's usage
+    detail.get_by_role("button", name="Close").click()
     # the playground's key is a real, limited key of this session, revoked at sign-out
     _, listing = admin(panel, "GET", "keys")
     [key] = [k for k in listing["data"] if k["metadata"].get("ui_playground") and not k["revoked_at"]]
