@@ -108,12 +108,10 @@ class UsageRecorder:
             task.cancel()
         self._closing = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(writer), STOP_TIMEOUT_S)
-        except TimeoutError:
+        _done, running = await asyncio.wait({writer}, timeout=STOP_TIMEOUT_S)
+        if running:
             writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(writer, *others, return_exceptions=True)
+        await asyncio.gather(writer, *others, return_exceptions=True)
         await self._spill(everything=True)
         if self.unsent:
             log.error("%d usage records are lost: neither the database nor the spill file took them",
@@ -134,17 +132,26 @@ class UsageRecorder:
                                            RETRY_S[min(failures, len(RETRY_S)) - 1])
             self._wake.clear()
             cycle, self._cycle = self._cycle, None
-            self._batch()
-            written = await self._connect() and await self._send()
-            if written and self._spilled:
-                written = await self._replay()
+            try:
+                written = await self._cycle_once()
+            except Exception:  # a bug, or the spill directory refusing: the writer carries on all the same
+                log.exception("usage writer")
+                written = False
             if cycle is not None and not cycle.done():
                 cycle.set_result(written)
             failures = 0 if written else failures + 1
-            if not written:
-                await self._spill()
             if self._closing and (written or failures > 1):
                 return
+
+    async def _cycle_once(self) -> bool:
+        """Write what waits (spill files too, once the database answers); spill the excess if it does not."""
+        self._batch()
+        written = await self._connect() and await self._send()
+        if written and self._spilled:
+            written = await self._replay()
+        if not written:
+            await self._spill()
+        return written
 
     def _batch(self) -> None:
         pending = self.pending
