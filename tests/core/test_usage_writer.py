@@ -28,10 +28,10 @@ def config(database_url: str, spill_path: Path, **usage: object) -> Config:
 
 
 def made(i: int, at: float | None = None) -> RequestRecord:
-    return RequestRecord(request_id=f"req-{i}", at=time.time() if at is None else at, key_id=None, model="gpt-4o", provider="p",
-                         upstream_model="gpt-4o", deployment="p/gpt-4o#0", operation="chat", dialect="openai",
-                         stream=False, status=200, error="", input_tokens=10, output_tokens=2, cost_usd=0.001,
-                         latency_ms=12.0, ttft_ms=11.0)
+    return RequestRecord(request_id=f"req-{i}", at=time.time() if at is None else at, key_id=None, model="gpt-4o",
+                         provider="p", upstream_model="gpt-4o", deployment="p/gpt-4o#0", operation="chat",
+                         dialect="openai", stream=False, status=200, error="", input_tokens=10, output_tokens=2,
+                         cost_usd=0.001, latency_ms=12.0, ttft_ms=11.0)
 
 
 async def counted(database_url: str) -> tuple[int, int, int]:
