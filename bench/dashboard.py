@@ -54,7 +54,7 @@ def records(count: int, span_s: float, now: float) -> list[RequestRecord]:
         out.append(RequestRecord(
             request_id=f"req_{i:08x}", at=now - rng.random() * span_s, key_id=rng.choice(KEYS), model=model,
             provider=provider, upstream_model=model, deployment=f"{provider}/{model}#0",
-            operation="embeddings" if model.startswith("text-") else rng.choice(("chat", "chat", "chat", "count_tokens")),
+            operation="embeddings" if model.startswith("text-") else rng.choice(("chat",) * 3 + ("count_tokens",)),
             dialect="openai", stream=rng.random() < 0.6, status=status, error="" if status < 400 else "upstream_error",
             input_tokens=prompt, output_tokens=rng.randrange(0, 1500), cached_tokens=rng.randrange(0, prompt // 2 + 1),
             cost_usd=rng.random() / 50, latency_ms=latency, ttft_ms=latency * rng.random(), attempts=1,

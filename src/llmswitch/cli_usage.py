@@ -54,7 +54,8 @@ async def _query(database_url: str, params: dict[str, str]) -> dict[str, Any]:
 
 
 def usage(
-    since: Optional[str] = typer.Option(None, "--from", help="Start: unix seconds or ISO 8601 (default: 24 h before --to)"),
+    since: Optional[str] = typer.Option(None, "--from",
+                                        help="Start: unix seconds or ISO 8601 (default: 24 h before --to)"),
     until: Optional[str] = typer.Option(None, "--to", help="End, excluded: unix seconds or ISO 8601 (default: now)"),
     group_by: str = typer.Option("day", "--group-by", "-g", help="hour, day, model, key or provider"),
     key: Optional[str] = typer.Option(None, help="Only this key's requests (its id)"),

@@ -112,7 +112,7 @@ class DeploymentConfig(_Strict):
     # "responses": the model answers only on the Responses API (an OpenAI provider's); Chat Completions
     # and Messages clients reaching it are translated to Responses and back. None: as the client speaks.
     api: Literal["responses"] | None = None
-    price: Price | None = None  # this deployment's own price, over `prices` (a provider's discount, a private model)
+    price: Price | None = None  # its own price, over `prices` (a provider's discount, a private model)
 
 
 class ModelConfig(_Strict):
@@ -451,8 +451,9 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
                 if target not in models and target not in aliases:
                     v.problem((section, source) + ((i - 1,) if i else ()), f"unknown model {target!r}")
         chains[section] = chain
+    # each price converted alone, so that a problem names its model
     prices = {name: price for name, body in v.mapping(raw.get("prices"), ("prices",)).items()
-              if (price := v.convert(body, Price, ("prices", name))) is not None}  # each priced alone: its errors name it
+              if (price := v.convert(body, Price, ("prices", name))) is not None}
     database_url = v.convert(raw.get("database_url", "sqlite:///llmswitch.db"), str, ("database_url",))
     redis_url = v.convert(raw.get("redis_url"), str | None, ("redis_url",))
 

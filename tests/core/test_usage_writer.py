@@ -27,11 +27,11 @@ def config(database_url: str, spill_path: Path, **usage: object) -> Config:
                                         "usage": {"spill_path": str(spill_path), **usage}}))
 
 
-def made(i: int) -> RequestRecord:
-    return RequestRecord(request_id=f"req-{i}", at=time.time(), key_id=None, model="gpt-4o", provider="p",
-                         upstream_model="gpt-4o", deployment="p/gpt-4o#0", operation="chat", dialect="openai",
-                         stream=False, status=200, error="", input_tokens=10, output_tokens=2, cost_usd=0.001,
-                         latency_ms=12.0, ttft_ms=11.0)
+def made(i: int, at: float | None = None) -> RequestRecord:
+    return RequestRecord(request_id=f"req-{i}", at=time.time() if at is None else at, key_id=None, model="gpt-4o",
+                         provider="p", upstream_model="gpt-4o", deployment="p/gpt-4o#0", operation="chat",
+                         dialect="openai", stream=False, status=200, error="", input_tokens=10, output_tokens=2,
+                         cost_usd=0.001, latency_ms=12.0, ttft_ms=11.0)
 
 
 async def counted(database_url: str) -> tuple[int, int, int]:
@@ -74,6 +74,20 @@ async def test_a_flush_writes_what_is_queued_at_once(database_url: str, tmp_path
         assert await counted(database_url) == (1, 1, 1)
     finally:
         await recorder.stop()
+
+
+async def test_retention_deletes_the_records_of_the_days_before_it(database_url: str, tmp_path: Path) -> None:
+    recorder = UsageRecorder(config(database_url, tmp_path / "spill", retention_days=2))
+    await recorder.start()
+    try:
+        now = time.time()
+        for i, days_ago in enumerate((5, 4, 3.5, 1, 0)):
+            recorder.record(made(i, now - days_ago * 86400))
+        assert await recorder.flush()
+        assert await recorder.prune(now) == 3
+    finally:
+        await recorder.stop()
+    assert await counted(database_url) == (2, 2, 2)
 
 
 async def test_a_database_outage_keeps_every_record_and_writes_each_once_when_it_is_back(tmp_path: Path) -> None:

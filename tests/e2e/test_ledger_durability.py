@@ -49,14 +49,16 @@ async def stored(database_url: str) -> dict[str, list[int]]:
     """Every request id in the ledger with the statuses recorded for it (read straight from PostgreSQL)."""
     connection = await asyncpg.connect(database_url)
     try:
-        rows = await connection.fetch("SELECT request_id, status FROM usage_records")
-        rolled = await connection.fetchval("SELECT coalesce(sum(requests), 0) FROM usage_hourly")
+        async with connection.transaction(isolation="repeatable_read"):  # one snapshot: the gateway still writes
+            rows = await connection.fetch("SELECT request_id, status FROM usage_records")
+            rolled = [await connection.fetchval(f"SELECT coalesce(sum(requests), 0) FROM {table}")
+                      for table in ("usage_hourly", "usage_daily")]
     finally:
         await connection.close()
     out: dict[str, list[int]] = {}
     for row in rows:
         out.setdefault(row["request_id"], []).append(row["status"])
-    assert rolled == len(rows)  # the roll-ups count each row once
+    assert rolled == [len(rows)] * 2  # the roll-ups count each row once
     return out
 
 

@@ -1,8 +1,8 @@
 """The usage ledger's writer: every request's record, written in batches off the hot path.
 
 The request path only appends its record to a queue (`record`, a `Pipeline` sink). A background
-task writes what is queued in batches (`store.usage`: the rows and their hourly roll-ups, once per
-batch), at least every second. The ledger is kept in every auth mode (open and passthrough record
+task writes what is queued in batches (`store.usage`: the rows and their hourly and daily roll-ups,
+once per batch), at least every second. The ledger is kept in every auth mode (open and passthrough record
 requests without a key) unless `usage.enabled` is false; the storage stack is imported in a thread
 and the database opened by that task, so start-up and the request path never wait on either.
 
@@ -10,8 +10,8 @@ When the database fails, records wait: batches stay in memory (`usage.memory_rec
 beyond that go to spill files (`core.spill`), and the queue itself is capped at four times that
 (the oldest dropped, logged), should the writer be stuck. Once the database answers again the
 batches are written, spill files included, each exactly once. Stopping (SIGTERM) writes everything
-left, and what the database will not take within STOP_TIMEOUT_S is spilled. Rows older than
-`usage.retention_days` are pruned (by whole days) in small batches by a second task.
+left, and what the database will not take within STOP_TIMEOUT_S is spilled. A second task prunes
+rows older than `usage.retention_days` (by whole days, in small batches) and old batch ids.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class UsageRecorder:
         self.pending: deque[RequestRecord] = deque()
         self.unsent: deque[spill.Batch] = deque()  # batched, not yet written
         self.dropped = 0  # records the capped queue let go
+        self._dropped_told = 0
         self.store: Store | None = None
         self._cap = 4 * settings.memory_records
         self._wake = asyncio.Event()
@@ -77,12 +78,10 @@ class UsageRecorder:
             self._wake.set()
 
     async def start(self) -> None:
-        """Start the background writer (and the pruner, with `usage.retention_days`)."""
+        """Start the background writer and the pruner."""
         if not self.enabled:
             return
-        self._tasks.append(asyncio.create_task(self._run()))
-        if self.config.usage.retention_days is not None:
-            self._tasks.append(asyncio.create_task(self._prune_periodically()))
+        self._tasks += [asyncio.create_task(self._run()), asyncio.create_task(self._prune_periodically())]
 
     async def flush(self, timeout: float = 5.0) -> bool:
         """Have what is queued now written (the admin queries ask first, so a request just served shows);
@@ -108,12 +107,10 @@ class UsageRecorder:
             task.cancel()
         self._closing = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(writer), STOP_TIMEOUT_S)
-        except TimeoutError:
+        _done, running = await asyncio.wait({writer}, timeout=STOP_TIMEOUT_S)
+        if running:
             writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(writer, *others, return_exceptions=True)
+        await asyncio.gather(writer, *others, return_exceptions=True)
         await self._spill(everything=True)
         if self.unsent:
             log.error("%d usage records are lost: neither the database nor the spill file took them",
@@ -134,17 +131,30 @@ class UsageRecorder:
                                            RETRY_S[min(failures, len(RETRY_S)) - 1])
             self._wake.clear()
             cycle, self._cycle = self._cycle, None
-            self._batch()
-            written = await self._connect() and await self._send()
-            if written and self._spilled:
-                written = await self._replay()
+            try:
+                written = await self._cycle_once()
+            except Exception:  # a bug, or the spill directory refusing: the writer carries on all the same
+                log.exception("usage writer")
+                written = False
             if cycle is not None and not cycle.done():
                 cycle.set_result(written)
             failures = 0 if written else failures + 1
-            if not written:
-                await self._spill()
             if self._closing and (written or failures > 1):
                 return
+
+    async def _cycle_once(self) -> bool:
+        """Write what waits (spill files too, once the database answers); spill the excess if it does not."""
+        if self.dropped > self._dropped_told:
+            log.error("%d usage records dropped: the writer could not keep up (%d in all)",
+                      self.dropped - self._dropped_told, self.dropped)
+            self._dropped_told = self.dropped
+        self._batch()
+        written = await self._connect() and await self._send()
+        if written and self._spilled:
+            written = await self._replay()
+        if not written:
+            await self._spill()
+        return written
 
     def _batch(self) -> None:
         pending = self.pending

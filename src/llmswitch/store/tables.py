@@ -6,8 +6,8 @@ rest of the gateway already uses.
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, PrimaryKeyConstraint, String,
-                        Table, Text, false)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, PrimaryKeyConstraint,
+                        String, Table, Text, false)
 
 from llmswitch.core.rollup import MEASURES
 

