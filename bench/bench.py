@@ -242,7 +242,8 @@ class Gateway:
             config.write_text(gateway_config(nginx_port, setup, tmp))
             command = [str(ROOT / ".venv/bin/llmswitch"), "serve", "--config", str(config), "--port", str(port)]
         started = time.monotonic()
-        self.process = subprocess.Popen(["taskset", "-c", "0", *command], stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(["taskset", "-c", "0", *command], stderr=subprocess.DEVNULL,
+                                        cwd=tmp)  # its default files (the usage ledger's llmswitch.db) go there
         self.url = f"http://127.0.0.1:{port}"
         wait_ready(self.url + "/health")
         self.start_s = time.monotonic() - started

@@ -1,4 +1,4 @@
-"""The `llmswitch` command: serve, check-config, fake-upstream."""
+"""The `llmswitch` command: serve, check-config, keys, usage, status, fake-upstream."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from llmswitch import cli_keys, cli_status
+from llmswitch import cli_keys, cli_status, cli_usage
 from llmswitch.config import Config, ConfigError, load_config
 from llmswitch.core.metric_slots import workers_directory
 
@@ -120,6 +120,7 @@ def fake_upstream(ctx: typer.Context) -> None:
 
 
 app.command("status")(cli_status.status)
+app.command("usage")(cli_usage.usage)
 app.add_typer(cli_keys.keys_app, name="keys")
 
 

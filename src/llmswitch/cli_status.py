@@ -15,6 +15,8 @@ from typing import Any, Optional
 
 import typer
 
+from llmswitch.cli_table import aligned
+
 COLUMNS = ("MODEL", "TARGET", "STATE", "UNTIL", "LATENCY", "ERRORS", "IN FLIGHT")
 
 
@@ -45,10 +47,7 @@ def render(report: dict[str, Any], now: float) -> str:
     head = f"gateway: {report.get('status')}\n"
     if "models" not in report:
         return head + "(the deployments are shown to the master key: --master-key or LLMSWITCH_MASTER_KEY)"
-    table = [COLUMNS, *rows(report, now)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-    return head + "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-                            for row in table)
+    return head + aligned([COLUMNS, *rows(report, now)])
 
 
 def status(

@@ -113,6 +113,7 @@ class DeploymentConfig(_Strict):
     # "responses": the model answers only on the Responses API (an OpenAI provider's); Chat Completions
     # and Messages clients reaching it are translated to Responses and back. None: as the client speaks.
     api: Literal["responses"] | None = None
+    price: Price | None = None  # its own price, over `prices` (a provider's discount, a private model)
 
 
 class ModelConfig(_Strict):
@@ -134,14 +135,16 @@ class RoutingConfig(_Strict):
 
 
 class Price(_Strict):
-    """USD per million tokens (`input`, `output`, `cached_input`), per minute of audio transcribed or
-    translated (`audio_minute`), per million characters of text spoken (`characters`)."""
+    """USD per million tokens (`input`, `output`, `cached_input` read from the provider's prompt cache,
+    `cache_write` written to it; each of those two unset: the input price), per minute of audio
+    transcribed or translated (`audio_minute`), per million characters of text spoken (`characters`)."""
 
-    input: float = 0.0
-    output: float = 0.0
-    cached_input: float | None = None
-    audio_minute: float = 0.0
-    characters: float = 0.0
+    input: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    output: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    cached_input: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    cache_write: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    audio_minute: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    characters: Annotated[float, msgspec.Meta(ge=0)] = 0.0
 
 
 class CompatConfig(_Strict):
@@ -203,6 +206,15 @@ class AlertsConfig(_Strict):
     interval_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 2.0  # between two looks at the spend
 
 
+class UsageConfig(_Strict):
+    """The usage ledger (`core.usage`): one record per request, in `database_url`, in every auth mode."""
+
+    enabled: bool = True
+    retention_days: Annotated[float, msgspec.Meta(gt=0)] | None = None  # None: records are kept for good
+    spill_path: str = "llmswitch-usage.spill"  # records a database outage leaves over go to files named after it
+    memory_records: Annotated[int, msgspec.Meta(ge=100)] = 20_000  # records held in memory in an outage, then spilled
+
+
 class LimitsConfig(_Strict):
     backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
     budget_reserve_tokens: int = 4096  # completion tokens reserved against a budget when max_tokens is unset
@@ -237,6 +249,7 @@ class Config(msgspec.Struct, kw_only=True):
     responses: ResponsesConfig = msgspec.field(default_factory=ResponsesConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     alerts: AlertsConfig | None = None
+    usage: UsageConfig = msgspec.field(default_factory=UsageConfig)
     source: str = "<config>"
 
     def resolve_model(self, name: str, default: bool = True) -> Model | None:
@@ -401,7 +414,7 @@ class _Validator:
 
 _SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
              "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits",
-             "ui", "compat", "responses", "metrics", "alerts"}
+             "ui", "compat", "responses", "metrics", "alerts", "usage"}
 
 
 def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
@@ -424,6 +437,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     metrics = v.convert(raw.get("metrics") or {}, MetricsConfig, ("metrics",))
     if metrics is not None and metrics.require_key and auth is not None and not auth.master_key:
         v.problem(("metrics", "require_key"), "needs auth.master_key (the key a scraper presents)")
+    usage = v.convert(raw.get("usage") or {}, UsageConfig, ("usage",))
     providers: dict[str, ProviderConfig] = {}
     for name, body in v.mapping(raw.get("providers"), ("providers",)).items():
         provider = v.convert(body, ProviderConfig, ("providers", name))
@@ -480,7 +494,9 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
                 if target not in models and target not in aliases:
                     v.problem((section, source) + ((i - 1,) if i else ()), f"unknown model {target!r}")
         chains[section] = chain
-    prices = v.convert(raw.get("prices") or {}, dict[str, Price], ("prices",)) or {}
+    # each price converted alone, so that a problem names its model
+    prices = {name: price for name, body in v.mapping(raw.get("prices"), ("prices",)).items()
+              if (price := v.convert(body, Price, ("prices", name))) is not None}
     database_url = v.convert(raw.get("database_url", "sqlite:///llmswitch.db"), str, ("database_url",))
     redis_url = v.convert(raw.get("redis_url"), str | None, ("redis_url",))
     alerts = _alerts(v, raw.get("alerts"), auth, models)
@@ -492,7 +508,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
         context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
         database_url=database_url, redis_url=redis_url, limits=limits, ui=ui, compat=compat,
-        responses=responses, metrics=metrics, alerts=alerts, source=file,
+        responses=responses, metrics=metrics, alerts=alerts, usage=usage, source=file,
     )
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Float, Integer, String, insert, select
+from sqlalchemy import Boolean, Float, Integer, String, insert, select
 
 from llmswitch.config import Config, parse_config
 from llmswitch.core.budget_alerts import FOLD_AT, HOUR, BudgetWatch
@@ -75,7 +75,7 @@ def served(watching: BudgetWatch, usd: float, at: float, key_id: str | None = "k
 
 async def write_usage(store: Store, **values: Any) -> None:
     """One usage row with VALUES, every other column at its type's zero (whatever columns it has)."""
-    zero = {String: "", Integer: 0, Float: 0.0}
+    zero = {String: "", Integer: 0, Float: 0.0, Boolean: False}
     row = {column.name: next((v for t, v in zero.items() if isinstance(column.type, t)), None)
            for column in usage_records.columns if not column.primary_key}
     async with store.engine.begin() as connection:

@@ -125,7 +125,7 @@ def test_a_tier_reaching_another_upstream_model_costs_that_models_price(router: 
 def test_a_reservation_is_priced_at_the_highest_price_of_each_kind_of_token(router: Router) -> None:
     prices = PriceTable(router.config)
     worst = prices.worst([target(router, "cheap"), target(router, "pricey")])
-    assert worst == Price(input=10, output=40, cached_input=5)
+    assert worst == Price(input=10, output=40, cached_input=5, cache_write=10)  # unset: the input price
     assert cost(worst, Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000)) == 50.0
 
 

@@ -1,5 +1,5 @@
-"""Open and passthrough modes never load the storage stack: it costs half a second of start-up
-and about 40 MB, and only keys mode uses it."""
+"""Importing the app and the CLI loads no storage stack: it costs half a second of start-up and about
+40 MB; keys mode loads it to start, the usage ledger in a thread once the gateway serves."""
 
 from __future__ import annotations
 

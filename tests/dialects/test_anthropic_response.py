@@ -89,11 +89,13 @@ def test_thinking_becomes_reasoning_content_and_keeps_its_signed_block():
     assert message["thinking_blocks"] == [{"type": "thinking", "thinking": "hmm", "signature": "sig"}]
 
 
-def test_prompt_tokens_include_cache_reads_and_writes():
+def test_prompt_tokens_include_cache_reads_and_writes_each_kept_apart():
     body, usage = openai_of()
     assert body["usage"] == {"prompt_tokens": 130, "completion_tokens": 5, "total_tokens": 135,
-                             "prompt_tokens_details": {"cached_tokens": 100}}
-    assert (usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens) == (130, 100, 5)
+                             "prompt_tokens_details": {"cached_tokens": 100, "cache_write_tokens": 20}}
+    assert openai.types.chat.ChatCompletion.model_validate(body).usage.prompt_tokens_details.cache_write_tokens == 20
+    assert (usage.prompt_tokens, usage.cached_tokens, usage.cache_write_tokens, usage.completion_tokens) == (
+        130, 100, 20, 5)
 
 
 # --- OpenAI -> Anthropic -------------------------------------------------------------------
@@ -130,6 +132,15 @@ def test_input_tokens_exclude_cached_tokens():
     assert body["usage"] == {"input_tokens": 30, "output_tokens": 5, "cache_creation_input_tokens": 0,
                              "cache_read_input_tokens": 100}
     assert usage.prompt_tokens == 130
+
+
+def test_an_openai_upstreams_cache_writes_become_anthropics_cache_creation_tokens():
+    completion = {**COMPLETION, "usage": {"prompt_tokens": 130, "completion_tokens": 5, "total_tokens": 135,
+                                          "prompt_tokens_details": {"cached_tokens": 100, "cache_write_tokens": 20}}}
+    body, usage = anthropic_of(completion)
+    assert body["usage"] == {"input_tokens": 10, "output_tokens": 5, "cache_creation_input_tokens": 20,
+                             "cache_read_input_tokens": 100}
+    assert usage.cache_write_tokens == 20
 
 
 def test_a_refusal_becomes_text_with_stop_reason_refusal():

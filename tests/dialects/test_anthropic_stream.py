@@ -77,12 +77,12 @@ def run(machine, events):
 
 # --- Anthropic upstream events -------------------------------------------------------------
 
-def message_start(input_tokens=10, cache_read=0):
+def message_start(input_tokens=10, cache_read=0, cache_write=0):
     return {"type": "message_start", "message": {
         "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-up", "content": [],
         "stop_reason": None, "stop_sequence": None,
         "usage": {"input_tokens": input_tokens, "output_tokens": 1, "cache_read_input_tokens": cache_read,
-                  "cache_creation_input_tokens": 0}}}
+                  "cache_creation_input_tokens": cache_write}}}
 
 
 def text_block(index, *pieces):
@@ -167,6 +167,13 @@ def test_usage_chunk_comes_last_with_empty_choices_only_when_asked():  # shipped
                                    "prompt_tokens_details": {"cached_tokens": 90}}
     assert all(c["usage"] is None for c in chunks[:-1])
     assert openai_client_view(chunks).usage.prompt_tokens == 100
+
+
+def test_cache_writes_are_read_from_message_start_and_reach_the_usage_chunk():
+    machine, chunks = anthropic_to_openai([message_start(10, cache_read=90, cache_write=40), *text_block(0, "x"),
+                                           *ending()], include_usage=True)
+    assert (machine.usage.prompt_tokens, machine.usage.cached_tokens, machine.usage.cache_write_tokens) == (140, 90, 40)
+    assert chunks[-1]["usage"]["prompt_tokens_details"] == {"cached_tokens": 90, "cache_write_tokens": 40}
 
 
 def test_no_usage_key_at_all_when_usage_was_not_asked_for_but_usage_is_still_read():

@@ -13,7 +13,7 @@ from llmswitch.dialects.anthropic_response import openai_to_anthropic_response
 from llmswitch.dialects.chain import chain_responses
 from llmswitch.dialects.responses import passthrough_response
 from llmswitch.dialects.responses_response import chat_to_responses_response, responses_to_chat_response
-from llmswitch.dialects.types import ResponseContext
+from llmswitch.dialects.types import MalformedAnswer, ResponseContext
 from llmswitch.errors import GatewayError
 from tests.dialects.responses_sdk import validated
 
@@ -170,6 +170,19 @@ def test_a_response_becomes_a_chat_completion_with_text_calls_and_reasoning():
     assert (completion.usage.prompt_tokens, completion.usage.prompt_tokens_details.cached_tokens,
             completion.usage.completion_tokens_details.reasoning_tokens) == (50, 10, 4)
     assert usage.total_tokens == 59
+
+
+def test_cache_writes_of_a_response_reach_the_chat_usage_and_the_bill():
+    written = {**RESPONSE, "usage": {**RESPONSE["usage"],
+                                     "input_tokens_details": {"cached_tokens": 10, "cache_write_tokens": 30}}}
+    _, usage, completion = chat_of(written)
+    assert completion.usage.prompt_tokens_details.cache_write_tokens == 30
+    assert (usage.prompt_tokens, usage.cached_tokens, usage.cache_write_tokens) == (50, 10, 30)
+
+
+def test_a_response_whose_usage_is_not_an_object_is_malformed():
+    with pytest.raises(MalformedAnswer):
+        chat_of({**RESPONSE, "usage": "lots"})
 
 
 def test_an_incomplete_response_finishes_with_length():

@@ -147,6 +147,6 @@ def test_a_count_is_recorded_for_its_key_at_no_cost(gateway: Process) -> None:
     while len(rows) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
         with sqlite3.connect(database) as connection:
-            rows = connection.execute("SELECT model, target, status, prompt_tokens, cost_usd FROM usage_records "
+            rows = connection.execute("SELECT model, deployment, status, input_tokens, cost_usd FROM usage_records "
                                       "WHERE key_id = ? ORDER BY id", (created["id"],)).fetchall()
     assert rows == [("claude", "configured/up-claude#0", 200, 0, 0.0), ("gpt", "", 200, 0, 0.0)]

@@ -192,6 +192,6 @@ def test_each_call_is_recorded_with_its_tokens_and_charged_to_the_key(gateway: P
     while len(rows) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
         with sqlite3.connect(database) as connection:
-            rows = connection.execute("SELECT model, status, prompt_tokens, completion_tokens FROM usage_records "
+            rows = connection.execute("SELECT model, status, input_tokens, output_tokens FROM usage_records "
                                       "WHERE key_id = ? ORDER BY id", (created["id"],)).fetchall()
     assert rows == [("embed", 200, counted, 0), ("embed-gemini", 200, estimated, 0)]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -71,10 +72,18 @@ async def error_of(response: Any) -> dict[str, Any]:
 
 
 # --- auth modes ----------------------------------------------------------------------------------
-async def test_open_mode_needs_no_key(tmp_path: Path) -> None:
+async def test_open_mode_needs_no_key_and_records_the_request_without_one(tmp_path: Path) -> None:
     async with serve({**config(f"sqlite:///{tmp_path}/x.db"), "auth": {"mode": "open"}}) as client:
         assert (await client.post("/v1/chat/completions", json=CHAT)).status == 200
-    assert not (tmp_path / "x.db").exists()  # open mode stores nothing
+    with sqlite3.connect(tmp_path / "x.db") as database:  # the usage ledger is kept in every mode
+        assert database.execute("SELECT key_id, status FROM usage_records").fetchall() == [(None, 200)]
+
+
+async def test_open_mode_without_the_usage_ledger_stores_nothing(tmp_path: Path) -> None:
+    settings = {**config(f"sqlite:///{tmp_path}/x.db"), "auth": {"mode": "open"}, "usage": {"enabled": False}}
+    async with serve(settings) as client:
+        assert (await client.post("/v1/chat/completions", json=CHAT)).status == 200
+    assert not (tmp_path / "x.db").exists()
 
 
 async def test_passthrough_forwards_the_callers_key_upstream(tmp_path: Path) -> None:
@@ -269,7 +278,7 @@ async def test_usage_and_last_use_are_written_in_the_background(gw: TestClient, 
             rows = (await connection.execute(select(usage_records).where(usage_records.c.key_id == key["id"]))).all()
         if rows:
             break
-    assert len(rows) == 1 and rows[0].status == 200 and rows[0].prompt_tokens > 0
+    assert len(rows) == 1 and rows[0].status == 200 and rows[0].input_tokens > 0
     record = await store.keys.get(key["id"])
     assert record.last_used_at is not None and record.last_used_at >= before
 

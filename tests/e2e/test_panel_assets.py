@@ -3,6 +3,7 @@ nothing outside its own folder (surfaces.admin_ui)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -28,7 +29,7 @@ async def test_ui_redirects_to_the_panel_folder(gw: TestClient) -> None:
 async def test_the_panel_page_is_served_with_a_strict_content_security_policy(gw: TestClient) -> None:
     response = await gw.get("/ui/")
     assert response.status == 200 and response.content_type == "text/html"
-    assert '<script type="module" src="js/app.js">' in await response.text()
+    assert re.search(r'<script type="module" src="v/[0-9a-f]{16}/js/app\.js">', await response.text())
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe" not in policy
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -52,7 +53,28 @@ async def test_only_the_panels_own_files_are_served(gw: TestClient, path: str) -
     assert "error" in await response.json()
 
 
+async def version(gw: TestClient) -> str:
+    """The version the panel's page names its files under."""
+    found = re.search(r'src="v/([0-9a-f]+)/js/app\.js"', await (await gw.get("/ui/")).text())
+    assert found
+    return found.group(1)
+
+
 async def test_the_panel_page_preloads_every_module(gw: TestClient) -> None:
     page = await (await gw.get("/ui/")).text()
+    prefix = f"v/{await version(gw)}/"
     modules = {path for path in load_assets() if path.endswith(".js") and path != "js/app.js"}
-    assert {path for path in modules if f'<link rel="modulepreload" href="{path}">' in page} == modules
+    assert {path for path in modules if f'<link rel="modulepreload" href="{prefix}{path}">' in page} == modules
+
+
+async def test_the_files_the_page_names_are_cached_for_good_under_its_version(gw: TestClient) -> None:
+    prefix = f"/ui/v/{await version(gw)}"
+    response = await gw.get(f"{prefix}/js/pages/keys.js")
+    assert response.status == 200 and response.content_type == "text/javascript"
+    assert "immutable" in response.headers["cache-control"]
+    assert response.headers["content-security-policy"] == (await gw.get("/ui/")).headers["content-security-policy"]
+    assert (await gw.get("/ui/")).headers["cache-control"] == "no-cache"  # the page itself: asked again each visit
+
+
+async def test_another_version_of_the_files_is_not_found(gw: TestClient) -> None:
+    assert (await gw.get("/ui/v/0123456789abcdef/js/app.js")).status == 404

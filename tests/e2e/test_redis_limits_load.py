@@ -50,7 +50,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 
 def usage_rows(database: Path, key_id: str) -> list[tuple[int, int, int, float]]:
     with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT status, prompt_tokens, completion_tokens, cost_usd FROM usage_records "
+        return connection.execute("SELECT status, input_tokens, output_tokens, cost_usd FROM usage_records "
                                   "WHERE key_id = ?", (key_id,)).fetchall()
 
 

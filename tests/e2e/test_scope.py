@@ -53,7 +53,7 @@ class Setup:
                                {"model": model, "messages": [{"role": "user", "content": "hello there"}]})
 
     async def rows(self, key_id: str, count: int) -> list[tuple[str, str, int, int, int, float]]:
-        query = ("SELECT model, target, status, prompt_tokens, completion_tokens, cost_usd FROM usage_records "
+        query = ("SELECT model, deployment, status, input_tokens, output_tokens, cost_usd FROM usage_records "
                  "WHERE key_id = ?")
         deadline = time.monotonic() + 10
         while True:

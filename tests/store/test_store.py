@@ -5,24 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
 from llmswitch.core.keys import KeyFields, fernet_key, new_record, revoked, updated
+from llmswitch.core.records import RequestRecord
 from llmswitch.store import Store
 from llmswitch.store.database import async_url
 from llmswitch.store.tables import upstream_keys
-from tests.support.databases import database_url, postgres_url  # noqa: F401  (fixtures)
 
 SECRET = b"store-test-secret"
-
-
-@pytest.fixture
-async def store(database_url: str):
-    opened = await Store.open(database_url)
-    yield opened
-    await opened.close()
 
 
 def test_urls_map_to_async_drivers() -> None:
@@ -116,8 +108,10 @@ async def test_deleting_an_upstream_key_changes_the_stored_ids(store: Store) -> 
 
 
 async def test_usage_totals_sum_a_keys_rows_since_a_time(store: Store) -> None:
-    def row(key_id: str, at: float) -> tuple:
-        return ("r", key_id, "m", "t", 200, 10, 5, 0, 0.0, 0, 0.25, 1.0, at)  # in COLUMNS order
+    def row(key_id: str, at: float) -> RequestRecord:
+        return RequestRecord(request_id="r", at=at, key_id=key_id, model="m", provider="p", upstream_model="m",
+                             deployment="p/m#0", operation="chat", dialect="openai", stream=False, status=200,
+                             error="", input_tokens=10, output_tokens=5, cost_usd=0.25, latency_ms=1.0)
 
-    await store.usage.append([row("key_a", 100.0), row("key_a", 200.0), row("key_b", 200.0)])
+    await store.usage.write("batch", [row("key_a", 100.0), row("key_a", 200.0), row("key_b", 200.0)])
     assert await store.usage.totals("key_a", 150.0) == (1, 0.25, 15)

@@ -26,7 +26,7 @@ def _reachable(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion even when the caller is inside an event loop."""
     result: list[T] = []
     thread = threading.Thread(target=lambda: result.append(asyncio.run(coroutine)))
@@ -55,11 +55,11 @@ def fresh_postgres() -> Iterator[str]:
     if not _reachable(PG_PORT):
         pytest.skip("PostgreSQL is NOT reachable on 127.0.0.1:5432: run `make services`")
     name = f"llms_test_{uuid.uuid4().hex[:12]}"
-    user = _run(_admin(f'CREATE DATABASE "{name}"'))
+    user = run_async(_admin(f'CREATE DATABASE "{name}"'))
     try:
         yield f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{name}"
     finally:
-        _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_async(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ by polling the table for recent changes (the fallback, and how a CLI change reac
 instance). The same paths keep the router's stored upstream keys current (`core.upstream_keys`).
 
 The storage stack (SQLAlchemy, Alembic, the drivers), redis and cryptography are imported only when
-keys mode starts: open and passthrough modes never use them, and importing them would cost about
-half a second of start-up and 40 MB of memory.
+keys mode starts: open and passthrough modes authenticate without them, and importing them would cost
+about half a second of start-up and 40 MB of memory (the usage ledger, kept in every mode, imports the
+storage stack in a thread after start-up: `core.usage`).
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def anthropic_tool_id(tool_id: str) -> str:
 
 
 def usage_from_anthropic(usage: Any) -> Usage | None:
-    """Normalized usage; Anthropic's input_tokens exclude cached tokens, ours include them."""
+    """Normalized usage; Anthropic's input_tokens exclude the cache's reads and writes, ours include them."""
     usage = usage_object(usage)
     if not usage:
         return None
@@ -78,16 +78,17 @@ def usage_from_anthropic(usage: Any) -> Usage | None:
         prompt_tokens=token_count(usage, "input_tokens") + cache_read + cache_creation,
         completion_tokens=token_count(usage, "output_tokens"),
         cached_tokens=cache_read,
+        cache_write_tokens=cache_creation,
     )
 
 
 def usage_to_anthropic(usage: Usage | None) -> dict[str, Any]:
-    """Anthropic's usage object for normalized usage (cache writes are not reported by OpenAI)."""
+    """Anthropic's usage object for normalized usage."""
     usage = usage or Usage()
     return {
-        "input_tokens": max(usage.prompt_tokens - usage.cached_tokens, 0),
+        "input_tokens": max(usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens, 0),
         "output_tokens": usage.completion_tokens,
-        "cache_creation_input_tokens": 0,
+        "cache_creation_input_tokens": usage.cache_write_tokens,
         "cache_read_input_tokens": usage.cached_tokens,
     }
 

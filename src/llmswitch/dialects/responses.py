@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmswitch.dialects.types import RequestOptions, ResponseContext, Translated
-from llmswitch.dialects.usage import Usage
+from llmswitch.dialects.usage import Usage, token_count, usage_object
 from llmswitch.errors import GatewayError, invalid
 
 NAMESPACE_SEPARATOR = "__"  # Chat function names allow only [a-zA-Z0-9_-]
@@ -72,26 +72,30 @@ def new_id(prefix: str) -> str:
 # --- usage -----------------------------------------------------------------------------------
 
 def usage_to_responses(usage: Usage | None) -> dict[str, Any]:
-    """Responses' usage object; cache writes are not told apart in normalized usage (`cache_write_tokens`,
-    required by openai-python's ResponseUsage, is 0: they are counted in input_tokens)."""
+    """Responses' usage object (`input_tokens_details.cache_write_tokens` is required by openai-python's
+    ResponseUsage)."""
     usage = usage or Usage()
     return {"input_tokens": usage.prompt_tokens,
-            "input_tokens_details": {"cached_tokens": usage.cached_tokens, "cache_write_tokens": 0},
+            "input_tokens_details": {"cached_tokens": usage.cached_tokens,
+                                     "cache_write_tokens": usage.cache_write_tokens},
             "output_tokens": usage.completion_tokens,
             "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
             "total_tokens": usage.total_tokens}
 
 
 def usage_from_responses(usage: Any) -> Usage | None:
-    """Normalized usage; Responses' input_tokens include cached ones and output_tokens reasoning, as ours."""
-    if not isinstance(usage, dict):
+    """Normalized usage; Responses' input_tokens include the cache's reads and writes and output_tokens
+    reasoning, as ours. Read as strictly as every dialect's (`dialects.usage.token_count`)."""
+    if usage is None:
         return None
-    input_details = usage.get("input_tokens_details") or {}
-    output_details = usage.get("output_tokens_details") or {}
-    return Usage(prompt_tokens=usage.get("input_tokens") or 0,
-                 completion_tokens=usage.get("output_tokens") or 0,
-                 cached_tokens=input_details.get("cached_tokens") or 0,
-                 reasoning_tokens=output_details.get("reasoning_tokens") or 0)
+    usage = usage_object(usage)
+    input_details = usage_object(usage.get("input_tokens_details"), "input_tokens_details")
+    output_details = usage_object(usage.get("output_tokens_details"), "output_tokens_details")
+    return Usage(prompt_tokens=token_count(usage, "input_tokens"),
+                 completion_tokens=token_count(usage, "output_tokens"),
+                 cached_tokens=token_count(input_details, "cached_tokens"),
+                 reasoning_tokens=token_count(output_details, "reasoning_tokens"),
+                 cache_write_tokens=token_count(input_details, "cache_write_tokens"))
 
 
 # --- status ----------------------------------------------------------------------------------

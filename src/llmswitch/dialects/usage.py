@@ -53,7 +53,7 @@ class Usage:
     reasoning_tokens: int = 0
     audio_seconds: float = 0.0
     characters: int = 0
-    cache_write_tokens: int = 0  # of `prompt_tokens`, written to the provider's prompt cache (Anthropic)
+    cache_write_tokens: int = 0  # of `prompt_tokens`, written to the provider's prompt cache
     estimated: bool = field(default=False, compare=False)  # a mark on the counts, not one of them
 
     @property
@@ -72,17 +72,22 @@ def from_openai(usage: Any) -> Usage | None:
         completion_tokens=token_count(usage, "completion_tokens"),
         cached_tokens=token_count(prompt_details, "cached_tokens"),
         reasoning_tokens=token_count(completion_details, "reasoning_tokens"),
+        cache_write_tokens=token_count(prompt_details, "cache_write_tokens"),
     )
 
 
 def to_openai(usage: Usage) -> dict[str, Any]:
+    """OpenAI's usage object: the prompt's details only where there are cache reads or writes (the
+    OpenAPI spec's `prompt_tokens_details.cache_write_tokens`, which a provider that bills writes fills)."""
     out: dict[str, Any] = {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
     }
-    if usage.cached_tokens:
-        out["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    if usage.cached_tokens or usage.cache_write_tokens:
+        details = out["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+        if usage.cache_write_tokens:
+            details["cache_write_tokens"] = usage.cache_write_tokens
     if usage.reasoning_tokens:
         out["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
     return out

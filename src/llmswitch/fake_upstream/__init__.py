@@ -29,8 +29,9 @@ Directives. A test steers one answer with `!fake{...JSON...}` inside the last us
                Gemini `thought` parts (the first call or answer part gets a `thoughtSignature`)
   finish       finish reason in OpenAI terms (stop, length, tool_calls, content_filter), mapped to
                each dialect; any other value is sent as is (e.g. "pause_turn", "RECITATION")
-  usage        {"prompt", "completion", "cached", "reasoning"}: prompt includes cached, completion
-               includes reasoning; each dialect splits them its own way
+  usage        {"prompt", "completion", "cached", "reasoning", "cache_write"}: prompt includes cached
+               (cache reads) and cache_write, completion includes reasoning; each dialect splits
+               them its own way (Gemini reports no cache writes)
   chunks       pieces to split text and thinking into when streaming
   blank_frames open the stream with this many frames that carry nothing a client shows, after the
                dialect's own opening (OpenAI: chunks with an empty delta after the role chunk;

@@ -35,12 +35,14 @@ class ToolCall:
 
 @dataclass(slots=True)
 class Usage:
-    """`prompt` includes `cached`; `completion` includes `reasoning` (OpenAI's convention)."""
+    """`prompt` includes `cached` (read from the prompt cache) and `cache_write` (written to it);
+    `completion` includes `reasoning` (OpenAI's convention)."""
 
     prompt: int
     completion: int
     cached: int = 0
     reasoning: int = 0
+    cache_write: int = 0
 
 
 @dataclass(slots=True)
@@ -108,7 +110,8 @@ def build(prompt: Prompt, stripped_text: str, directive: Directive, chunks: int,
     if directive.usage:
         usage = Usage(directive.usage.get("prompt", usage.prompt),
                       directive.usage.get("completion", usage.completion),
-                      directive.usage.get("cached", 0), directive.usage.get("reasoning", usage.reasoning))
+                      directive.usage.get("cached", 0), directive.usage.get("reasoning", usage.reasoning),
+                      directive.usage.get("cache_write", 0))
     return Answer(text, split(text, count), thinking, split(thinking, count), calls, finish, usage,
                   directive.blank_frames)
 

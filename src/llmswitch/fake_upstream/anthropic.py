@@ -136,8 +136,9 @@ class AnthropicMessages:
 
 
 def _usage(usage: Usage) -> dict[str, int]:
-    return {"input_tokens": max(0, usage.prompt - usage.cached), "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": usage.cached, "output_tokens": usage.completion}
+    return {"input_tokens": max(0, usage.prompt - usage.cached - usage.cache_write),
+            "cache_creation_input_tokens": usage.cache_write, "cache_read_input_tokens": usage.cached,
+            "output_tokens": usage.completion}
 
 
 def _check_limits(body: dict[str, Any]) -> None:

@@ -65,7 +65,7 @@ NO_DIRECTIVE = Directive()
 _NUMBERS = {"retry_after", "hang_s", "delay_ms", "stall_s"}
 _COUNTS = {"chunks", "blank_frames", "status", "stall_after", "reset_after", "error_after", "fail_first"}
 _STRINGS = {"text", "thinking", "finish", "message", "key"}
-_USAGE_KEYS = {"prompt", "completion", "cached", "reasoning"}
+_USAGE_KEYS = {"prompt", "completion", "cached", "reasoning", "cache_write"}
 
 
 def split_text(text: str) -> tuple[str, dict[str, Any] | None]:

@@ -373,7 +373,8 @@ def output_items(answer: Answer, request: Request, number: int) -> list[dict[str
 
 def usage(answer: Answer) -> dict[str, Any]:
     u = answer.usage
-    return {"input_tokens": u.prompt, "input_tokens_details": {"cached_tokens": u.cached, "cache_write_tokens": 0},
+    return {"input_tokens": u.prompt, "input_tokens_details": {"cached_tokens": u.cached,
+                                                                 "cache_write_tokens": u.cache_write},
             "output_tokens": u.completion, "output_tokens_details": {"reasoning_tokens": u.reasoning},
             "total_tokens": u.prompt + u.completion}
 

@@ -50,13 +50,18 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def _upgrade(connection: Connection) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
+def migration_config(connection: Connection) -> AlembicConfig:
+    """Alembic's configuration for migrating the database of CONNECTION."""
     config = AlembicConfig()
     config.set_main_option("script_location", str(resources.files("llmswitch.store") / "migrations"))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
+    command.upgrade(migration_config(connection), "head")
 
 
 class Store:

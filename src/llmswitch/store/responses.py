@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from llmswitch.core.response_store import RowRefused, StoredResponse
 from llmswitch.store.tables import response_items, responses
-from llmswitch.store.usage import _database_failed as database_failed
+from llmswitch.store.usage import database_failed
 
 COLUMNS = ("id", "owner", "model", "provider", "target", "kept", "status", "response", "events", "created_at",
            "expires_at")

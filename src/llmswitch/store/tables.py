@@ -6,8 +6,10 @@ rest of the gateway already uses.
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, PrimaryKeyConstraint,
+                        String, Table, Text, UniqueConstraint, false)
+
+from llmswitch.core.rollup import MEASURES
 
 metadata = MetaData()
 
@@ -43,23 +45,70 @@ upstream_keys = Table(
     Column("created_at", Float, nullable=False),
 )
 
+# The usage ledger: one row per request, the fields of `core.records.RequestRecord` (`at`: its start).
 usage_records = Table(
     "usage_records", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("request_id", String(100), nullable=False),
+    Column("at", Float, nullable=False),
     Column("key_id", String(40)),
     Column("model", String(200), nullable=False),
-    Column("target", String(300), nullable=False),
+    Column("provider", String(200), nullable=False, server_default=""),
+    Column("upstream_model", String(200), nullable=False, server_default=""),
+    Column("deployment", String(300), nullable=False),
+    Column("operation", String(32), nullable=False, server_default="chat"),
+    Column("dialect", String(16), nullable=False, server_default=""),
+    Column("stream", Boolean, nullable=False, server_default=false()),
     Column("status", Integer, nullable=False),
-    Column("prompt_tokens", Integer, nullable=False),
-    Column("completion_tokens", Integer, nullable=False),
+    Column("error", String(32), nullable=False, server_default=""),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
     Column("cached_tokens", Integer, nullable=False),
+    Column("cache_write_tokens", Integer, nullable=False, server_default="0"),
+    Column("reasoning_tokens", Integer, nullable=False, server_default="0"),
     Column("audio_seconds", Float, nullable=False, server_default="0"),
     Column("characters", Integer, nullable=False, server_default="0"),
+    Column("estimated", Boolean, nullable=False, server_default=false()),
     Column("cost_usd", Float, nullable=False),
-    Column("duration_ms", Float, nullable=False),
-    Column("at", Float, nullable=False),
-    Index("ix_usage_records_key_at", "key_id", "at"),
+    Column("latency_ms", Float, nullable=False),
+    Column("ttft_ms", Float),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("client_ip", String(64), nullable=False, server_default=""),
+    Column("user_agent", String(300), nullable=False, server_default=""),
+    # newest first, in a time range (`at`, then `id` among equal times), by key, by model; one request by id
+    Index("ix_usage_records_at", "at", "id"),
+    Index("ix_usage_records_key_at", "key_id", "at", "id"),
+    Index("ix_usage_records_model_at", "model", "at", "id"),
+    Index("ix_usage_records_request_id", "request_id"),
+)
+
+# The ledger summed per hour and per day (of `at`, in UTC) and key, model, provider and operation, kept
+# by the writer in the transaction that adds the rows (`core.rollup` for the measures): what the usage
+# queries read, the days for whole days and the hours for the rest. `start` is the period's start in
+# unix seconds; `key_id` is "" for requests without a key (a row's NULL), so that the unique key holds.
+def _roll_up(name: str) -> Table:
+    return Table(
+        name, metadata,
+        Column("start", BigInteger, nullable=False),
+        Column("key_id", String(40), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("provider", String(200), nullable=False),
+        Column("operation", String(32), nullable=False),
+        *(Column(measure, Float if measure in ("audio_seconds", "cost_usd") else BigInteger, nullable=False)
+          for measure in MEASURES),
+        PrimaryKeyConstraint("start", "key_id", "model", "provider", "operation", name=f"pk_{name}"),
+    )
+
+
+usage_hourly = _roll_up("usage_hourly")
+usage_daily = _roll_up("usage_daily")
+
+# The batches of ledger rows written, by the id the writer gave each: a batch is written once,
+# though its commit went unacknowledged (a connection lost) or it was spilled to a file and replayed.
+usage_batches = Table(
+    "usage_batches", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("at", Float, nullable=False, index=True),
 )
 
 # Responses API responses the gateway keeps (`store: true` on a translated deployment), and the

@@ -19,7 +19,7 @@ from llmswitch.core.keys import KeyFields, KeyRecord
 from llmswitch.core.limits import CAPS
 from llmswitch.core.upstream_keys import fernet
 from llmswitch.errors import GatewayError, invalid
-from llmswitch.surfaces import admin_auth, admin_models
+from llmswitch.surfaces import admin_auth, admin_models, admin_usage
 from llmswitch.surfaces.admin_auth import BASE, admin_gateway, keys_of
 from llmswitch.surfaces.body import read_json_object
 
@@ -203,6 +203,7 @@ def openapi() -> dict[str, Any]:
             },
             **admin_auth.openapi_paths(reply, error),
             **admin_models.openapi_paths(reply, error),
+            **admin_usage.openapi_paths(reply, error),
         },
     }
 
@@ -225,3 +226,4 @@ def add_routes(app: web.Application) -> None:
     router.add_delete(BASE + "/upstream-keys/{key_id}", delete_upstream_key)
     admin_auth.add_routes(app)
     admin_models.add_routes(app)
+    admin_usage.add_routes(app)

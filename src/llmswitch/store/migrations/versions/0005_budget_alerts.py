@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"  # re-chained after the ledger's 0004 when both are merged
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

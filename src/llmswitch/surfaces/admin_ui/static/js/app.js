@@ -87,6 +87,7 @@ function signIn(session) {
   top.hidden = false;
   if (!location.hash) history.replaceState(null, "", "#/dashboard");
   render();
+  main.focus({preventScroll: true}); // the sign-in form is gone: keyboard and screen reader go on from the page
 }
 
 async function start() {

@@ -10,13 +10,23 @@ export const RANGES = {
   custom: {label: "Custom…", seconds: null, bucket: null},
 };
 
-/** {from, to, group_by} in unix seconds for a range name (and the custom inputs' values). */
+export const STEP = {hour: 3600, day: 86400}; // a bucket's length in seconds
+
+/** {from, to, group_by} in unix seconds for a range name (and the custom inputs' values). A named range
+ * is widened to whole buckets (hours or days, in UTC), the current one included: the charts show whole
+ * buckets, the totals are their sum, and the ledger answers them from its roll-ups alone, without
+ * counting the rows of a partial hour at each end. A custom range is taken as written. */
 export function resolveRange(name, fromValue, toValue, bucket) {
   const range = RANGES[name] || RANGES["24h"];
   const now = Math.floor(Date.now() / 1000);
-  const from = range.seconds ? now - range.seconds : fromLocalInput(fromValue) ?? now - 86400;
-  const to = range.seconds ? now : fromLocalInput(toValue) ?? now;
-  return {from, to, group_by: bucket || range.bucket || (to - from > 2 * 86400 ? "day" : "hour")};
+  if (!range.seconds) {
+    const from = fromLocalInput(fromValue) ?? now - 86400;
+    const to = fromLocalInput(toValue) ?? now;
+    return {from, to, group_by: bucket || (to - from > 2 * 86400 ? "day" : "hour")};
+  }
+  const group_by = bucket || range.bucket;
+  const step = STEP[group_by];
+  return {from: Math.floor((now - range.seconds) / step) * step, to: (Math.floor(now / step) + 1) * step, group_by};
 }
 
 /** The picker: a range select, custom from/to inputs, an hour/day choice; calls onChange(range). */

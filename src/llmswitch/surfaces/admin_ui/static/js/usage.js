@@ -1,5 +1,6 @@
-// The usage ledger's two queries (GET /admin/api/usage and /admin/api/requests), in one place: the
-// field names the pages read, and the "not available" answer of a gateway built without the ledger.
+// The usage ledger's queries (GET /admin/api/usage, /admin/api/requests and /requests/{id}), in one
+// place: the field names the pages read, and the "not available" answer of a gateway that keeps no
+// ledger (`usage.enabled: false`).
 
 import {api, ApiError} from "./api.js";
 import {h} from "./dom.js";
@@ -42,8 +43,8 @@ async function ledger(path, query) {
   try {
     return await api(path, {query});
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404 && error.code !== "key_not_found") {
-      throw new Unavailable(`This gateway has no usage ledger: GET /admin/api/${path} answered 404.`);
+    if (error instanceof ApiError && error.status === 404 && error.code === "usage_disabled") {
+      throw new Unavailable(error.message);
     }
     throw error;
   }
@@ -53,10 +54,10 @@ async function ledger(path, query) {
 export const usage = (query) => ledger("usage", query);
 
 /** A page of request records, newest first: {data, has_more, next_cursor}; throws Unavailable without the
- * ledger. Its filters are those of `usage` (no status: the page filters what it loaded by status). */
+ * ledger. Its filters: those of `usage`, and `status` (a code, a class such as 4xx, success or error). */
 export const requests = (query) => ledger("requests", query);
 
-/** One request's whole record (attempts, timings; bodies when body logging is on). */
+/** One request's record; an ApiError with code request_not_found when the ledger has none (yet). */
 export const requestDetail = (id) => ledger(`requests/${encodeURIComponent(id)}`, {});
 
 /** The panel's "usage API not available" state. */
@@ -65,5 +66,5 @@ export function unavailableState(error) {
     h("p", {}, h("strong", {}, "Usage API not available. ")),
     h("p", {}, error.message),
     h("p.hint", {}, "Keys, models and the playground work without it; usage, charts and the request log appear "
-      + "once the gateway records usage."));
+      + "once the gateway records usage (usage.enabled: true, the default)."));
 }

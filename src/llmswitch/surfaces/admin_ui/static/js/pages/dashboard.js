@@ -3,18 +3,19 @@
 import {api} from "../api.js";
 import {barList, lineChart} from "../chart.js";
 import {errorState, fill, fmtCompact, fmtInt, fmtMs, fmtPct, fmtUsd, h, loading, skeleton} from "../dom.js";
-import {rangePicker, timeFormatter} from "../range.js";
+import {liveToggle} from "../live.js";
+import {STEP, rangePicker, timeFormatter} from "../range.js";
 import {METRICS, groupTime, unavailableState, Unavailable, usage} from "../usage.js";
 
-const STEP = {hour: 3600, day: 86400};
 const TOP = 8;
+export const TOP_FIELDS = "requests,cost_usd"; // what a top list shows: the ledger sums only these
 
 /** Every bucket of the range, in order, the API's groups put in place (a bucket with no rows is empty). */
 function buckets(groups, {from, to, group_by}) {
   const step = STEP[group_by];
   const byTime = new Map(groups.map((g) => [Math.floor(groupTime(g) / step) * step, g]));
   const times = [];
-  for (let t = Math.floor(from / step) * step; t <= to && times.length < 2000; t += step) times.push(t);
+  for (let t = Math.floor(from / step) * step; t < to && times.length < 2000; t += step) times.push(t);
   return {times, rows: times.map((t) => byTime.get(t) || null)};
 }
 
@@ -43,17 +44,23 @@ function placeholder(tops) {
     tops ? h("div.charts", {}, skeleton(6), skeleton(6)) : null);
 }
 
-/** Totals, charts over time and (with `tops`) the top models and keys, for `filters` over a range. */
-export async function usagePanel(container, range, filters = {}, {tops = true} = {}) {
-  fill(container, placeholder(tops));
+const drawn = new WeakMap(); // container -> the number of its latest load: an older answer arriving late is dropped
+
+/** Totals, charts over time and (with `tops`) the top models and keys, for `filters` over a range.
+ * `quiet`: a refresh, which keeps what is shown until the new numbers are in. */
+export async function usagePanel(container, range, filters = {}, {tops = true, quiet = false} = {}) {
+  const load = (drawn.get(container) || 0) + 1;
+  drawn.set(container, load);
+  if (!quiet) fill(container, placeholder(tops));
   const query = {...filters, from: range.from, to: range.to};
   try {
     const [overTime, byModel, byKey, keys] = await Promise.all([
       usage({...query, group_by: range.group_by}),
-      tops ? usage({...query, group_by: "model"}) : null,
-      tops ? usage({...query, group_by: "key"}) : null,
+      tops ? usage({...query, group_by: "model", fields: TOP_FIELDS}) : null,
+      tops ? usage({...query, group_by: "key", fields: TOP_FIELDS}) : null,
       tops ? api("keys", {query: {include_revoked: "true"}}).catch(() => ({data: []})) : null,
     ]);
+    if (drawn.get(container) !== load) return;
     const keyNames = new Map((keys?.data || []).filter((k) => k.name).map((k) => [k.id, k.name]));
     const {times, rows} = buckets(overTime.groups || [], range);
     const timeFormat = timeFormatter(range.group_by);
@@ -76,6 +83,7 @@ export async function usagePanel(container, range, filters = {}, {tops = true} =
           ["TTFT p95", "ttft_p95", "s4", null]], fmtMs)),
       tops ? h("div.charts", {}, top("Top models", byModel), top("Top keys", byKey, keyNames)) : null);
   } catch (error) {
+    if (drawn.get(container) !== load) return;
     fill(container, error instanceof Unavailable ? unavailableState(error)
       : errorState(error, () => usagePanel(container, range, filters, {tops})));
   }
@@ -85,6 +93,8 @@ export function render(page) {
   const body = h("div.usage", {});
   const picker = rangePicker((range) => usagePanel(body, range));
   const refresh = h("button.quiet", {type: "button", onclick: () => usagePanel(body, picker.current())}, "Refresh");
-  page.append(h("div.toolbar", {}, picker.element, refresh), body);
+  const live = liveToggle(() => usagePanel(body, picker.current(), {}, {quiet: true}));
+  page.append(h("div.toolbar", {}, picker.element, refresh, live.element), body);
   usagePanel(body, picker.current());
+  return live.stop;
 }

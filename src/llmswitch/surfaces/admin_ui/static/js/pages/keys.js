@@ -5,14 +5,16 @@ import {
   confirmAction, copyText, emptyState, errorState, field, fill, fmtInt, fmtTime, fmtUsd, fromLocalInput, h, loading,
   modal, skeleton, table, toLocalInput, toast,
 } from "../dom.js";
-import {rangePicker} from "../range.js";
-import {usagePanel} from "./dashboard.js";
+import {rangePicker, resolveRange} from "../range.js";
+import {METRICS, usage} from "../usage.js";
+import {TOP_FIELDS, usagePanel} from "./dashboard.js";
 
 const PERIODS = ["total", "daily", "weekly", "monthly"];
 const NUMBERS = [["rpm", "Requests per minute"], ["tpm", "Tokens per minute"],
   ["max_concurrent", "Concurrent requests"],
   ["budget_usd", "Budget (USD)"], ["budget_tokens", "Budget (tokens)"]];
-const COLUMNS = ["Name", "Key", "Models", "Limits", "Budget", "Expires", "Status", "Last used", "Actions"];
+const COLUMNS = ["Name", "Key", "Models", "Limits", "Budget", "Expires", "Status", "Last used", "Last 30 days",
+  "Actions"];
 
 export function status(key, now = Date.now() / 1000) {
   if (key.revoked_at) return "revoked";
@@ -107,6 +109,13 @@ export function render(page) {
   const create = h("button", {type: "button"}, "New key");
   const list = h("div.list", {}, loading("Loading keys"), skeleton(6, "table-skeleton"));
   let keys = [];
+  let spent = null; // key id -> its usage group over the last 30 days; null: no ledger
+
+  function recent(key) {
+    if (!spent) return "–";
+    const group = spent.get(key.id);
+    return group ? `${fmtInt(METRICS.requests(group))} req · ${fmtUsd(METRICS.cost_usd(group))}` : "none";
+  }
 
   async function act(work, message) {
     try {
@@ -139,6 +148,7 @@ export function render(page) {
       h("td", {}, key.expires_at ? fmtTime(key.expires_at) : "never"),
       h("td", {}, h(`span.badge.${state}`, {}, state)),
       h("td", {}, key.last_used_at ? fmtTime(key.last_used_at) : "never"),
+      h("td", {dataset: {usage: ""}}, recent(key)),
       h("td.row-actions", {}, button("Usage", () => keyUsage(key)), actions));
   }
 
@@ -157,7 +167,13 @@ export function render(page) {
 
   async function load() {
     try {
-      keys = (await api("keys", {query: {include_revoked: revoked.checked ? "true" : ""}})).data;
+      const {from, to} = resolveRange("30d");
+      const [listing, byKey] = await Promise.all([
+        api("keys", {query: {include_revoked: revoked.checked ? "true" : ""}}),
+        usage({group_by: "key", from, to, fields: TOP_FIELDS}).catch(() => null), // the list shows without it
+      ]);
+      keys = listing.data;
+      spent = byKey && new Map(byKey.groups.map((group) => [group.key, group]));
       keys.sort((a, b) => b.created_at - a.created_at);
       show();
     } catch (error) {

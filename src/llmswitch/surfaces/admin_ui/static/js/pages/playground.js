@@ -6,6 +6,7 @@
 
 import {api, gatewayUrl} from "../api.js";
 import {errorState, field, fill, fmtInt, fmtMs, fmtUsd, h, toast} from "../dom.js";
+import {showDetailOf} from "./requests.js";
 
 let credential = null; // {key, expires_at}
 
@@ -143,7 +144,8 @@ export function render(page) {
       ["First token", fmtMs(firstToken)],
       ["Total", fmtMs(performance.now() - started)],
       ["Served by", deployment || "–"],
-      ["Request", requestId],
+      ["Request", h("button.link", {type: "button", onclick: () => showDetailOf(requestId),
+        "aria-label": `Details of request ${requestId}`}, h("code", {}, requestId))],
     ]);
   }
 
