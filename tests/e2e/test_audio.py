@@ -444,7 +444,7 @@ def test_a_client_gone_mid_upload_is_its_499_and_no_failure_of_the_target(gatewa
         for _ in range(16):
             sock.sendall(os.urandom(64 << 10))
             time.sleep(0.02)  # the gateway passes each piece on as it comes
-    assert usage_rows(database, created["id"], "target, status") == [("openai/whisper-1#0", 499)]
+    assert usage_rows(database, created["id"], "deployment, status") == [("openai/whisper-1#0", 499)]
     assert fake_get(fake.url, "/_fake/stats")["disconnects"] == disconnects + 1  # its upload was under way
     request = urllib.request.Request(gateway.url + "/health/ready", headers={"authorization": f"Bearer {MASTER}"})
     with urllib.request.urlopen(request, timeout=10) as response:
