@@ -1,7 +1,7 @@
 """`make bench`: requests/s and added latency of the gateway against a fixed-answer upstream.
 
-nginx (one worker, core 1) serves fixed OpenAI (chat, embeddings) and Anthropic answers, so the numbers measure the
-gateway (pinned to core 0) rather than a Python fake. wrk (core 1) loads it: requests/s at 64
+nginx (one worker, core 1) serves fixed OpenAI (chat, embeddings, Responses) and Anthropic answers, so the numbers
+measure the gateway (pinned to core 0) rather than a Python fake. wrk (core 1) loads it: requests/s at 64
 connections, and p50/p99 at one connection, each next to the same load sent straight to nginx.
 Not a test: nothing here asserts; it prints a table to paste into bench/RESULTS.md.
 """
@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MESSAGES = [{"role": "user", "content": "Say something short."}]
+RESPONSES_INPUT = [{"role": "user", "content": "Say something short."}]  # the same turn as Responses input
 EMBED_INPUT = "Embed something short."
-EMBED_DIMENSIONS = 128  # the answer's vector: nginx's literal cap (4 KB) holds this many numbers
+EMBED_DIMENSIONS = 128  # the answer's vector (the size of earlier runs, so that their rows compare)
 
 
 def _compact(obj: object) -> str:
@@ -70,7 +71,82 @@ def _anthropic_stream(chunks: int = 20) -> str:
                {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
                 "usage": {"output_tokens": chunks}},
                {"type": "message_stop"}]
+    return _event_stream(events)
+
+
+def _event_stream(events: list[dict]) -> str:
+    """Named SSE events (`event:` then `data:`), as Anthropic and the Responses API send them."""
     return "".join(f"event: {e['type']}\ndata: {_compact(e)}\n\n" for e in events)
+
+
+# The Responses API's ids are a prefix and 50 hex digits; the answers below have real ones' length.
+RESPONSE_ID = "resp_" + "0b5e" * 12 + "00"
+MESSAGE_ID = "msg_" + "0b5e" * 12 + "01"
+
+
+def _responses_object(status: str, text: str | None) -> dict:
+    """A `response` as OpenAI's API answers one (openai-python's `Response`, the OpenAPI spec's example):
+    every setting echoed, one message item (none while in progress), usage once complete."""
+    done = status == "completed"
+    output = [{"id": MESSAGE_ID, "type": "message", "status": "completed", "role": "assistant",
+               "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}]}] if done else []
+    return {
+        "id": RESPONSE_ID, "object": "response", "created_at": 1, "status": status, "background": False,
+        "completed_at": 2 if done else None, "error": None, "incomplete_details": None, "instructions": None,
+        "max_output_tokens": None, "max_tool_calls": None, "model": "up-model", "output": output,
+        "parallel_tool_calls": True, "previous_response_id": None, "prompt_cache_key": None,
+        "prompt_cache_retention": None, "reasoning": {"effort": None, "summary": None}, "safety_identifier": None,
+        "service_tier": "default", "store": True, "temperature": 1.0,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"}, "tool_choice": "auto", "tools": [],
+        "top_logprobs": 0, "top_p": 1.0, "truncation": "disabled",
+        "usage": {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                  "output_tokens": 40, "output_tokens_details": {"reasoning_tokens": 0},
+                  "total_tokens": 52} if done else None,
+        "user": None, "metadata": {}}
+
+
+def _responses_answer() -> str:
+    return _compact(_responses_object("completed", "Hello! " * 20))
+
+
+def _responses_stream(deltas: int = 20) -> str:
+    """A Responses stream as OpenAI sends one: lifecycle events carrying the response, the message item
+    and its text part opened empty, the text in DELTAS pieces (each with its `obfuscation` padding, on
+    by default), then each closed and `response.completed` with the whole response."""
+    text = "word " * deltas
+    where = {"item_id": MESSAGE_ID, "output_index": 0, "content_index": 0}
+    opening = _responses_object("in_progress", None)
+    events: list[dict] = [
+        {"type": "response.created", "response": opening},
+        {"type": "response.in_progress", "response": opening},
+        {"type": "response.output_item.added", "output_index": 0,
+         "item": {"id": MESSAGE_ID, "type": "message", "status": "in_progress", "content": [], "role": "assistant"}},
+        {"type": "response.content_part.added", **where,
+         "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}}]
+    events += [{"type": "response.output_text.delta", **where, "delta": "word ", "logprobs": [],
+                "obfuscation": "Xq3vT8dLm2k"} for _ in range(deltas)]
+    final = _responses_object("completed", text)
+    final["usage"]["output_tokens"], final["usage"]["total_tokens"] = deltas, 12 + deltas
+    message = final["output"][0]
+    events += [{"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+               {"type": "response.content_part.done", **where, "part": message["content"][0]},
+               {"type": "response.output_item.done", "output_index": 0, "item": message},
+               {"type": "response.completed", "response": final}]
+    return _event_stream([{"type": e["type"], "sequence_number": n, **e} for n, e in enumerate(events)])
+
+
+NGINX_TOKEN = 3000  # nginx reads a config token into a 4 KB buffer: longer answers are cut into pieces
+
+
+def _nginx_return(name: str, text: str) -> str:
+    """The directives answering TEXT: one `return` of a literal, or for an answer over nginx's 4 KB
+    token, `set` pieces joined by the `return`."""
+    assert "$" not in text, "nginx would read it as a variable"
+    if len(text) <= NGINX_TOKEN:
+        return f"return 200 {_nginx_literal(text)};"
+    pieces = [text[i:i + NGINX_TOKEN] for i in range(0, len(text), NGINX_TOKEN)]
+    sets = " ".join(f"set ${name}{i} {_nginx_literal(piece)};" for i, piece in enumerate(pieces))
+    return sets + " return 200 \"" + "".join(f"${name}{i}" for i in range(len(pieces))) + "\";"
 
 
 def _nginx_literal(text: str) -> str:
@@ -89,10 +165,12 @@ http {{
   keepalive_requests 1000000;
   server {{
     listen 127.0.0.1:{port} reuseport backlog=4096;
-    location = /json/v1/chat/completions {{ default_type application/json; return 200 {json}; }}
-    location = /json/v1/embeddings {{ default_type application/json; return 200 {embeddings}; }}
-    location = /sse/v1/chat/completions {{ default_type text/event-stream; return 200 {sse}; }}
-    location = /anthropic/v1/messages {{ default_type text/event-stream; return 200 {anthropic}; }}
+    location = /json/v1/chat/completions {{ default_type application/json; {json} }}
+    location = /json/v1/embeddings {{ default_type application/json; {embeddings} }}
+    location = /json/v1/responses {{ default_type application/json; {responses} }}
+    location = /sse/v1/chat/completions {{ default_type text/event-stream; {sse} }}
+    location = /sse/v1/responses {{ default_type text/event-stream; {responses_sse} }}
+    location = /anthropic/v1/messages {{ default_type text/event-stream; {anthropic} }}
   }}
 }}
 """
@@ -108,6 +186,7 @@ class Scenario:
 
 
 STREAM = {"messages": MESSAGES, "stream": True}
+RESPONSES_STREAM = {"input": RESPONSES_INPUT, "stream": True}
 EMBED = {"model": "bench-embed", "input": EMBED_INPUT, "encoding_format": "float"}
 SCENARIOS = [
     Scenario("reference: bare relay, aiohttp server + aiohttp client, non-streaming", "relay-aiohttp",
@@ -116,8 +195,12 @@ SCENARIOS = [
              "/v1/embeddings", EMBED, None),
     Scenario("reference: bare relay, aiohttp server + llmswitch's HTTP client, non-streaming", "relay-llmswitch",
              "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES}, None),
+    Scenario("reference: bare relay, aiohttp server + aiohttp client, Responses", "relay-aiohttp",
+             "/v1/responses", {"model": "bench-json", "input": RESPONSES_INPUT}, None),
     Scenario("reference: bare relay, aiohttp server + llmswitch's HTTP client, embeddings", "relay-llmswitch",
              "/v1/embeddings", EMBED, None),
+    Scenario("reference: bare relay, aiohttp server + llmswitch's HTTP client, Responses", "relay-llmswitch",
+             "/v1/responses", {"model": "bench-json", "input": RESPONSES_INPUT}, None),
     Scenario("chat, non-streaming", "open", "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES},
              "/json/v1/chat/completions"),
     Scenario("embeddings", "open", "/v1/embeddings", EMBED, "/json/v1/embeddings"),
@@ -125,6 +208,14 @@ SCENARIOS = [
              "/sse/v1/chat/completions"),
     Scenario("chat -> anthropic upstream, streaming (translated)", "open", "/v1/chat/completions",
              {"model": "bench-anthropic", **STREAM}, "/anthropic/v1/messages"),
+    Scenario("responses, non-streaming (pass-through)", "open", "/v1/responses",
+             {"model": "bench-json", "input": RESPONSES_INPUT}, "/json/v1/responses"),
+    Scenario("responses, streaming (20 deltas, pass-through)", "open", "/v1/responses",
+             {"model": "bench-sse", **RESPONSES_STREAM}, "/sse/v1/responses"),
+    Scenario("responses -> chat upstream, non-streaming (translated)", "open", "/v1/responses",
+             {"model": "bench-chat-json", "input": RESPONSES_INPUT}, "/json/v1/chat/completions"),
+    Scenario("responses -> chat upstream, streaming (20 chunks, translated)", "open", "/v1/responses",
+             {"model": "bench-chat-sse", **RESPONSES_STREAM}, "/sse/v1/chat/completions"),
     Scenario("chat, non-streaming, keys + rpm/tpm (memory)", "keys-memory", "/v1/chat/completions",
              {"model": "bench-json", "messages": MESSAGES}, None),
     Scenario("chat, non-streaming, keys + rpm/tpm (redis)", "keys-redis", "/v1/chat/completions",
@@ -149,11 +240,15 @@ providers:
   json: {{type: openai, base_url: "{up}/json/v1", api_keys: ["k"]}}
   sse: {{type: openai, base_url: "{up}/sse/v1", api_keys: ["k"]}}
   anthropic: {{type: anthropic, base_url: "{up}/anthropic", api_keys: ["k"]}}
+  chat-json: {{type: openai, base_url: "{up}/json/v1", api_keys: ["k"], responses_api: false}}
+  chat-sse: {{type: openai, base_url: "{up}/sse/v1", api_keys: ["k"], responses_api: false}}
 models:
   bench-json: [{{provider: json, model: up-model}}]
   bench-sse: [{{provider: sse, model: up-model}}]
   bench-anthropic: [{{provider: anthropic, model: up-model, max_tokens_default: 256}}]
   bench-embed: [{{provider: json, model: up-embed}}]
+  bench-chat-json: [{{provider: chat-json, model: up-model}}]
+  bench-chat-sse: [{{provider: chat-sse, model: up-model}}]
 """
 
 
@@ -222,9 +317,11 @@ NGINX_PORT = 18080
 
 def start_nginx(tmp: Path) -> subprocess.Popen[bytes]:
     """nginx on core 1 serving the fixed upstream answers; returns once it answers."""
+    answers = {"json": _openai_completion(), "sse": _openai_stream(), "anthropic": _anthropic_stream(),
+               "embeddings": _openai_embeddings(), "responses": _responses_answer(),
+               "responses_sse": _responses_stream()}
     (tmp / "nginx.conf").write_text(NGINX_CONF.format(
-        tmp=tmp, port=NGINX_PORT, json=_nginx_literal(_openai_completion()), sse=_nginx_literal(_openai_stream()),
-        anthropic=_nginx_literal(_anthropic_stream()), embeddings=_nginx_literal(_openai_embeddings())))
+        tmp=tmp, port=NGINX_PORT, **{name: _nginx_return(name, text) for name, text in answers.items()}))
     nginx = subprocess.Popen(["taskset", "-c", "1", NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)])
     wait_ready(f"http://127.0.0.1:{NGINX_PORT}/json/v1/chat/completions")
     return nginx
@@ -266,6 +363,7 @@ def main() -> None:
     up = f"http://127.0.0.1:{NGINX_PORT}"
     nginx_port = NGINX_PORT
     rows, notes = [], []
+    measured: dict[str, dict[str, dict[str, float]]] = {}
     try:
         for setup in dict.fromkeys(s.setup for s in SCENARIOS):
             gateway = Gateway(setup, nginx_port, gateway_port, tmp)
@@ -278,8 +376,7 @@ def main() -> None:
                            "gw": median_run(url, scenario.body, args, gateway.auth),
                            "gw1": wrk(url, scenario.body, 1, args.seconds / 2, gateway.auth)}
                     if scenario.direct_path:
-                        row["up"] = median_run(up + scenario.direct_path, scenario.body, args, "Bearer bench")
-                        row["up1"] = wrk(up + scenario.direct_path, scenario.body, 1, args.seconds / 2)
+                        row.update(direct(up + scenario.direct_path, scenario.body, args, measured))
                     rows.append(row)
                 if setup == "open" and args.soak:
                     soak(gateway, args.soak, notes)
@@ -292,6 +389,14 @@ def main() -> None:
         nginx.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
     report(rows, notes)
+
+
+def direct(url: str, body: dict, args: argparse.Namespace,
+           measured: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """The same load straight to nginx, measured once per URL in a run (nginx answers whatever the body)."""
+    if url not in measured:
+        measured[url] = {"up": median_run(url, body, args, "Bearer bench"), "up1": wrk(url, body, 1, args.seconds / 2)}
+    return measured[url]
 
 
 def soak(gateway: Gateway, count: int, notes: list[str]) -> None:

@@ -7,10 +7,12 @@ whatever else the machine does. Instructions are not time (cache misses and syst
 in them), so this complements `make bench` rather than replacing it: use it to compare two builds
 or two setups. The gateway is started uninstrumented, warmed up (so that lazy imports, the first
 usage flush and statement compilation are not counted), then counted over a fixed number of
-non-streaming requests against nginx's fixed answer.
+requests of one setup (`SETUPS`: a route, a body and a config) against nginx's fixed answers.
+Only `valgrind` can stop a profile from drifting with the host: to see where a setup's instructions
+go, keep the output file (`--keep DIR`) and read it with `callgrind_annotate`.
 
-    .venv/bin/python bench/instructions.py                 # open, keys without limits, keys + rpm/tpm
-    .venv/bin/python bench/instructions.py --requests 4000 open
+    .venv/bin/python bench/instructions.py                 # every setup below
+    .venv/bin/python bench/instructions.py --requests 4000 open responses-chat
 """
 
 from __future__ import annotations
@@ -22,20 +24,50 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
-from bench import MESSAGES, NGINX_PORT, ROOT, create_key, gateway_config, start_nginx, wait_ready
+from bench import (MESSAGES, NGINX_PORT, RESPONSES_INPUT, ROOT, create_key, gateway_config, start_nginx,
+                   wait_ready)
 
 PORT = 18097
-SETUPS = {"open": ("open", None), "keys": ("keys-memory", False), "keys-limits": ("keys-memory", True)}
+CHAT, RESPONSES = "/v1/chat/completions", "/v1/responses"
 
 
-async def send(url: str, count: int, auth: str, connections: int = 8) -> None:
-    """Exactly COUNT non-streaming requests over CONNECTIONS kept-alive connections."""
+@dataclass(frozen=True)
+class Setup:
+    config: str  # bench.py's gateway config
+    limits: bool | None  # keys mode: a key with rpm/tpm limits (True) or without (False); None: open mode
+    path: str
+    body: dict
+
+
+def _chat(model: str, stream: bool = False) -> dict:
+    return {"model": model, "messages": MESSAGES, **({"stream": True} if stream else {})}
+
+
+def _responses(model: str, stream: bool = False) -> dict:
+    return {"model": model, "input": RESPONSES_INPUT, **({"stream": True} if stream else {})}
+
+
+SETUPS = {
+    "open": Setup("open", None, CHAT, _chat("bench-json")),
+    "keys": Setup("keys-memory", False, CHAT, _chat("bench-json")),
+    "keys-limits": Setup("keys-memory", True, CHAT, _chat("bench-json")),
+    "chat-stream": Setup("open", None, CHAT, _chat("bench-sse", stream=True)),
+    "chat-anthropic-stream": Setup("open", None, CHAT, _chat("bench-anthropic", stream=True)),
+    "responses": Setup("open", None, RESPONSES, _responses("bench-json")),
+    "responses-stream": Setup("open", None, RESPONSES, _responses("bench-sse", stream=True)),
+    "responses-chat": Setup("open", None, RESPONSES, _responses("bench-chat-json")),
+    "responses-chat-stream": Setup("open", None, RESPONSES, _responses("bench-chat-sse", stream=True)),
+}
+
+
+async def send(url: str, body: dict, count: int, auth: str, connections: int = 8) -> None:
+    """Exactly COUNT requests over CONNECTIONS kept-alive connections, each answer read whole."""
     headers = {"content-type": "application/json", "authorization": auth}
-    body = {"model": "bench-json", "messages": MESSAGES}
     left = count
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as session:
         async def worker() -> None:
@@ -49,11 +81,11 @@ async def send(url: str, count: int, auth: str, connections: int = 8) -> None:
         await asyncio.gather(*(worker() for _ in range(connections)))
 
 
-def count(setup: str, requests: int, tmp: Path) -> float:
-    """Instructions per request of one setup."""
-    config_setup, limits = SETUPS[setup]
+def count(setup: str, requests: int, tmp: Path, keep: Path | None) -> float:
+    """Instructions per request of one setup (its callgrind output copied into KEEP, if given)."""
+    chosen = SETUPS[setup]
     config = tmp / f"{setup}.yaml"
-    config.write_text(gateway_config(NGINX_PORT, config_setup, tmp))
+    config.write_text(gateway_config(NGINX_PORT, chosen.config, tmp))
     (tmp / "bench.db").unlink(missing_ok=True)
     out = tmp / f"callgrind.{setup}.out"
     gateway = subprocess.Popen(
@@ -63,17 +95,20 @@ def count(setup: str, requests: int, tmp: Path) -> float:
     try:
         url = f"http://127.0.0.1:{PORT}"
         wait_ready(url + "/health", timeout=120)
-        auth = f"Bearer {create_key(url, limits)}" if limits is not None else "Bearer bench"
-        asyncio.run(send(url + "/v1/chat/completions", 3000, auth))
+        auth = f"Bearer {create_key(url, chosen.limits)}" if chosen.limits is not None else "Bearer bench"
+        asyncio.run(send(url + chosen.path, chosen.body, 3000, auth))
         time.sleep(2.5)  # a usage flush and a key-cache refresh run before counting starts
         subprocess.run(["callgrind_control", "--instr=on", str(gateway.pid)], check=True, capture_output=True)
-        asyncio.run(send(url + "/v1/chat/completions", requests, auth))
+        asyncio.run(send(url + chosen.path, chosen.body, requests, auth))
         subprocess.run(["callgrind_control", "--instr=off", str(gateway.pid)], check=True, capture_output=True)
     finally:
         gateway.terminate()
         gateway.wait(120)
     # The file's header `summary:` stays 0 when instrumentation starts late; `totals:` has the count.
     totals = [int(line.split()[1]) for line in out.read_text().splitlines() if line.startswith("totals:")]
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out, keep / out.name)
     return max(totals) / requests
 
 
@@ -81,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("setups", nargs="*", metavar="SETUP", help=f"any of {', '.join(SETUPS)} (default: all)")
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep each setup's callgrind output here")
     args = parser.parse_args()
     unknown = set(args.setups) - set(SETUPS)
     if unknown:
@@ -90,7 +126,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="llmswitch-instructions-"))
     nginx = start_nginx(tmp)
     try:
-        results = {setup: count(setup, args.requests, tmp) for setup in args.setups or SETUPS}
+        results = {setup: count(setup, args.requests, tmp, args.keep) for setup in args.setups or SETUPS}
     finally:
         nginx.terminate()
         nginx.wait(10)
