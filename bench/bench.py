@@ -79,9 +79,11 @@ def _event_stream(events: list[dict]) -> str:
     return "".join(f"event: {e['type']}\ndata: {_compact(e)}\n\n" for e in events)
 
 
-# The Responses API's ids are a prefix and 50 hex digits; the answers below have real ones' length.
-RESPONSE_ID = "resp_" + "0b5e" * 12 + "00"
-MESSAGE_ID = "msg_" + "0b5e" * 12 + "01"
+# The Responses API's ids are a prefix and 48 hex digits, a new one each answer: nginx's ${request_id}
+# (32 random hex digits, the same in every event of one answer) and 16 more.
+REQUEST_ID = "${request_id}"
+RESPONSE_ID = f"resp_{REQUEST_ID}0b5e0b5e0b5e0b5e"
+MESSAGE_ID = f"msg_{REQUEST_ID}0b5e0b5e0b5e0b5f"
 
 
 def _responses_object(status: str, text: str | None) -> dict:
@@ -140,11 +142,18 @@ NGINX_TOKEN = 3000  # nginx reads a config token into a 4 KB buffer: longer answ
 
 def _nginx_return(name: str, text: str) -> str:
     """The directives answering TEXT: one `return` of a literal, or for an answer over nginx's 4 KB
-    token, `set` pieces joined by the `return`."""
-    assert "$" not in text, "nginx would read it as a variable"
+    token, `set` pieces joined by the `return` (each piece cut before a `REQUEST_ID`, never inside one)."""
+    assert "$" not in text.replace(REQUEST_ID, ""), "nginx would read it as a variable"
     if len(text) <= NGINX_TOKEN:
         return f"return 200 {_nginx_literal(text)};"
-    pieces = [text[i:i + NGINX_TOKEN] for i in range(0, len(text), NGINX_TOKEN)]
+    pieces, start = [], 0
+    while start < len(text):
+        end = min(start + NGINX_TOKEN, len(text))
+        cut = text.rfind(REQUEST_ID, start, end + len(REQUEST_ID) - 1)
+        if cut > start and cut + len(REQUEST_ID) > end:
+            end = cut
+        pieces.append(text[start:end])
+        start = end
     sets = " ".join(f"set ${name}{i} {_nginx_literal(piece)};" for i, piece in enumerate(pieces))
     return sets + " return 200 \"" + "".join(f"${name}{i}" for i in range(len(pieces))) + "\";"
 
