@@ -77,7 +77,7 @@ async def send(url: str, body: dict, count: int, auth: str, connections: int = 8
                 async with session.post(url, json=body, headers=headers) as response:
                     await response.read()
                     if response.status != 200:
-                        raise RuntimeError(f"the gateway answered {response.status}")
+                        raise RuntimeError(f"the gateway answered {response.status}: {(await response.read())[:300]!r}")
         await asyncio.gather(*(worker() for _ in range(connections)))
 
 
