@@ -71,6 +71,7 @@ class ChatToResponsesStream:
         self._summary = wants_summary(ctx.request)
         self._id = new_id("resp")
         self._created = now()
+        self._echo: dict[str, Any] | None = None  # the response's echo of the request (see `_response`)
         self._seq = 0
         self._started = False
         self._ended = False
@@ -129,9 +130,12 @@ class ChatToResponsesStream:
                 part_key: part_index, "delta": delta}
 
     def _response(self, status: str) -> dict[str, Any]:
-        response = response_object(self._request, self._id, self._created, self.ctx.client_model, status)
-        response["output"] = [self._done[index] for index in sorted(self._done)]
-        return response
+        """The response as it stands. Its echo of the request is built once per stream (~30,000
+        instructions) and copied for each lifecycle event; what a copy shares (the echoed settings'
+        objects) no one changes afterwards."""
+        if self._echo is None:
+            self._echo = response_object(self._request, self._id, self._created, self.ctx.client_model, status)
+        return {**self._echo, "status": status, "output": [self._done[index] for index in sorted(self._done)]}
 
     def _start(self) -> list[dict[str, Any]]:
         if self._started:
