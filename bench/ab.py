@@ -15,7 +15,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench import MESSAGES, NGINX_PORT, Gateway, cpu_seconds, start_nginx, wrk
+from bench import MESSAGES, NGINX_PORT, Gateway, cpu_seconds, free_port, start_nginx, wrk
 
 
 def body(model: str) -> dict:
@@ -34,7 +34,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="llmswitch-ab-"))
     nginx = start_nginx(tmp)
     sides = [(args.setup_a, body(args.model_a)), (args.setup_b, body(args.model_b))]
-    gateways = [Gateway(setup, NGINX_PORT, 18200 + i, tmp) for i, (setup, _) in enumerate(sides)]
+    gateways = [Gateway(setup, NGINX_PORT, free_port(), tmp) for setup, _ in sides]
     results: list[list[float]] = [[], []]
     cpu_us: list[list[float]] = [[], []]
     try:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -173,7 +174,7 @@ http {{
   client_body_temp_path {tmp}/body;
   keepalive_requests 1000000;
   server {{
-    listen 127.0.0.1:{port} reuseport backlog=4096;
+    listen 127.0.0.1:{port} backlog=4096;
     location = /json/v1/chat/completions {{ default_type application/json; {json} }}
     location = /json/v1/embeddings {{ default_type application/json; {embeddings} }}
     location = /json/v1/responses {{ default_type application/json; {responses} }}
@@ -275,9 +276,12 @@ def create_key(gateway_url: str, limits: bool = True) -> str:
 
 def wrk(url: str, body: dict, connections: int, seconds: float, auth: str = "Bearer bench") -> dict[str, float]:
     env = {**os.environ, "BODY": json.dumps(body), "AUTH": auth}
-    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-                          "--latency", "-s", str(ROOT / "bench" / "post.lua"), url], env=env, capture_output=True,
-                         text=True, check=True).stdout
+    command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+               "-s", str(ROOT / "bench" / "post.lua"), url]
+    run = subprocess.run(command, env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"wrk failed on {url}: {run.stderr.strip()[-300:]}")
+    out = run.stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
               "requests": float(re.search(r"(\d+) requests in", out).group(1))}  # type: ignore[union-attr]
     for label, key in (("50%", "p50"), ("99%", "p99")):
@@ -321,7 +325,15 @@ def wait_ready(url: str, timeout: float = 20) -> float:
     raise RuntimeError(f"{url} did not answer")
 
 
-NGINX_PORT = 18080
+def free_port() -> int:
+    """A loopback port nothing listens on now. Fixed ports are not safe on a shared host: another
+    worktree's bench on the same port answers in place of ours (its gateway behind our health check)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+NGINX_PORT = free_port()
 
 
 def start_nginx(tmp: Path) -> subprocess.Popen[bytes]:
@@ -367,7 +379,7 @@ def main() -> None:
     parser.add_argument("--soak", type=int, default=0, help="also send this many requests and report RSS after")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="llmswitch-bench-"))
-    gateway_port = 18081
+    gateway_port = free_port()
     nginx = start_nginx(tmp)
     up = f"http://127.0.0.1:{NGINX_PORT}"
     nginx_port = NGINX_PORT

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import aiohttp
 
-from bench import (MESSAGES, NGINX_PORT, RESPONSES_INPUT, ROOT, create_key, gateway_config, start_nginx,
-                   wait_ready)
+from bench import (MESSAGES, NGINX_PORT, RESPONSES_INPUT, ROOT, create_key, free_port, gateway_config,
+                   start_nginx, wait_ready)
 
-PORT = 18097
+PORT = free_port()
 CHAT, RESPONSES = "/v1/chat/completions", "/v1/responses"
 
 
