@@ -188,6 +188,7 @@ http {{
 
 @dataclass
 class Scenario:
+    key: str  # its name on the command line of ab.py and instructions.py
     name: str
     setup: str  # which gateway config (see SETUPS)
     path: str  # gateway route
@@ -195,42 +196,45 @@ class Scenario:
     direct_path: str | None  # the same load straight to nginx, for comparison
 
 
+CHAT = {"model": "bench-json", "messages": MESSAGES}
 STREAM = {"messages": MESSAGES, "stream": True}
+RESPONSE = {"model": "bench-json", "input": RESPONSES_INPUT}
 RESPONSES_STREAM = {"input": RESPONSES_INPUT, "stream": True}
 EMBED = {"model": "bench-embed", "input": EMBED_INPUT, "encoding_format": "float"}
+_AIOHTTP, _OURS = "bare relay, aiohttp server + aiohttp client", "bare relay, aiohttp server + llmswitch's HTTP client"
 SCENARIOS = [
-    Scenario("reference: bare relay, aiohttp server + aiohttp client, non-streaming", "relay-aiohttp",
-             "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES}, None),
-    Scenario("reference: bare relay, aiohttp server + aiohttp client, embeddings", "relay-aiohttp",
-             "/v1/embeddings", EMBED, None),
-    Scenario("reference: bare relay, aiohttp server + llmswitch's HTTP client, non-streaming", "relay-llmswitch",
-             "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES}, None),
-    Scenario("reference: bare relay, aiohttp server + aiohttp client, Responses", "relay-aiohttp",
-             "/v1/responses", {"model": "bench-json", "input": RESPONSES_INPUT}, None),
-    Scenario("reference: bare relay, aiohttp server + llmswitch's HTTP client, embeddings", "relay-llmswitch",
-             "/v1/embeddings", EMBED, None),
-    Scenario("reference: bare relay, aiohttp server + llmswitch's HTTP client, Responses", "relay-llmswitch",
-             "/v1/responses", {"model": "bench-json", "input": RESPONSES_INPUT}, None),
-    Scenario("chat, non-streaming", "open", "/v1/chat/completions", {"model": "bench-json", "messages": MESSAGES},
-             "/json/v1/chat/completions"),
-    Scenario("embeddings", "open", "/v1/embeddings", EMBED, "/json/v1/embeddings"),
-    Scenario("chat, streaming (20 chunks)", "open", "/v1/chat/completions", {"model": "bench-sse", **STREAM},
-             "/sse/v1/chat/completions"),
-    Scenario("chat -> anthropic upstream, streaming (translated)", "open", "/v1/chat/completions",
-             {"model": "bench-anthropic", **STREAM}, "/anthropic/v1/messages"),
-    Scenario("responses, non-streaming (pass-through)", "open", "/v1/responses",
-             {"model": "bench-json", "input": RESPONSES_INPUT}, "/json/v1/responses"),
-    Scenario("responses, streaming (20 deltas, pass-through)", "open", "/v1/responses",
+    Scenario("relay-aiohttp", f"reference: {_AIOHTTP}, non-streaming", "relay-aiohttp", "/v1/chat/completions", CHAT,
+             None),
+    Scenario("relay-aiohttp-embeddings", f"reference: {_AIOHTTP}, embeddings", "relay-aiohttp", "/v1/embeddings",
+             EMBED, None),
+    Scenario("relay-aiohttp-responses", f"reference: {_AIOHTTP}, Responses", "relay-aiohttp", "/v1/responses",
+             RESPONSE, None),
+    Scenario("relay-llmswitch", f"reference: {_OURS}, non-streaming", "relay-llmswitch", "/v1/chat/completions", CHAT,
+             None),
+    Scenario("relay-llmswitch-embeddings", f"reference: {_OURS}, embeddings", "relay-llmswitch", "/v1/embeddings",
+             EMBED, None),
+    Scenario("relay-llmswitch-responses", f"reference: {_OURS}, Responses", "relay-llmswitch", "/v1/responses",
+             RESPONSE, None),
+    Scenario("chat", "chat, non-streaming", "open", "/v1/chat/completions", CHAT, "/json/v1/chat/completions"),
+    Scenario("embeddings", "embeddings", "open", "/v1/embeddings", EMBED, "/json/v1/embeddings"),
+    Scenario("chat-stream", "chat, streaming (20 chunks)", "open", "/v1/chat/completions",
+             {"model": "bench-sse", **STREAM}, "/sse/v1/chat/completions"),
+    Scenario("chat-anthropic-stream", "chat -> anthropic upstream, streaming (translated)", "open",
+             "/v1/chat/completions", {"model": "bench-anthropic", **STREAM}, "/anthropic/v1/messages"),
+    Scenario("responses", "responses, non-streaming (pass-through)", "open", "/v1/responses", RESPONSE,
+             "/json/v1/responses"),
+    Scenario("responses-stream", "responses, streaming (20 deltas, pass-through)", "open", "/v1/responses",
              {"model": "bench-sse", **RESPONSES_STREAM}, "/sse/v1/responses"),
-    Scenario("responses -> chat upstream, non-streaming (translated)", "open", "/v1/responses",
+    Scenario("responses-chat", "responses -> chat upstream, non-streaming (translated)", "open", "/v1/responses",
              {"model": "bench-chat-json", "input": RESPONSES_INPUT}, "/json/v1/chat/completions"),
-    Scenario("responses -> chat upstream, streaming (20 chunks, translated)", "open", "/v1/responses",
-             {"model": "bench-chat-sse", **RESPONSES_STREAM}, "/sse/v1/chat/completions"),
-    Scenario("chat, non-streaming, keys + rpm/tpm (memory)", "keys-memory", "/v1/chat/completions",
-             {"model": "bench-json", "messages": MESSAGES}, None),
-    Scenario("chat, non-streaming, keys + rpm/tpm (redis)", "keys-redis", "/v1/chat/completions",
-             {"model": "bench-json", "messages": MESSAGES}, None),
+    Scenario("responses-chat-stream", "responses -> chat upstream, streaming (20 chunks, translated)", "open",
+             "/v1/responses", {"model": "bench-chat-sse", **RESPONSES_STREAM}, "/sse/v1/chat/completions"),
+    Scenario("keys-memory", "chat, non-streaming, keys + rpm/tpm (memory)", "keys-memory", "/v1/chat/completions",
+             CHAT, None),
+    Scenario("keys-redis", "chat, non-streaming, keys + rpm/tpm (redis)", "keys-redis", "/v1/chat/completions",
+             CHAT, None),
 ]
+BY_KEY = {scenario.key: scenario for scenario in SCENARIOS}
 MASTER_KEY = "sk-bench-master"
 SETUPS = {
     "relay-aiohttp": "",

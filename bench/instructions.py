@@ -24,44 +24,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
-from bench import (MESSAGES, NGINX_PORT, RESPONSES_INPUT, ROOT, create_key, free_port, gateway_config,
-                   start_nginx, wait_ready)
+from bench import BY_KEY, NGINX_PORT, ROOT, create_key, free_port, gateway_config, start_nginx, wait_ready
 
 PORT = free_port()
-CHAT, RESPONSES = "/v1/chat/completions", "/v1/responses"
-
-
-@dataclass(frozen=True)
-class Setup:
-    config: str  # bench.py's gateway config
-    limits: bool | None  # keys mode: a key with rpm/tpm limits (True) or without (False); None: open mode
-    path: str
-    body: dict
-
-
-def _chat(model: str, stream: bool = False) -> dict:
-    return {"model": model, "messages": MESSAGES, **({"stream": True} if stream else {})}
-
-
-def _responses(model: str, stream: bool = False) -> dict:
-    return {"model": model, "input": RESPONSES_INPUT, **({"stream": True} if stream else {})}
-
-
-SETUPS = {
-    "open": Setup("open", None, CHAT, _chat("bench-json")),
-    "keys": Setup("keys-memory", False, CHAT, _chat("bench-json")),
-    "keys-limits": Setup("keys-memory", True, CHAT, _chat("bench-json")),
-    "chat-stream": Setup("open", None, CHAT, _chat("bench-sse", stream=True)),
-    "chat-anthropic-stream": Setup("open", None, CHAT, _chat("bench-anthropic", stream=True)),
-    "responses": Setup("open", None, RESPONSES, _responses("bench-json")),
-    "responses-stream": Setup("open", None, RESPONSES, _responses("bench-sse", stream=True)),
-    "responses-chat": Setup("open", None, RESPONSES, _responses("bench-chat-json")),
-    "responses-chat-stream": Setup("open", None, RESPONSES, _responses("bench-chat-sse", stream=True)),
+# setup -> (the bench scenario it counts, and in keys mode a key with rpm/tpm limits or without)
+SETUPS: dict[str, tuple[str, bool | None]] = {
+    "open": ("chat", None), "keys": ("keys-memory", False), "keys-limits": ("keys-memory", True),
+    **{key: (key, None) for key in ("chat-stream", "chat-anthropic-stream", "responses", "responses-stream",
+                                    "responses-chat", "responses-chat-stream")},
 }
 
 
@@ -75,17 +49,18 @@ async def send(url: str, body: dict, count: int, auth: str, connections: int = 8
             while left > 0:
                 left -= 1
                 async with session.post(url, json=body, headers=headers) as response:
-                    await response.read()
+                    answer = await response.read()
                     if response.status != 200:
-                        raise RuntimeError(f"the gateway answered {response.status}: {(await response.read())[:300]!r}")
+                        raise RuntimeError(f"the gateway answered {response.status}: {answer[:300]!r}")
         await asyncio.gather(*(worker() for _ in range(connections)))
 
 
 def count(setup: str, requests: int, tmp: Path, keep: Path | None) -> float:
     """Instructions per request of one setup (its callgrind output copied into KEEP, if given)."""
-    chosen = SETUPS[setup]
+    key, limits = SETUPS[setup]
+    chosen = BY_KEY[key]
     config = tmp / f"{setup}.yaml"
-    config.write_text(gateway_config(NGINX_PORT, chosen.config, tmp))
+    config.write_text(gateway_config(NGINX_PORT, chosen.setup, tmp))
     (tmp / "bench.db").unlink(missing_ok=True)
     out = tmp / f"callgrind.{setup}.out"
     gateway = subprocess.Popen(
@@ -95,7 +70,7 @@ def count(setup: str, requests: int, tmp: Path, keep: Path | None) -> float:
     try:
         url = f"http://127.0.0.1:{PORT}"
         wait_ready(url + "/health", timeout=120)
-        auth = f"Bearer {create_key(url, chosen.limits)}" if chosen.limits is not None else "Bearer bench"
+        auth = f"Bearer {create_key(url, limits)}" if limits is not None else "Bearer bench"
         asyncio.run(send(url + chosen.path, chosen.body, 3000, auth))
         time.sleep(2.5)  # a usage flush and a key-cache refresh run before counting starts
         subprocess.run(["callgrind_control", "--instr=on", str(gateway.pid)], check=True, capture_output=True)
