@@ -201,20 +201,12 @@ STREAM = {"messages": MESSAGES, "stream": True}
 RESPONSE = {"model": "bench-json", "input": RESPONSES_INPUT}
 RESPONSES_STREAM = {"input": RESPONSES_INPUT, "stream": True}
 EMBED = {"model": "bench-embed", "input": EMBED_INPUT, "encoding_format": "float"}
-_AIOHTTP, _OURS = "bare relay, aiohttp server + aiohttp client", "bare relay, aiohttp server + llmswitch's HTTP client"
+RELAYS = (("relay-aiohttp", "aiohttp client"), ("relay-llmswitch", "llmswitch's HTTP client"))
+RELAYED = (("", "non-streaming", "/v1/chat/completions", CHAT), ("-embeddings", "embeddings", "/v1/embeddings", EMBED),
+           ("-responses", "Responses", "/v1/responses", RESPONSE))
 SCENARIOS = [
-    Scenario("relay-aiohttp", f"reference: {_AIOHTTP}, non-streaming", "relay-aiohttp", "/v1/chat/completions", CHAT,
-             None),
-    Scenario("relay-aiohttp-embeddings", f"reference: {_AIOHTTP}, embeddings", "relay-aiohttp", "/v1/embeddings",
-             EMBED, None),
-    Scenario("relay-aiohttp-responses", f"reference: {_AIOHTTP}, Responses", "relay-aiohttp", "/v1/responses",
-             RESPONSE, None),
-    Scenario("relay-llmswitch", f"reference: {_OURS}, non-streaming", "relay-llmswitch", "/v1/chat/completions", CHAT,
-             None),
-    Scenario("relay-llmswitch-embeddings", f"reference: {_OURS}, embeddings", "relay-llmswitch", "/v1/embeddings",
-             EMBED, None),
-    Scenario("relay-llmswitch-responses", f"reference: {_OURS}, Responses", "relay-llmswitch", "/v1/responses",
-             RESPONSE, None),
+    *(Scenario(setup + suffix, f"reference: bare relay, aiohttp server + {client}, {what}", setup, path, body, None)
+      for setup, client in RELAYS for suffix, what, path, body in RELAYED),
     Scenario("chat", "chat, non-streaming", "open", "/v1/chat/completions", CHAT, "/json/v1/chat/completions"),
     Scenario("embeddings", "embeddings", "open", "/v1/embeddings", EMBED, "/json/v1/embeddings"),
     Scenario("chat-stream", "chat, streaming (20 chunks)", "open", "/v1/chat/completions",
