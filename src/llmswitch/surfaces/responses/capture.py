@@ -5,8 +5,8 @@ its answer already) and does two things to what passes. Every response object sh
 the fields the gateway answers for rather than the upstream (a background run's id and
 `background: true`; the `previous_response_id` whose conversation the gateway resolved into the
 input). And the `Sink` gets the whole answer, or the stream's events and its end, so the
-finished response can be kept. With nothing to fix and nothing kept, a whole answer passes as
-the bytes it came as.
+finished response can be kept. With nothing to fix, a whole answer passes as the bytes it came
+as (the sink, if any, reads them parsed).
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ class Capture:
         if self.fixed or self.sink is not None:
             response = orjson.loads(body)
             if isinstance(response, dict):
-                response.update(self.fixed)
+                if self.fixed:  # else the body already says what the response does: not written again
+                    response.update(self.fixed)
+                    body = orjson.dumps(response)
                 if self.sink is not None:
                     self.sink.whole(response)
-                body = orjson.dumps(response)
         if self.inner is not None:
             self.inner.answer(body, headers)
 
