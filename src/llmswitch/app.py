@@ -15,6 +15,8 @@ from llmswitch.core.gateway import Gateway
 from llmswitch.surfaces import (admin, admin_ui, anthropic_messages, audio, compat, embeddings, key_info, models,
                                 openai_chat, responses)
 from llmswitch.surfaces.status import health_ready, home
+from llmswitch.telemetry.logs import resolve_format
+from llmswitch.web.access_log import AccessLog
 from llmswitch.web.context import GATEWAY
 from llmswitch.web.middleware import RouteWires, build_middleware
 from llmswitch.web.throttle import TokenBuckets, throttled
@@ -27,7 +29,9 @@ GC_YOUNG_THRESHOLD = 20_000  # net allocations between young collections (CPytho
 def build_app(config: Config) -> web.Application:
     gateway = Gateway(config)
     wires = RouteWires()
-    app = web.Application(middlewares=[build_middleware(config, gateway, wires)],
+    logging = config.logging
+    access = AccessLog(logging, resolve_format(logging.format)) if logging.access else None
+    app = web.Application(middlewares=[build_middleware(config, gateway, wires, access)],
                           client_max_size=int(config.server.max_body_mb * 1024 * 1024))
     app[GATEWAY] = gateway
 

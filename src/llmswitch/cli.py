@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
-import os
 import signal
 import socket
 import sys
@@ -45,11 +43,15 @@ def _run_worker(config: Config, sock: socket.socket) -> None:
 
     from llmswitch.app import build_app
     from llmswitch.server import serve
+    from llmswitch.telemetry import logs
+    from llmswitch.telemetry.output import STDERR
 
-    logging.basicConfig(level=os.environ.get("LLMSWITCH_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(config.logging.level, logs.resolve_format(config.logging.format))
     uvloop.install()
-    serve(build_app(config), sock, grace_s=config.server.shutdown_grace_s)
+    try:
+        serve(build_app(config), sock, grace_s=config.server.shutdown_grace_s)
+    finally:
+        STDERR.close()  # a forked worker ends without running atexit: the last lines are written here
 
 
 @app.command()
