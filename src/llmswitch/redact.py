@@ -121,6 +121,13 @@ class Secrets:
             text = self._pattern.sub(REDACTED, text)
         return scrub_shapes(text)
 
+    def names_one(self, text: str) -> bool:
+        """Does TEXT hold a credential the process holds, or one of a known key format? (Not the
+        long-random-token net: an identifier a client chose, such as a request id, often is one.)"""
+        pattern = self._pattern
+        return bool((pattern is not None and pattern.search(text)) or _KNOWN_RE.search(text)
+                    or _SCHEMES.search(text))
+
     def scrub_name(self, text: str) -> str:
         """TEXT scrubbed, for the few values a client names that every request's record keeps (its
         model, its user agent): they repeat, so each is scrubbed once and looked up after (a scrub

@@ -61,7 +61,7 @@ class AccessLog:
         line: dict[str, Any] = {
             "time": self.clock.format(at), "level": "info", "logger": "llmswitch.access", "request_id": request_id,
             "method": request.method, "path": path, "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000.0, 2),
+            "duration_ms": int((time.perf_counter() - started) * 100_000.0 + 0.5) / 100,  # round() costs more
         }
         if core is None:
             line["result"] = error_category(status, code) or "ok"

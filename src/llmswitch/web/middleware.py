@@ -21,7 +21,7 @@ from llmswitch.config import Config
 from llmswitch.core.gateway import Gateway
 from llmswitch.core.pipeline import SERVING
 from llmswitch.errors import GatewayError
-from llmswitch.redact import scrub, scrub_name
+from llmswitch.redact import SECRETS, scrub
 from llmswitch.surfaces.wire import OPENAI, Wire
 from llmswitch.web.access_log import AccessLog
 from llmswitch.web.context import REQUEST_ID
@@ -94,7 +94,7 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires, access
         at, started = time.time(), time.perf_counter()
         request_id = request.headers.get("x-request-id")  # the client's, if a header and a usage row can carry it
         if not (request_id and len(request_id) <= MAX_REQUEST_ID and request_id.isascii()
-                and request_id.isprintable() and scrub_name(request_id) == request_id):  # and no secret
+                and request_id.isprintable() and not SECRETS.names_one(request_id)):  # nor a key in it
             request_id = f"req_{id_prefix}{next(id_counter):08x}"
         request[REQUEST_ID] = request_id
         cors = cors_headers(request)
