@@ -7,6 +7,7 @@ their own paths, the status routes behind a per-address throttle (`web.throttle`
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -36,9 +37,12 @@ def build_app(config: Config) -> web.Application:
     app[GATEWAY] = gateway
 
     async def lifecycle(app: web.Application) -> object:
+        tracer = _start_tracing(config)
         await gateway.start()
         yield
         await gateway.stop()
+        if tracer is not None:
+            tracer()
 
     app.cleanup_ctx.append(lifecycle)  # type: ignore[arg-type]
     app.on_startup.append(_tune_garbage_collector)
@@ -61,6 +65,17 @@ def build_app(config: Config) -> web.Application:
     admin.add_routes(app)
     admin_ui.add_routes(app)
     return app
+
+
+def _start_tracing(config: Config) -> Callable[[], None] | None:
+    """Traces exported over OTLP when `otel.endpoint` is set (the SDK imported then only); the stop."""
+    if config.otel.endpoint is None:
+        return None
+    from llmswitch import __version__
+    from llmswitch.telemetry import otel
+
+    tracer = otel.start(config.otel, __version__)
+    return lambda: otel.stop(tracer)
 
 
 async def _tune_garbage_collector(app: web.Application) -> None:

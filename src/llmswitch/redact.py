@@ -140,6 +140,21 @@ class Secrets:
             scrubbed = names[text] = self.scrub(text)
         return scrubbed
 
+    def without_held(self, value: Any) -> Any:
+        """A JSON value with every credential the process holds taken out of its strings, and nothing
+        else: for what is kept as the client's own content (a stored conversation), where the shape net
+        would also take the long tokens and ids a conversation may rightly hold."""
+        pattern = self._pattern
+        if pattern is None:
+            return value
+        if isinstance(value, str):
+            return pattern.sub(REDACTED, value)
+        if isinstance(value, dict):
+            return {k: self.without_held(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.without_held(v) for v in value]
+        return value
+
     def scrub_value(self, value: Any, sent_key: str | None = None) -> Any:
         """A JSON value with every string in it scrubbed (object keys are field names and stay)."""
         if isinstance(value, str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -73,8 +74,8 @@ def test_a_chat_request_logs_its_operation_model_and_outcome(gateway: Process) -
                                  "attempts", "overloaded", "cancelled")} == {
         "method": "POST", "path": "/v1/chat/completions", "status": 200, "operation": "chat", "model": "gpt-4o",
         "stream": False, "result": "ok", "provider": "fake", "attempts": 1, "overloaded": False, "cancelled": False}
-    assert line["duration_ms"] > 0 and line["input_tokens"] > 0 and line["output_tokens"] > 0
-    assert line["time"].endswith("Z") and "T" in line["time"]
+    assert line["duration_ms"] > 0 and line["key_id"] is None  # open mode: no key
+    assert 0 < time.time() - line["time"] < 60 and line["level"] == "info"
 
 
 def test_a_route_outside_the_pipeline_logs_a_line_too(gateway: Process) -> None:
@@ -168,7 +169,7 @@ def test_a_request_refused_by_the_concurrency_gate_is_flagged_overloaded(fake: P
             slow = threading.Thread(target=call, args=(gateway, "/v1/chat/completions",
                                                        chat(text=fake_directive(hang_s=SLOW_S))))
             slow.start()
-            threading.Event().wait(SLOW_S / 5)
+            time.sleep(SLOW_S / 5)
             request_id, status, _ = call(gateway, "/v1/chat/completions", chat())
             slow.join()
             if status == 503:
@@ -226,7 +227,7 @@ def test_the_text_format_writes_one_plain_line(fake: Process) -> None:
             lines = [text for text in gateway.log().splitlines() if request_id in text]
             if lines:
                 break
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
     assert len(lines) == 1
     assert " INFO access: 200 POST /v1/chat/completions " in lines[0]
     assert "chat 'gpt-4o'" in lines[0] and "timeout=0.9s(header)" in lines[0]

@@ -23,7 +23,8 @@ from llmswitch.core.pipeline import SERVING
 from llmswitch.errors import GatewayError
 from llmswitch.redact import SECRETS, scrub
 from llmswitch.surfaces.wire import OPENAI, Wire
-from llmswitch.web.access_log import AccessLog
+from llmswitch.telemetry import tracing
+from llmswitch.web.access_log import MAX_PATH, AccessLog
 from llmswitch.web.context import REQUEST_ID
 
 log = logging.getLogger("llmswitch")
@@ -89,9 +90,23 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires, access
         response.headers.update(cors)
         return response
 
+    def report(request: web.Request, request_id: str, at: float, started: float, timeline: tracing.Trace | None,
+               status: int, code: str | None, response: web.StreamResponse | None = None) -> None:
+        """The request has ended: its access line, and its trace when tracing."""
+        core = SERVING.get()
+        if access is not None:
+            access.line(request, request_id, at, started, status, code, core, overloaded=code == "overloaded",
+                        cancelled=code == "client_closed", response=response)
+        if timeline is not None:
+            resource = request.match_info.route.resource
+            tracing.finish(timeline, method=request.method, route=None if resource is None else resource.canonical,
+                           path=scrub(request.path[:MAX_PATH]), status=status, headers=request.headers,
+                           request_id=request_id, core=core)
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         at, started = time.time(), time.perf_counter()
+        timeline = tracing.begin() if tracing.ON else None
         request_id = request.headers.get("x-request-id")  # the client's, if a header and a usage row can carry it
         if not (request_id and len(request_id) <= MAX_REQUEST_ID and request_id.isascii()
                 and request_id.isprintable() and not SECRETS.names_one(request_id)):  # nor a key in it
@@ -112,15 +127,13 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires, access
                 response = error_response(error, request, request_id, cors)
             except web.HTTPException as exc:
                 if exc.status < 400:  # a redirect: aiohttp answers it
-                    if access is not None:
-                        access.line(request, request_id, at, started, exc.status, None, None)
+                    report(request, request_id, at, started, timeline, exc.status, None)
                     raise
                 error = _refusal(request, exc)
                 code = error.code
                 response = error_response(error, request, request_id, cors)
             except asyncio.CancelledError:  # the client left (aiohttp cancels its handler)
-                if access is not None:
-                    access.line(request, request_id, at, started, 499, None, SERVING.get(), cancelled=True)
+                report(request, request_id, at, started, timeline, 499, "client_closed")
                 raise
             except ConnectionResetError:  # the client left while its answer was written: nobody reads one
                 code = "client_closed"
@@ -135,9 +148,7 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires, access
             if not response.prepared:
                 response.headers["x-request-id"] = request_id
                 response.headers.update(cors)
-        if access is not None:
-            access.line(request, request_id, at, started, response.status, code, SERVING.get(),
-                        overloaded=code == "overloaded", cancelled=code == "client_closed", response=response)
+        report(request, request_id, at, started, timeline, response.status, code, response)
         return response
 
     return middleware
