@@ -6,6 +6,7 @@ their own paths, the status routes behind a per-address throttle (`web.throttle`
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ from llmswitch.surfaces import (admin, admin_ui, anthropic_messages, audio, comp
                                 openai_chat, responses)
 from llmswitch.surfaces.status import health_ready, home
 from llmswitch.telemetry.logs import resolve_format
+from llmswitch.telemetry.output import STDERR
 from llmswitch.web.access_log import AccessLog
 from llmswitch.web.context import GATEWAY
 from llmswitch.web.middleware import RouteWires, build_middleware
@@ -37,12 +39,14 @@ def build_app(config: Config) -> web.Application:
     app[GATEWAY] = gateway
 
     async def lifecycle(app: web.Application) -> object:
+        STDERR.attach(asyncio.get_running_loop())  # log lines are written by the loop, in batches
         tracer = _start_tracing(config)
         await gateway.start()
         yield
         await gateway.stop()
         if tracer is not None:
             tracer()
+        STDERR.detach()
 
     app.cleanup_ctx.append(lifecycle)  # type: ignore[arg-type]
     app.on_startup.append(_tune_garbage_collector)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import signal
 import socket
@@ -64,6 +65,10 @@ def serve(
 ) -> None:
     """Start the gateway."""
     cfg = _load_or_exit(config)
+    if cfg.otel.endpoint and importlib.util.find_spec("opentelemetry.sdk") is None:
+        typer.echo("otel.endpoint is set, but the OpenTelemetry SDK is not installed: "
+                   "pip install 'llmswitch[otel]'", err=True)
+        raise typer.Exit(2)
     host = host or cfg.server.host
     port = port if port is not None else cfg.server.port
     count = workers or cfg.server.workers

@@ -1,13 +1,14 @@
-"""The stderr line writer: lines queued from the loop reach the descriptor in batches, whole."""
+"""The stderr lines: queued, written in batches by the loop (at once without one), whole, in order."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 
 import pytest
 
-from llmswitch.telemetry.output import PIPE_BUF, Lines
+from llmswitch.telemetry.output import BATCH_S, PIPE_BUF, Lines
 
 
 @pytest.fixture
@@ -19,33 +20,16 @@ def pipe() -> Iterator[tuple[int, int]]:
     os.close(write)
 
 
-def read_all(fd: int) -> list[bytes]:
-    """Every write waiting in the pipe, one read each (a pipe keeps no boundaries: reads of PIPE_BUF)."""
+def read_all(fd: int) -> bytes:
     chunks = []
     while True:
         try:
-            chunk = os.read(fd, PIPE_BUF)
+            chunk = os.read(fd, 1 << 16)
         except BlockingIOError:
-            return chunks
+            return b"".join(chunks)
+        if not chunk:
+            return b"".join(chunks)
         chunks.append(chunk)
-
-
-def test_queued_lines_are_written_in_order_once_closed(pipe: tuple[int, int]) -> None:
-    read, write = pipe
-    lines = Lines(write)
-    for n in range(100):
-        lines.write(b"line %d\n" % n)
-    lines.close()
-    assert b"".join(read_all(read)).splitlines() == [b"line %d" % n for n in range(100)]
-
-
-def test_the_writer_thread_writes_without_being_asked(pipe: tuple[int, int]) -> None:
-    read, write = pipe
-    lines = Lines(write)
-    lines.write(b"soon\n")
-    os.set_blocking(read, True)
-    assert os.read(read, PIPE_BUF) == b"soon\n"  # blocks until the writer thread's batch went out
-    lines.close()
 
 
 class Recording(Lines):
@@ -59,11 +43,48 @@ class Recording(Lines):
         self.writes.append(data)
 
 
+def test_without_a_loop_a_line_is_written_at_once(pipe: tuple[int, int]) -> None:
+    read, write = pipe
+    Lines(write).write(b"now\n")
+    assert read_all(read) == b"now\n"
+
+
+async def test_with_a_loop_the_lines_of_a_batch_go_out_together(pipe: tuple[int, int]) -> None:
+    read, write = pipe
+    lines = Lines(write)
+    lines.attach(asyncio.get_running_loop())
+    for n in range(3):
+        lines.write(b"line %d\n" % n)
+    assert read_all(read) == b""  # queued, not yet written
+    await asyncio.sleep(BATCH_S * 4)
+    assert read_all(read) == b"line 0\nline 1\nline 2\n"
+    lines.detach()
+
+
+async def test_a_full_pipe_never_blocks_the_loop_and_loses_nothing(pipe: tuple[int, int]) -> None:
+    read, write = pipe
+    lines = Lines(write)
+    lines.attach(asyncio.get_running_loop())
+    line = b"y" * 999 + b"\n"
+    for _ in range(300):  # 300 kB: several times what a pipe holds
+        lines.write(line)
+    lines.flush()  # returns with what did not fit handed to the thread
+    received = read_all(read)
+    assert len(received) < 300 * 1000
+    while len(received) < 300 * 1000:  # reading makes room: the thread writes the rest
+        await asyncio.sleep(0.01)
+        received += read_all(read)
+    assert received == line * 300
+    lines.close()
+
+
 def test_a_batch_is_written_in_pieces_that_end_at_line_ends() -> None:
-    lines = Recording()
+    lines, loop = Recording(), asyncio.new_event_loop()
+    lines.attach(loop)  # attached, never run: only `flush` writes
     for n in range(200):  # 20,000 bytes
         lines.write(b"%03d" % n + b"x" * 96 + b"\n")
-    lines.close()
+    lines.flush()
+    loop.close()
     assert len(lines.writes) >= 5
     assert all(len(piece) <= PIPE_BUF and piece.endswith(b"\n") for piece in lines.writes)
     assert b"".join(lines.writes).splitlines()[-1].startswith(b"199")

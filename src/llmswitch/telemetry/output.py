@@ -1,93 +1,80 @@
-"""Lines written to standard error off the event loop, in batches.
+"""Lines written to standard error in batches by the event loop, without ever blocking it.
 
 A request's access line is a few hundred bytes, written on every request: through the logging module
-(a LogRecord, a Formatter, a lock and a write per line) the earlier attempt cost ~30,000 instructions a
-request. Here the loop only appends the encoded line to a deque; a writer thread wakes once per batch
-(`BATCH_S` after the first line of it), joins what has gathered and writes it. The loop never waits on
-the write, however slow the reader of stderr is (a full pipe blocks the writer thread alone); past
-`MAX_PENDING` lines waiting, the oldest are dropped rather than memory growing without bound.
+(a LogRecord, a Formatter, a lock and a write per line) an earlier attempt cost ~30,000 instructions a
+request. Here a line is appended to a deque; the first line of a batch asks the loop to write the batch
+`BATCH_S` later, as one write per `PIPE_BUF` bytes. A writer thread woken per batch cost ~14,000
+instructions a request more than this under valgrind's load (the wake-up and the GIL's hand-over, for
+the few lines a slowed-down process makes in `BATCH_S`).
+
+Standard error a reader drains slowly (a pipe or a terminal) could block a write: those are polled first,
+and what cannot be written at once goes to a thread that writes it, blocking, in order, while the loop
+keeps serving (everything after it goes there too until it has caught up). A regular file or /dev/null
+never blocks. Past `MAX_PENDING` lines waiting, the oldest are dropped rather than memory growing.
 
 Each write is at most `PIPE_BUF` bytes cut at line ends, so the lines of several worker processes
 sharing one pipe never interleave mid-line. Every other log record of the process goes through the same
-writer (`telemetry.logs`), so the order of lines is the order they were made in.
+lines (`telemetry.logs`), so their order is the order they were made in. Without a loop attached (start-
+up, shutdown, the CLI) a line is written at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import os
+import queue
+import select
+import stat
 import threading
 import time
 
-BATCH_S = 0.05  # lines gather this long before a write: one wake-up of the writer per batch
+BATCH_S = 0.05  # lines gather this long before the loop writes them
 MAX_PENDING = 100_000  # lines waiting; past it the oldest are dropped
 PIPE_BUF = 4096  # bytes a pipe writes whole (POSIX: at least 512; Linux: 4096)
 
 
 class Lines:
-    """Lines to one file descriptor (standard error unless told): `write` from any thread, `close` to
-    flush and stop."""
+    """Lines to one file descriptor (standard error unless told): `write` from any thread; `attach` the
+    loop that batches them, `close` to write what is left."""
 
     def __init__(self, fd: int = 2) -> None:
         self.fd = fd
         self._pending: collections.deque[bytes] = collections.deque(maxlen=MAX_PENDING)
-        self._wake = threading.Event()
-        self._signalled = False
-        self._closing = False
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._poll: select.poll | None = None  # None: the descriptor never blocks
+        self._backlog: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()  # for the thread, in order
+        self._behind = False  # the thread has lines to write: everything goes through it until it is done
+        self._handing = threading.Lock()  # `_behind` and the backlog change together
         self._thread: threading.Thread | None = None
-        self._guard = threading.Lock()  # starting the thread, closing it
         os.register_at_fork(after_in_child=self._forked)
 
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From now on LOOP (running in this thread) writes the lines, in batches."""
+        self._loop, self._loop_thread = loop, threading.get_ident()
+        self._poll = _poller(self.fd)
+
     def write(self, line: bytes) -> None:
-        """Queue LINE (ending in a newline); written within about `BATCH_S`."""
+        """Queue LINE (ending in a newline), written within about `BATCH_S`."""
         self._pending.append(line)
-        if not self._signalled:  # the first line of a batch wakes the writer; the rest only queue
-            self._signalled = True
-            if self._thread is None:
-                self._start()
-            self._wake.set()
+        if not self._scheduled:  # the first line of a batch has its write scheduled; the rest only queue
+            self._scheduled = True
+            loop = self._loop
+            if loop is None:
+                self.flush()
+            elif threading.get_ident() == self._loop_thread:
+                loop.call_later(BATCH_S, self.flush)
+            else:
+                try:
+                    loop.call_soon_threadsafe(loop.call_later, BATCH_S, self.flush)
+                except RuntimeError:  # the loop is closed
+                    self.flush()
 
     def flush(self) -> None:
-        """Write what is queued now, from the caller's thread (at exit, or in tests)."""
-        with self._guard:
-            self._drain()
-
-    def close(self) -> None:
-        """Write everything queued and stop the writer thread."""
-        thread = self._thread
-        if thread is not None:
-            self._closing = True
-            self._wake.set()
-            thread.join(5)
-            self._thread = None
-            self._closing = False
-        self.flush()
-
-    def _start(self) -> None:
-        with self._guard:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="llmswitch-lines", daemon=True)
-                self._thread.start()
-
-    def _forked(self) -> None:
-        """A worker process: no writer thread came along, and the lines queued were the parent's."""
-        self._thread = None
-        self._guard = threading.Lock()
-        self._wake = threading.Event()
-        self._signalled = False
-        self._pending.clear()
-
-    def _run(self) -> None:
-        while not self._closing:
-            self._wake.wait()
-            if not self._closing:
-                time.sleep(BATCH_S)  # let the batch gather
-            self._wake.clear()
-            self._signalled = False  # before draining: a line queued after this wakes the next batch
-            with self._guard:
-                self._drain()
-
-    def _drain(self) -> None:
+        """Write what is queued now (never blocking the loop, when one is attached)."""
+        self._scheduled = False  # before draining: a line queued after this schedules the next batch
         pending = self._pending
         count = len(pending)
         if not count:
@@ -99,11 +86,49 @@ class Lines:
             if end < len(data):
                 cut = data.rfind(b"\n", start, end)
                 end = cut + 1 if cut >= start else end  # a line longer than PIPE_BUF goes in pieces
+            if self._behind or (self._poll is not None and not self._poll.poll(0)):
+                self._hand(data[start:])  # it would block: the thread writes the rest
+                return
             try:
                 self._write_all(data[start:end])
             except OSError:
                 return  # stderr is closed or broken: nobody can read these lines anyway
             start = end
+
+    def detach(self) -> None:
+        """The loop is stopping: write what is queued, and from now on write at once."""
+        self._loop = None
+        self.flush()
+
+    def close(self) -> None:
+        """Write everything queued, the thread's backlog included, and stop the thread."""
+        self.detach()
+        thread = self._thread
+        if thread is not None:
+            self._backlog.put(None)
+            thread.join(5)
+            self._thread = None
+
+    def _hand(self, data: bytes) -> None:
+        with self._handing:
+            self._behind = True
+            self._backlog.put(data)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._drain_backlog, name="llmswitch-lines", daemon=True)
+                self._thread.start()
+
+    def _drain_backlog(self) -> None:
+        while True:
+            data = self._backlog.get()
+            if data is None:
+                return
+            try:
+                self._write_all(data)
+            except OSError:
+                pass
+            with self._handing:
+                if self._backlog.empty():
+                    self._behind = False
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
@@ -112,6 +137,26 @@ class Lines:
                 view = view[os.write(self.fd, view):]
             except BlockingIOError:  # someone made the descriptor non-blocking: wait for room
                 time.sleep(0.01)
+
+    def _forked(self) -> None:
+        """A worker process: no loop nor thread came along, and the lines queued were the parent's."""
+        self._loop, self._thread, self._scheduled, self._behind = None, None, False, False
+        self._handing = threading.Lock()
+        self._backlog = queue.SimpleQueue()
+        self._pending.clear()
+
+
+def _poller(fd: int) -> select.poll | None:
+    """A poll for FD being writable, or None when a write to it never blocks (a file, /dev/null)."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or (stat.S_ISCHR(mode) and not os.isatty(fd)):
+        return None
+    poll = select.poll()
+    poll.register(fd, select.POLLOUT)
+    return poll
 
 
 STDERR = Lines()  # the process's standard error, for every log line

@@ -90,19 +90,6 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires, access
         response.headers.update(cors)
         return response
 
-    def report(request: web.Request, request_id: str, at: float, started: float, timeline: tracing.Trace | None,
-               status: int, code: str | None, response: web.StreamResponse | None = None) -> None:
-        """The request has ended: its access line, and its trace when tracing."""
-        core = SERVING.get()
-        if access is not None:
-            access.line(request, request_id, at, started, status, code, core, overloaded=code == "overloaded",
-                        cancelled=code == "client_closed", response=response)
-        if timeline is not None:
-            resource = request.match_info.route.resource
-            tracing.finish(timeline, method=request.method, route=None if resource is None else resource.canonical,
-                           path=scrub(request.path[:MAX_PATH]), status=status, headers=request.headers,
-                           request_id=request_id, core=core)
-
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         at, started = time.time(), time.perf_counter()
@@ -112,14 +99,17 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires, access
                 and request_id.isprintable() and not SECRETS.names_one(request_id)):  # nor a key in it
             request_id = f"req_{id_prefix}{next(id_counter):08x}"
         request[REQUEST_ID] = request_id
-        cors = cors_headers(request)
-        code: str | None = None  # the error's, when the request ends in one
-        if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
-            response: web.StreamResponse = web.Response(status=204, headers={
-                **cors, "access-control-allow-methods": CORS_METHODS,
-                "access-control-allow-headers": request.headers.get("access-control-request-headers", "*"),
-                "access-control-max-age": "600", "x-request-id": request_id})
-        else:
+        status, code = 500, None  # how it ended, for its line: the status, and the error's code if any
+        response: web.StreamResponse | None = None
+        try:
+            cors = cors_headers(request)
+            if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+                response = web.Response(status=204, headers={
+                    **cors, "access-control-allow-methods": CORS_METHODS,
+                    "access-control-allow-headers": request.headers.get("access-control-request-headers", "*"),
+                    "access-control-max-age": "600", "x-request-id": request_id})
+                status = 204
+                return response
             try:
                 response = await handler(request)
             except GatewayError as error:
@@ -127,13 +117,13 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires, access
                 response = error_response(error, request, request_id, cors)
             except web.HTTPException as exc:
                 if exc.status < 400:  # a redirect: aiohttp answers it
-                    report(request, request_id, at, started, timeline, exc.status, None)
+                    status = exc.status
                     raise
                 error = _refusal(request, exc)
                 code = error.code
                 response = error_response(error, request, request_id, cors)
             except asyncio.CancelledError:  # the client left (aiohttp cancels its handler)
-                report(request, request_id, at, started, timeline, 499, "client_closed")
+                status, code = 499, "client_closed"
                 raise
             except ConnectionResetError:  # the client left while its answer was written: nobody reads one
                 code = "client_closed"
@@ -148,8 +138,18 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires, access
             if not response.prepared:
                 response.headers["x-request-id"] = request_id
                 response.headers.update(cors)
-        report(request, request_id, at, started, timeline, response.status, code, response)
-        return response
+            status = response.status
+            return response
+        finally:  # however it ended: its access line, and its trace when tracing
+            core = SERVING.get()
+            if access is not None:
+                access.line(request, request_id, at, started, status, code, core, code == "overloaded",
+                            code == "client_closed", response)
+            if timeline is not None:
+                resource = request.match_info.route.resource
+                tracing.finish(timeline, method=request.method, status=status, headers=request.headers,
+                               route=None if resource is None else resource.canonical,
+                               path=scrub(request.path[:MAX_PATH]), request_id=request_id, core=core)
 
     return middleware
 
