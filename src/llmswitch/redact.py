@@ -204,6 +204,3 @@ def scrub(text: str, sent_key: str | None = None) -> str:
 def scrub_value(value: Any, sent_key: str | None = None) -> Any:
     return SECRETS.scrub_value(value, sent_key)
 
-
-def scrub_name(text: str) -> str:
-    return SECRETS.scrub_name(text)

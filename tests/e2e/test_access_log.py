@@ -235,7 +235,8 @@ def test_the_text_format_writes_one_plain_line(fake: Process) -> None:
 
 def test_quotes_and_line_breaks_a_client_sent_stay_inside_one_json_line(gateway: Process) -> None:
     request_id = f'q"\\-{uuid.uuid4().hex[:12]}'
-    request = urllib.request.Request(gateway.url + "/v1/a%22b%0Ac%5C", method="GET", headers={"x-request-id": request_id})
+    request = urllib.request.Request(gateway.url + "/v1/a%22b%0Ac%5C", method="GET",
+                                     headers={"x-request-id": request_id})
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(request, timeout=20)
     line = access_line(gateway, request_id)

@@ -56,7 +56,8 @@ class Receiver:
                     for scope in resource_spans.scope_spans:
                         for span in scope.spans:
                             self.spans.append(Span(
-                                span.name, span.kind, span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex(),
+                                span.name, span.kind, span.trace_id.hex(), span.span_id.hex(),
+                                span.parent_span_id.hex(),
                                 {a.key: value(a.value) for a in span.attributes}, span.status.code,
                                 span.start_time_unix_nano, span.end_time_unix_nano, resource))
             return web.Response(body=ExportTraceServiceResponse().SerializeToString(),

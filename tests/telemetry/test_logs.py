@@ -39,7 +39,8 @@ def emitted(style: str, entry: logging.LogRecord) -> str:
 
 def test_a_json_record_is_one_line_with_its_level_logger_and_message() -> None:
     line = json.loads(emitted("json", record("usage write failed for %s", "k1")))
-    assert (line["level"], line["logger"], line["message"]) == ("warning", "llmswitch.test", "usage write failed for k1")
+    assert (line["level"], line["logger"], line["message"]) == (
+        "warning", "llmswitch.test", "usage write failed for k1")
 
 
 def test_a_held_credential_in_a_message_is_redacted(held: object) -> None:

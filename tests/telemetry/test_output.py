@@ -39,8 +39,9 @@ class Recording(Lines):
         super().__init__(-1)
         self.writes: list[bytes] = []
 
-    def _write_all(self, data: bytes) -> None:
-        self.writes.append(data)
+    def _write(self, data: bytes | bytearray | memoryview) -> int:
+        self.writes.append(bytes(data))
+        return len(data)
 
 
 def test_without_a_loop_a_line_is_written_at_once(pipe: tuple[int, int]) -> None:

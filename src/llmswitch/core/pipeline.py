@@ -48,7 +48,7 @@ from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers.base import Provider, Timeouts, UpstreamBytes, UpstreamCall, UpstreamError, UpstreamStream
 from llmswitch.providers.endpoints import Endpoint
-from llmswitch.redact import scrub_name
+from llmswitch.redact import SECRETS
 
 # What reading an upstream's answer raises when the answer lacks its dialect's shape. Translations
 # are written (and tested) for well-formed answers, so any of these while reading one is the
@@ -246,7 +246,8 @@ class Pipeline:
         meter = req.meter
         target = meter.target
         record = RequestRecord(
-            request_id=req.request_id, at=req.at, key_id=req.principal.key_id, model=scrub_name(req.model_name),
+            request_id=req.request_id, at=req.at, key_id=req.principal.key_id,
+            model=SECRETS.scrub_name(req.model_name),  # the client's words: a key pasted there is kept nowhere
             provider="" if target is None else target.provider.name,
             upstream_model="" if target is None else target.deployment.model or req.model_name,
             deployment="" if target is None else target.label, operation=req.operation.name, dialect=req.dialect,
@@ -254,7 +255,7 @@ class Pipeline:
             cost_usd=cost_usd, latency_ms=(time.perf_counter() - req.started) * 1000.0,
             ttft_ms=(meter.first_byte - req.started) * 1000.0 if meter.first_byte else None,
             attempts=meter.attempts, client_ip=req.client_ip,
-            user_agent=scrub_name(req.headers.get("user-agent", "")[:MAX_USER_AGENT]))
+            user_agent=SECRETS.scrub_name(req.headers.get("user-agent", "")[:MAX_USER_AGENT]))
         if usage is not None:
             record.input_tokens, record.output_tokens = usage.prompt_tokens, usage.completion_tokens
             record.cached_tokens, record.cache_write_tokens = usage.cached_tokens, usage.cache_write_tokens
