@@ -32,8 +32,8 @@ GC_YOUNG_THRESHOLD = 20_000  # net allocations between young collections (CPytho
 def build_app(config: Config) -> web.Application:
     gateway = Gateway(config)
     wires = RouteWires()
-    logging = config.logging
-    access = AccessLog(logging, resolve_format(logging.format)) if logging.access else None
+    logs = config.logging
+    access = AccessLog(logs, resolve_format(logs.format)) if logs.access else None
     app = web.Application(middlewares=[build_middleware(config, gateway, wires, access)],
                           client_max_size=int(config.server.max_body_mb * 1024 * 1024))
     app[GATEWAY] = gateway

@@ -30,7 +30,7 @@ import time
 
 import msgspec
 
-BATCH_S = 0.1  # lines gather this long before the loop writes them
+BATCH_S = 0.2  # lines gather this long before the loop writes them (a write, a timer per batch)
 MAX_PENDING = 16 << 20  # bytes of lines waiting; past it lines are dropped
 PIPE_BUF = 4096  # bytes a pipe writes whole (POSIX: at least 512; Linux: 4096)
 

@@ -98,15 +98,18 @@ class AccessLog:
                               error_category(status, code) or "ok", overloaded, cancelled, client_ip=request.remote)
         else:
             record = core.record
-            timeouts = getattr(core, "timeouts", None)  # set first thing in `serve`: there unless that raised
+            try:
+                timeout_s: float | None = core.timeouts.total
+            except AttributeError:  # set first thing in `serve`: missing only when that raised (a bad timeout)
+                timeout_s = None
             if record is None:  # the caller could not be authenticated: nothing reached the core's exit
                 model, attempts, result = scrub(core.model_name), 0, error_category(status, code) or "ok"
             else:
                 model, attempts, result = record.model, record.attempts, record.error or "ok"  # model: scrubbed
             line = AccessLine("info", "llmswitch.access", at, request_id, request.method, path, status, duration_ms,
-                              result, overloaded, cancelled, core.operation.name, model, core.stream,
-                              None if timeouts is None else timeouts.total, core.timeout_source,
-                              core.timeout_clamped, attempts, request.remote if record is None else None)
+                              result, overloaded, cancelled, core.operation.name, model, core.stream, timeout_s,
+                              core.timeout_source, core.timeout_clamped, attempts,
+                              request.remote if record is None else None)
         if self.bodies:
             line.request_body, line.response_body = request_body(request), response_body(response)
         if self.text:
