@@ -86,8 +86,11 @@ class Lines:
         loop = self._loop
         if loop is None or threading.get_ident() != self._loop_thread:
             self.flush()
-        else:
+            return
+        try:
             loop.call_later(BATCH_S, self.flush)
+        except RuntimeError:  # the loop is closed (its app stopped without detaching): write at once
+            self.flush()
 
     def flush(self) -> None:
         """Write what is queued now (never blocking the loop, when one is attached)."""
