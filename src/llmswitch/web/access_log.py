@@ -1,23 +1,23 @@
 """One line per request, every route's: what was asked, how it ended, how long it took.
 
 The middleware hands each finished request here; what the core knew of it (`core.pipeline.SERVING`: its
-operation, model, timeout and where that came from, and its `RequestRecord`: the target's provider,
-attempts, tokens, cost, the failure's category) enriches the line when the request went through the
-pipeline. A JSON object per line for a log collector, or a plain line for a terminal (`logging.format`).
+operation, model, timeout and where that came from, and its `RequestRecord`: the attempts and the
+failure's category) enriches the line when the request went through the pipeline. The rest of such a
+request (its key, provider, tokens, cost, client) is its ledger row, found by the request id. A JSON
+object per line for a log collector, or a plain line for a terminal (`logging.format`).
 
 On every request's path, so built for cost: a msgspec Struct (`AccessLine`) encoded into the batch of
-lines the loop writes (`telemetry.output`); nothing here takes a lock or makes a system call. The path is written
-without its query string (where clients put keys), and scrubbed when the route has parts a client chose
-(`/v1/responses/{id}`) or matched none; headers are never written. Bodies only with `logging.bodies`:
-a JSON or text body, its credential fields' values and anything shaped like a credential redacted,
-cut to BODY_LIMIT characters; any other body as its media type and size.
+lines the loop writes (`telemetry.output`); nothing here takes a lock or makes a system call. The path
+is written without its query string (where clients put keys), and scrubbed when the route has parts a
+client chose (`/v1/responses/{id}`) or matched none; headers are never written. Bodies only with
+`logging.bodies`: a JSON or text body, its credential fields' values and anything shaped like a
+credential redacted, cut to BODY_LIMIT characters; any other body as its media type and size.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from typing import Any
 
 import msgspec
 from aiohttp import web
