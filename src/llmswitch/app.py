@@ -6,7 +6,9 @@ their own paths, the status routes behind a per-address throttle (`web.throttle`
 
 from __future__ import annotations
 
+import asyncio
 import gc
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -16,6 +18,9 @@ from llmswitch.core.gateway import Gateway
 from llmswitch.surfaces import (admin, admin_ui, anthropic_messages, audio, compat, embeddings, key_info, metrics,
                                 models, openai_chat, responses)
 from llmswitch.surfaces.status import health_ready, home
+from llmswitch.telemetry.logs import resolve_format
+from llmswitch.telemetry.output import STDERR
+from llmswitch.web.access_log import AccessLog
 from llmswitch.web.context import GATEWAY
 from llmswitch.web.middleware import RouteWires, build_middleware
 from llmswitch.web.throttle import TokenBuckets, throttled
@@ -28,14 +33,21 @@ GC_YOUNG_THRESHOLD = 20_000  # net allocations between young collections (CPytho
 def build_app(config: Config, workers_dir: Path | None = None) -> web.Application:
     gateway = Gateway(config, workers_dir)
     wires = RouteWires()
-    app = web.Application(middlewares=[build_middleware(config, gateway, wires)],
+    logs = config.logging
+    access = AccessLog(logs, resolve_format(logs.format)) if logs.access else None
+    app = web.Application(middlewares=[build_middleware(config, gateway, wires, access)],
                           client_max_size=int(config.server.max_body_mb * 1024 * 1024))
     app[GATEWAY] = gateway
 
     async def lifecycle(app: web.Application) -> object:
+        STDERR.attach(asyncio.get_running_loop())  # log lines are written by the loop, in batches
+        tracer = _start_tracing(config)
         await gateway.start()
         yield
         await gateway.stop()
+        if tracer is not None:
+            tracer()
+        STDERR.detach()
 
     app.cleanup_ctx.append(lifecycle)  # type: ignore[arg-type]
     app.on_startup.append(_tune_garbage_collector)
@@ -60,6 +72,17 @@ def build_app(config: Config, workers_dir: Path | None = None) -> web.Applicatio
     admin.add_routes(app)
     admin_ui.add_routes(app)
     return app
+
+
+def _start_tracing(config: Config) -> Callable[[], None] | None:
+    """Traces exported over OTLP when `otel.endpoint` is set (the SDK imported then only); the stop."""
+    if config.otel.endpoint is None:
+        return None
+    from llmswitch import __version__
+    from llmswitch.telemetry import otel
+
+    tracer = otel.start(config.otel, __version__)
+    return lambda: otel.stop(tracer)
 
 
 async def _tune_garbage_collector(app: web.Application) -> None:

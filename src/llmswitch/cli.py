@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
+import importlib.util
 import multiprocessing
-import os
 import signal
 import socket
 import sys
@@ -46,11 +45,15 @@ def _run_worker(config: Config, sock: socket.socket, workers_dir: Optional[Path]
 
     from llmswitch.app import build_app
     from llmswitch.server import serve
+    from llmswitch.telemetry import logs
+    from llmswitch.telemetry.output import STDERR
 
-    logging.basicConfig(level=os.environ.get("LLMSWITCH_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(config.logging.level, logs.resolve_format(config.logging.format))
     uvloop.install()
-    serve(build_app(config, workers_dir), sock, grace_s=config.server.shutdown_grace_s)
+    try:
+        serve(build_app(config, workers_dir), sock, grace_s=config.server.shutdown_grace_s)
+    finally:
+        STDERR.close()  # a forked worker ends without running atexit: the last lines are written here
 
 
 @app.command()
@@ -63,6 +66,10 @@ def serve(
 ) -> None:
     """Start the gateway."""
     cfg = _load_or_exit(config)
+    if cfg.otel.endpoint and importlib.util.find_spec("opentelemetry.sdk") is None:
+        typer.echo("otel.endpoint is set, but the OpenTelemetry SDK is not installed: "
+                   "pip install 'llmswitch[otel]'", err=True)
+        raise typer.Exit(2)
     host = host or cfg.server.host
     port = port if port is not None else cfg.server.port
     count = workers or cfg.server.workers

@@ -215,6 +215,25 @@ class UsageConfig(_Strict):
     memory_records: Annotated[int, msgspec.Meta(ge=100)] = 20_000  # records held in memory in an outage, then spilled
 
 
+class LoggingConfig(_Strict):
+    """What goes to standard error: log records at `level` and up, one access line per request (`access`),
+    with the request's and the answer's bodies, truncated and redacted, when `bodies` is on."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "text"] = "auto"  # auto: text on a terminal, else JSON lines
+    access: bool = True
+    bodies: bool = False
+
+
+class OtelConfig(_Strict):
+    """OpenTelemetry traces exported over OTLP/HTTP (protobuf) to `endpoint` (a collector's base URL, to
+    which `/v1/traces` is added, or that full URL); unset: no tracing, nothing imported."""
+
+    endpoint: str | None = None
+    service_name: str = "llmswitch"
+    headers: dict[str, str] = msgspec.field(default_factory=dict)  # sent with every export (a collector's key)
+
+
 class LimitsConfig(_Strict):
     backend: Literal["memory", "redis"] | None = None  # None: redis if redis_url else memory
     budget_reserve_tokens: int = 4096  # completion tokens reserved against a budget when max_tokens is unset
@@ -250,6 +269,8 @@ class Config(msgspec.Struct, kw_only=True):
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     alerts: AlertsConfig | None = None
     usage: UsageConfig = msgspec.field(default_factory=UsageConfig)
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+    otel: OtelConfig = msgspec.field(default_factory=OtelConfig)
     source: str = "<config>"
 
     def resolve_model(self, name: str, default: bool = True) -> Model | None:
@@ -414,7 +435,7 @@ class _Validator:
 
 _SECTIONS = {"server", "auth", "providers", "models", "aliases", "default_model", "routing",
              "fallbacks", "context_window_fallbacks", "prices", "database_url", "redis_url", "limits",
-             "ui", "compat", "responses", "metrics", "alerts", "usage"}
+             "ui", "compat", "responses", "metrics", "alerts", "usage", "logging", "otel"}
 
 
 def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> Config:
@@ -438,6 +459,10 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     if metrics is not None and metrics.require_key and auth is not None and not auth.master_key:
         v.problem(("metrics", "require_key"), "needs auth.master_key (the key a scraper presents)")
     usage = v.convert(raw.get("usage") or {}, UsageConfig, ("usage",))
+    logging = v.convert(raw.get("logging") or {}, LoggingConfig, ("logging",))
+    otel = v.convert(raw.get("otel") or {}, OtelConfig, ("otel",))
+    if otel is not None and otel.endpoint is not None and not re.match(r"https?://[^/\s]+", otel.endpoint):
+        v.problem(("otel", "endpoint"), "must be an http:// or https:// URL")
     providers: dict[str, ProviderConfig] = {}
     for name, body in v.mapping(raw.get("providers"), ("providers",)).items():
         provider = v.convert(body, ProviderConfig, ("providers", name))
@@ -508,7 +533,8 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
         default_model=default_model, routing=routing, fallbacks=chains["fallbacks"],
         context_window_fallbacks=chains["context_window_fallbacks"], prices=prices,
         database_url=database_url, redis_url=redis_url, limits=limits, ui=ui, compat=compat,
-        responses=responses, metrics=metrics, alerts=alerts, usage=usage, source=file,
+        responses=responses, metrics=metrics, alerts=alerts, usage=usage, logging=logging, otel=otel,
+        source=file,
     )
 
 

@@ -19,12 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 if TYPE_CHECKING:
     from llmswitch.config import Config
 
 REDACTED = "[redacted]"
 MIN_HELD = 8
+MAX_NAMES = 4096  # names kept scrubbed (`Secrets.scrub_name`); past it they are scrubbed afresh
 
 _VALUE = r"[A-Za-z0-9._~+/=\-]*[A-Za-z0-9_~+/=\-]"  # a token; a sentence's full stop after it is not part of it
 # Known key formats: OpenAI and most OpenAI-compatible vendors (sk-, sk-proj-, sk-ant- of Anthropic),
@@ -95,6 +97,7 @@ class Secrets:
     def __init__(self) -> None:
         self._groups: dict[object, frozenset[str]] = {}
         self._pattern: re.Pattern[str] | None = None
+        self._names: dict[str, str] = {}  # `scrub_name`'s answers
 
     def hold(self, owner: object, values: Iterable[str | None]) -> None:
         """OWNER's credentials are now VALUES (replacing what it held before)."""
@@ -108,6 +111,7 @@ class Secrets:
     def _compile(self) -> None:
         held = sorted({v for group in self._groups.values() for v in group}, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, held))) if held else None
+        self._names = {}
 
     def scrub(self, text: str, sent_key: str | None = None) -> str:
         """TEXT without any held credential, SENT_KEY (the key the call carried) or key-shaped token."""
@@ -116,6 +120,40 @@ class Secrets:
         if self._pattern is not None:
             text = self._pattern.sub(REDACTED, text)
         return scrub_shapes(text)
+
+    def names_one(self, text: str) -> bool:
+        """Does TEXT hold a credential the process holds, or one of a known key format? (Not the
+        long-random-token net: an identifier a client chose, such as a request id, often is one.)"""
+        pattern = self._pattern
+        return bool((pattern is not None and pattern.search(text)) or _KNOWN_RE.search(text)
+                    or _SCHEMES.search(text))
+
+    def scrub_name(self, text: str) -> str:
+        """TEXT scrubbed, for the few values a client names that every request's record keeps (its
+        model, its user agent): they repeat, so each is scrubbed once and looked up after (a scrub
+        costs a few thousand instructions, a look-up a hundred)."""
+        names = self._names
+        scrubbed = names.get(text)
+        if scrubbed is None:
+            if len(names) >= MAX_NAMES:
+                names.clear()
+            scrubbed = names[text] = self.scrub(text)
+        return scrubbed
+
+    def without_held(self, value: Any) -> Any:
+        """A JSON value with every credential the process holds taken out of its strings, and nothing
+        else: for what is kept as the client's own content (a stored conversation), where the shape net
+        would also take the long tokens and ids a conversation may rightly hold."""
+        pattern = self._pattern
+        if pattern is None:
+            return value
+        if isinstance(value, str):
+            return pattern.sub(REDACTED, value)
+        if isinstance(value, dict):
+            return {k: self.without_held(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.without_held(v) for v in value]
+        return value
 
     def scrub_value(self, value: Any, sent_key: str | None = None) -> Any:
         """A JSON value with every string in it scrubbed (object keys are field names and stay)."""
@@ -130,16 +168,30 @@ class Secrets:
 
 def held_by(config: Config, server_secret: bytes | None = None) -> list[str]:
     """Every credential a config gives the gateway: provider keys and credential headers (with and
-    without their scheme), the master key and the server secret (which may come from elsewhere)."""
+    without their scheme), credentials inside its URLs (a password, a `?key=`), the master key, the
+    server secret (which may come from elsewhere) and the trace collector's credential headers."""
     held = [config.auth.master_key, config.auth.secret]
     if server_secret:
         held.append(server_secret.decode(errors="replace"))
+    headers = [config.otel.headers]
     for provider in config.providers.values():
         held += provider.api_keys
-        for name, value in provider.headers.items():
+        held += _url_credentials(provider.base_url)
+        headers.append(provider.headers)
+    held += _url_credentials(config.otel.endpoint)
+    for named in headers:
+        for name, value in named.items():
             if _CREDENTIAL_HEADER.search(name):
                 held += [value, value.partition(" ")[2]]
     return [value for value in held if value]
+
+
+def _url_credentials(url: str | None) -> list[str]:
+    """The password in URL's user part and the values of its query parameters (where keys go)."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    return [parts.password or "", *(value for _, value in parse_qsl(parts.query))]
 
 
 SECRETS = Secrets()  # one per process: whatever scrubs text (upstream errors, a log filter) consults it
@@ -151,3 +203,4 @@ def scrub(text: str, sent_key: str | None = None) -> str:
 
 def scrub_value(value: Any, sent_key: str | None = None) -> Any:
     return SECRETS.scrub_value(value, sent_key)
+

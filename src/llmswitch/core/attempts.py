@@ -32,6 +32,7 @@ from llmswitch.dialects.usage import Usage
 from llmswitch.errors import ANTHROPIC_TYPES, OPENAI_TYPES, GatewayError
 from llmswitch.providers.base import UpstreamError
 from llmswitch.providers.http import Timeouts
+from llmswitch.telemetry import tracing
 
 T = TypeVar("T")
 Verdict = Literal["move_on", "stop", "overflow"]
@@ -176,6 +177,8 @@ async def run_attempts(plan: Plan, attempt: Callable[[Target], Awaitable[T]], *,
     `own_keys` is False when the client's key, not ours, is sent upstream; no attempt starts after
     `deadline` but the first (the caller bounds each attempt's limits with `Deadline.bound`)."""
     default = plan.retry_unsafe if retry_unsafe is None else retry_unsafe
+    if tracing.ON:
+        attempt = tracing.traced(attempt)
     queue = list(plan.targets)
     skipped = list(plan.skipped)
     attempts: list[Attempt] = []

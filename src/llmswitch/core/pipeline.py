@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,6 +48,7 @@ from llmswitch.dialects.usage import Usage
 from llmswitch.errors import GatewayError, invalid
 from llmswitch.providers.base import Provider, Timeouts, UpstreamBytes, UpstreamCall, UpstreamError, UpstreamStream
 from llmswitch.providers.endpoints import Endpoint
+from llmswitch.redact import SECRETS
 
 # What reading an upstream's answer raises when the answer lacks its dialect's shape. Translations
 # are written (and tested) for well-formed answers, so any of these while reading one is the
@@ -54,6 +56,7 @@ from llmswitch.providers.endpoints import Endpoint
 SHAPE_ERRORS = (MalformedAnswer, AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError)
 UPSTREAM_FAILURES = (UpstreamError, *SHAPE_ERRORS)
 KEEP_TEXT = 1 << 20  # bytes of a textual answer passed on as bytes kept for its usage to be read
+MAX_USER_AGENT = 300  # characters of a client's user agent its record keeps
 
 
 class Responder(Protocol):
@@ -103,6 +106,9 @@ class Request:
     narrow: Callable[[Plan], None] | None = None  # the surface's say on the plan (where a conversation is kept)
     resource: str = ""  # the stored object a sub-operation acts on (a response id), named in its path
     client_ip: str = ""  # the peer's address, as the surface saw it
+    timeout_source: str = "default"  # where the effective timeout came from: default, header, body (query, form)
+    timeout_clamped: bool = False  # the client asked for more than `server.max_timeout_s`
+    record: RequestRecord | None = None  # once it has ended (`account`): what every sink was handed
     started: float = 0.0  # time.perf_counter()
     at: float = 0.0  # time.time(), at the same moment
     principal: Principal = field(init=False)
@@ -151,6 +157,11 @@ class Opened:
     dropped: list[str]
 
 
+# The request the pipeline serves in this task, for whoever ran it to read once it is over (the web
+# middleware's access line): each web request is a task of its own, so nothing leaks to the next.
+SERVING: ContextVar[Request | None] = ContextVar("llmswitch_serving", default=None)
+
+
 class Pipeline:
     def __init__(self, config: Config, auth: Authenticator, limiter: Limiter, usage: UsageRecorder,
                  concurrency: ConcurrencyGate, router: Router, providers: dict[str, Provider]):
@@ -170,7 +181,8 @@ class Pipeline:
         """Serve REQ, writing its answer through OUT; a GatewayError raised is the client's error."""
         req.started = time.perf_counter()
         req.at = time.time()
-        req.timeouts = self.timeouts(req.headers, req.body, req.timeout)  # before anything copies the body
+        SERVING.set(req)
+        req.timeouts = self.timeouts(req)  # before anything copies the body
         req.deadline = self._deadline(req.started, req.timeouts)
         req.principal = await self.auth.authenticate(req.headers)
         operation = req.operation
@@ -244,19 +256,22 @@ class Pipeline:
         meter = req.meter
         target = meter.target
         record = RequestRecord(
-            request_id=req.request_id, at=req.at, key_id=req.principal.key_id, model=req.model_name,
+            request_id=req.request_id, at=req.at, key_id=req.principal.key_id,
+            model=SECRETS.scrub_name(req.model_name),  # the client's words: a key pasted there is kept nowhere
             provider="" if target is None else target.provider.name,
             upstream_model="" if target is None else target.deployment.model or req.model_name,
             deployment="" if target is None else target.label, operation=req.operation.name, dialect=req.dialect,
             stream=req.stream, status=meter.status, error=error_category(meter.status, meter.error),
             cost_usd=cost_usd, latency_ms=(time.perf_counter() - req.started) * 1000.0,
             ttft_ms=(meter.first_byte - req.started) * 1000.0 if meter.first_byte else None,
-            attempts=meter.attempts, client_ip=req.client_ip, user_agent=req.headers.get("user-agent", ""))
+            attempts=meter.attempts, client_ip=req.client_ip,
+            user_agent=SECRETS.scrub_name(req.headers.get("user-agent", "")[:MAX_USER_AGENT]))
         if usage is not None:
             record.input_tokens, record.output_tokens = usage.prompt_tokens, usage.completion_tokens
             record.cached_tokens, record.cache_write_tokens = usage.cached_tokens, usage.cache_write_tokens
             record.reasoning_tokens, record.estimated = usage.reasoning_tokens, usage.estimated
             record.audio_seconds, record.characters = usage.audio_seconds, usage.characters
+        req.record = record
         for sink in self.sinks:
             sink(record)
 
@@ -277,21 +292,28 @@ class Pipeline:
                                type="permission_error", param="model", code="model_not_allowed")
         return model
 
-    def timeouts(self, headers: Mapping[str, str], body: Any, given: float | None = None) -> Timeouts:
+    def timeouts(self, req: Request) -> Timeouts:
         """The request's limits: the configured ones, or the client's `timeout` in milliseconds
-        (the `x-llmswitch-timeout-ms` header, else the body's `timeout`) up to `max_timeout_s`.
+        (the `x-llmswitch-timeout-ms` header, else the body's `timeout`) up to `max_timeout_s`; where
+        it came from goes in `req.timeout_source` and `req.timeout_clamped` (for its log line).
         The body's `timeout` is removed, being the gateway's setting and never an upstream's: call
         this before any copy of the body is made. A surface with rules of its own for the client's
         timeout (the compat routes') reads it itself, takes it out of the body and the headers, and
-        passes what its rules gave as `given`, in seconds, in place of the configured one."""
+        passes what its rules gave as `req.timeout`, in seconds, in place of the configured one (and
+        says where it came from)."""
         server = self.config.server
+        given = req.timeout
         total = server.timeout_s if given is None else given
+        body = req.body
         raw = body.pop("timeout", None) if type(body) is dict else None
-        header = headers.get("x-llmswitch-timeout-ms")
+        source = "body"
+        header = req.headers.get("x-llmswitch-timeout-ms")
         if header is not None:
-            raw = header
+            raw, source = header, "header"
         if raw is not None:
-            total = min(_client_timeout_s(raw), server.max_timeout_s)
+            asked = _client_timeout_s(raw)
+            total = min(asked, server.max_timeout_s)
+            req.timeout_source, req.timeout_clamped = source, asked > total
         first_byte = min(server.first_byte_timeout_s or total, total)
         return Timeouts(connect=min(server.connect_timeout_s, total), first_byte=first_byte,
                         idle=server.idle_timeout_s, total=total)

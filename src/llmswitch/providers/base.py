@@ -29,6 +29,7 @@ from llmswitch.providers.endpoints import Endpoint
 from llmswitch.providers.http import Body, HTTPClient, Response, Timeouts, TransportError
 from llmswitch.providers.multipart import Multipart
 from llmswitch.redact import scrub, scrub_value
+from llmswitch.telemetry import tracing
 
 MESSAGE_SCAN = 4096  # bytes of a non-JSON error body scrubbed, of which the message keeps 500 characters
 
@@ -257,6 +258,8 @@ class Provider:
         """The call's answer as one JSON object."""
         response = await self._send(call)
         body = await json_object(response)
+        if tracing.ON:
+            tracing.saw_answer(response.mark, body)
         if "error" in body:  # some OpenAI-compatible servers report errors with a 200
             _scrub_error(body, call.api_key)
         return UpstreamReply(response.status, body)
@@ -270,7 +273,10 @@ class Provider:
         if endpoint.answer == "binary" and not _is_event_stream(response.headers.get("content-type", "")):
             return self._bytes(response, call.api_key)
         responses = self.dialect_of(endpoint) == "responses"
-        return UpstreamStream(self._guarded(response, call.api_key, responses), response.close)
+        batches = self._guarded(response, call.api_key, responses)
+        if tracing.ON:
+            batches = tracing.watch(response.mark, batches)
+        return UpstreamStream(batches, response.close)
 
     async def open(self, call: UpstreamCall) -> UpstreamBytes:
         """The call's answer as bytes passed on as they arrive (audio), with the upstream's media type."""
@@ -367,10 +373,17 @@ class Provider:
         else:
             body = None
             headers = {**self._bodiless_headers, **call.headers, **self.auth_headers(call.api_key)}
+        url = self.url(call)
+        mark = tracing.call(endpoint.method, url) if tracing.ON else None
         try:
-            response = await self.client.request(endpoint.method, self.url(call), body, headers, call.timeouts)
+            response = await self.client.request(endpoint.method, url, body, headers, call.timeouts)
         except TransportError as exc:
+            if mark is not None:
+                mark.failed(exc.kind)
             raise UpstreamError(exc.kind, exc.message, sent_key=call.api_key) from None
+        if mark is not None:
+            mark.answered(response.status)
+            response.mark = mark
         if response.status >= 400:
             await self._raise_for_status(response, call.api_key)
         return response

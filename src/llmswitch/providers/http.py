@@ -28,7 +28,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 import httptools
@@ -63,6 +63,12 @@ class Streamed:
 
 
 Body = bytes | Streamed | None
+
+
+class Mark(Protocol):
+    """Whatever wants to know when an answer is done with (`telemetry.tracing.CallMark`)."""
+
+    def done(self) -> None: ...
 
 
 class TransportError(Exception):
@@ -313,11 +319,12 @@ def _expire(waiter: asyncio.Future[None]) -> None:
 class Response:
     """An upstream answer whose headers have arrived; read its body, then `release` (or `close`)."""
 
-    __slots__ = ("status", "reason", "_raw_headers", "_headers", "_conn", "_client", "_idle", "_deadline")
+    __slots__ = ("status", "reason", "mark", "_raw_headers", "_headers", "_conn", "_client", "_idle", "_deadline")
 
     def __init__(self, conn: _Connection, client: HTTPClient, idle: float, deadline: float):
         self.status = conn.status
         self.reason = conn.reason
+        self.mark: Mark | None = None  # told when the answer is done with (a trace's mark of the call)
         self._raw_headers = conn.raw_headers
         self._headers: CIMultiDictProxy[str] | None = None
         self._conn: _Connection | None = conn
@@ -369,6 +376,8 @@ class Response:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        if self.mark is not None:
+            self.mark.done()
         if conn.reusable:
             self._client.put(conn)
         else:
@@ -378,6 +387,8 @@ class Response:
         """Drop the connection at once: the upstream sees the close and can stop working."""
         conn, self._conn = self._conn, None
         if conn is not None:
+            if self.mark is not None:
+                self.mark.done()
             conn.close()
 
     def _live(self) -> _Connection:

@@ -14,6 +14,7 @@ from sqlalchemy import String, and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from llmswitch.core.response_store import RowRefused, StoredResponse
+from llmswitch.redact import SECRETS
 from llmswitch.store.tables import response_items, responses
 from llmswitch.store.usage import database_failed
 
@@ -31,10 +32,13 @@ class ResponseRepository:
 
     async def put(self, record: StoredResponse) -> None:
         output = (record.response or {}).get("output") or [] if record.kept == "gateway" else []
+        # The gateway's own credentials are kept in no row, even where a client wrote them in its input.
         items = [{"response_id": record.id, "position": position, "output": position >= len(record.input_items),
-                  "owner": record.owner, "item_id": str(item.get("id") or "")[:ITEM_ID], "item": item}
+                  "owner": record.owner, "item_id": str(item.get("id") or "")[:ITEM_ID],
+                  "item": SECRETS.without_held(item)}
                  for position, item in enumerate([*record.input_items, *output]) if isinstance(item, dict)]
         row = {name: getattr(record, name) for name in COLUMNS}
+        row["response"], row["events"] = SECRETS.without_held(row["response"]), SECRETS.without_held(row["events"])
         for name, length in TEXT_COLUMNS.items():
             row[name] = row[name][:length]
         try:

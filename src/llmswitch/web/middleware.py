@@ -1,5 +1,6 @@
-"""What every route goes through: a request id, CORS, the concurrency gate's release, and every error
-rendered in the shape the route's clients parse.
+"""What every route goes through: a request id, CORS, the concurrency gate's release, every error
+rendered in the shape the route's clients parse (scrubbed of credentials), and the request's access
+line (`web.access_log`), however it ended: answered, refused, failed, or left by its client.
 
 Each route is registered with its surface's `Wire`, which shapes its errors; a path no route matches
 speaks the wire of the registered route it extends (`/v1/messages/x` Anthropic's), else OpenAI's.
@@ -7,17 +8,23 @@ speaks the wire of the registered route it extends (`/v1/messages/x` Anthropic's
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from llmswitch.config import Config
 from llmswitch.core.gateway import Gateway
+from llmswitch.core.pipeline import SERVING
 from llmswitch.errors import GatewayError
+from llmswitch.redact import SECRETS, scrub
 from llmswitch.surfaces.wire import OPENAI, Wire
+from llmswitch.telemetry import tracing
+from llmswitch.web.access_log import MAX_PATH, AccessLog
 from llmswitch.web.context import ANSWER_HEADERS, REQUEST_ID
 
 log = logging.getLogger("llmswitch")
@@ -54,7 +61,9 @@ class RouteWires:
         return OPENAI
 
 
-def build_middleware(config: Config, gateway: Gateway, wires: RouteWires) -> Middleware:
+def build_middleware(config: Config, gateway: Gateway, wires: RouteWires, access: AccessLog | None = None
+                     ) -> Middleware:
+    """ACCESS: where each request's line goes (none: no lines)."""
     # Request ids: a random per-process prefix and a counter, unique across workers and restarts
     # without the cost of a uuid4 on every request.
     id_prefix = os.urandom(8).hex()
@@ -73,6 +82,7 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires) -> Mid
 
     def error_response(error: GatewayError, request: web.Request, request_id: str,
                        cors: dict[str, str]) -> web.Response:
+        error.message = scrub(error.message)  # it may quote what the client sent: a model name, a key
         response = web.Response(status=error.status, body=wires.of(request).error_body(error, request_id),
                                 content_type="application/json")
         response.headers.update(error.headers)
@@ -82,34 +92,64 @@ def build_middleware(config: Config, gateway: Gateway, wires: RouteWires) -> Mid
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        at, started = time.time(), time.perf_counter()
+        timeline = tracing.begin() if tracing.ON else None
         request_id = request.headers.get("x-request-id")  # the client's, if a header and a usage row can carry it
         if not (request_id and len(request_id) <= MAX_REQUEST_ID and request_id.isascii()
-                and request_id.isprintable()):
+                and request_id.isprintable() and not SECRETS.names_one(request_id)):  # nor a key in it
             request_id = f"req_{id_prefix}{next(id_counter):08x}"
         request[REQUEST_ID] = request_id
-        cors = cors_headers(request)
-        answer_headers = request[ANSWER_HEADERS] = {"x-request-id": request_id, **cors}
-        if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
-            return web.Response(status=204, headers={
-                **cors, "access-control-allow-methods": CORS_METHODS,
-                "access-control-allow-headers": request.headers.get("access-control-request-headers", "*"),
-                "access-control-max-age": "600", "x-request-id": request_id})
+        status, code = 500, None  # how it ended, for its line: the status, and the error's code if any
+        response: web.StreamResponse | None = None
         try:
-            response = await handler(request)
-        except GatewayError as error:
-            return error_response(error, request, request_id, cors)
-        except web.HTTPException as exc:
-            if exc.status < 400:
+            cors = cors_headers(request)
+            answer_headers = request[ANSWER_HEADERS] = {"x-request-id": request_id, **cors}
+            if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+                response = web.Response(status=204, headers={
+                    **cors, "access-control-allow-methods": CORS_METHODS,
+                    "access-control-allow-headers": request.headers.get("access-control-request-headers", "*"),
+                    "access-control-max-age": "600", "x-request-id": request_id})
+                status = 204
+                return response
+            try:
+                response = await handler(request)
+            except GatewayError as error:
+                code = error.code
+                response = error_response(error, request, request_id, cors)
+            except web.HTTPException as exc:
+                if exc.status < 400:  # a redirect: aiohttp answers it
+                    status = exc.status
+                    raise
+                error = _refusal(request, exc)
+                code = error.code
+                response = error_response(error, request, request_id, cors)
+            except asyncio.CancelledError:  # the client left (aiohttp cancels its handler)
+                status, code = 499, "client_closed"
                 raise
-            return error_response(_refusal(request, exc), request, request_id, cors)
-        except Exception:
-            log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
-            return error_response(GatewayError(500, "Internal gateway error"), request, request_id, cors)
-        finally:
-            gateway.concurrency.release(request)
-        if not response.prepared:  # a prepared one (a stream) opened with them (`web.respond`)
-            response.headers.update(answer_headers)
-        return response
+            except ConnectionResetError:  # the client left while its answer was written: nobody reads one
+                code = "client_closed"
+                response = web.Response(status=499)  # aiohttp drops it quietly on the closed connection
+            except Exception:
+                log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id,
+                              extra={"request_id": request_id})
+                code = "internal"
+                response = error_response(GatewayError(500, "Internal gateway error"), request, request_id, cors)
+            finally:
+                gateway.concurrency.release(request)
+            if not response.prepared:  # a prepared one (a stream) opened with them (`web.respond`)
+                response.headers.update(answer_headers)
+            status = response.status
+            return response
+        finally:  # however it ended: its access line, and its trace when tracing
+            core = SERVING.get()
+            if access is not None:
+                access.line(request, request_id, at, started, status, code, core, code == "overloaded",
+                            code == "client_closed", response)
+            if timeline is not None:
+                resource = request.match_info.route.resource
+                tracing.finish(timeline, method=request.method, status=status, headers=request.headers,
+                               route=None if resource is None else resource.canonical,
+                               path=scrub(request.path[:MAX_PATH]), request_id=request_id, core=core)
 
     return middleware
 

@@ -65,6 +65,8 @@ class Keyed:
         req.query = self.query
         req.forwarded = self.forwarded
         req.timeout = self.timeout_s
+        req.timeout_source = self.timeout_source if self.timeout_rule in ("asked", "clamped") else "default"
+        req.timeout_clamped = self.timeout_rule == "clamped"
         req.upstream_key = self.upstream_key
 
 
