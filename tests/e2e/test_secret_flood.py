@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -226,7 +227,19 @@ def error_answers(gateway: Flooded) -> str:
     return "\n".join(gateway.errors)
 
 
-SINKS: dict[str, Callable[[Flooded], str]] = {"log": log_text, "ledger": ledger_rows, "errors": error_answers}
+def metrics_page(gateway: Flooded) -> str:
+    """`GET /metrics` after the flood (its per-address throttle, spent by the flood, given time to refill)."""
+    deadline = time.monotonic() + 30
+    while True:
+        status, _, page = send(f"{gateway.process.url}/metrics", "GET", {}, None, None)
+        if status == 200 or time.monotonic() > deadline:
+            assert status == 200, page
+            return page.decode()
+        time.sleep(0.5)
+
+
+SINKS: dict[str, Callable[[Flooded], str]] = {"log": log_text, "ledger": ledger_rows, "errors": error_answers,
+                                              "metrics": metrics_page}
 
 
 def test_the_flood_reached_every_kind_of_outcome(flooded: Flooded) -> None:
