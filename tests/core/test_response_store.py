@@ -159,13 +159,15 @@ async def test_memory_mode_keeps_the_newest_responses_up_to_its_limit() -> None:
         await store.stop()
 
 
-async def test_a_running_background_response_is_never_dropped_from_memory() -> None:
-    store = store_for("sqlite:///unused.db", store="memory", memory_limit=1)
+async def test_a_running_background_response_is_never_dropped_from_memory_the_oldest_that_may_go_goes() -> None:
+    store = store_for("sqlite:///unused.db", store="memory", memory_limit=2)
     await store.start()
     try:
         running = kept(store, "resp_run")
         running.task = asyncio.get_running_loop().create_task(asyncio.sleep(10))
-        kept(store, "resp_next")
+        for response_id in ("resp_a", "resp_b", "resp_c"):
+            kept(store, response_id)
+        assert list(store.recent) == ["resp_run", "resp_c"]
         assert await store.get("resp_run", owner_of(ALICE)) is running
     finally:
         await store.stop()

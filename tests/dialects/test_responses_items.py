@@ -3,6 +3,8 @@ encrypted reasoning only when asked, input_items pages as OpenAI pages them."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from llmswitch.dialects.responses_items import as_items, page, references, resolve_references, shown, stored_items
@@ -24,6 +26,21 @@ def test_stored_items_get_ids_parts_and_a_status_and_keep_the_clients_ids() -> N
     assert assistant["id"] == "msg_given"
     assert assistant["content"] == [{"type": "output_text", "text": "hello", "annotations": []}]
     assert output["id"].startswith("fco_") and output["status"] == "completed"
+
+
+def test_stored_items_share_nothing_the_request_could_change_later() -> None:
+    request_item = {"role": "user", "content": [{"type": "input_text", "text": "hi"}], "extra": {"tags": ["a"]}}
+    stored, = stored_items([request_item])
+    request_item["content"][0]["text"] = "changed"
+    request_item["extra"]["tags"].append("b")
+    assert stored["content"] == [{"type": "input_text", "text": "hi"}]
+    assert stored["extra"] == {"tags": ["a"]}
+
+
+def test_stored_item_ids_are_the_prefix_and_32_hex_digits() -> None:
+    ids = {stored_items([{"role": "user", "content": "hi"}])[0]["id"] for _ in range(50)}
+    assert len(ids) == 50
+    assert all(re.fullmatch(r"msg_[0-9a-f]{32}", item_id) for item_id in ids)
 
 
 def test_a_reference_the_gateway_keeps_is_replaced_and_another_is_left_for_the_upstream() -> None:
