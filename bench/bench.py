@@ -208,6 +208,8 @@ SCENARIOS = [
     *(Scenario(setup + suffix, f"reference: bare relay, aiohttp server + {client}, {what}", setup, path, body, None)
       for setup, client in RELAYS for suffix, what, path, body in RELAYED),
     Scenario("chat", "chat, non-streaming", "open", "/v1/chat/completions", CHAT, "/json/v1/chat/completions"),
+    Scenario("chat-unrecorded", "chat, non-streaming, usage ledger off (what recording costs: beside `chat`)",
+             "open-unrecorded", "/v1/chat/completions", CHAT, None),
     Scenario("embeddings", "embeddings", "open", "/v1/embeddings", EMBED, "/json/v1/embeddings"),
     Scenario("chat-stream", "chat, streaming (20 chunks)", "open", "/v1/chat/completions",
              {"model": "bench-sse", **STREAM}, "/sse/v1/chat/completions"),
@@ -232,6 +234,7 @@ SETUPS = {
     "relay-aiohttp": "",
     "relay-llmswitch": "",
     "open": "",
+    "open-unrecorded": "usage: {enabled: false}\n",
     "keys-memory": f"auth: {{master_key: {MASTER_KEY}, secret: bench-secret}}\ndatabase_url: sqlite:///{{tmp}}/bench.db\n",
     "keys-redis": f"auth: {{master_key: {MASTER_KEY}, secret: bench-secret}}\ndatabase_url: sqlite:///{{tmp}}/bench.db\n"
                   "redis_url: redis://127.0.0.1:6379/0\n",
